@@ -1,0 +1,23 @@
+//! Provider plugins over gRPC.
+//!
+//! A provider runs as its own process so that a user's program never links
+//! the cloud SDKs. The engine side ([`host`]) finds the plugin binary, starts
+//! it, reads one handshake line from its stdout and then talks gRPC to it
+//! through [`client::GrpcProvider`], which implements
+//! [`cairn_core::Provider`]. The plugin side ([`serve`]) wraps any
+//! `Provider` in the gRPC server and prints the handshake.
+//!
+//! The handshake line is `CAIRN_PLUGIN|<protocol version>|tcp|127.0.0.1:<port>`.
+//! A plugin exits when its stdin closes, so it never outlives the engine, even
+//! when the engine is killed.
+
+pub mod client;
+pub mod host;
+pub mod serve;
+
+pub use client::GrpcProvider;
+pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
+pub use serve::serve_main;
+
+/// The first field of the handshake line.
+pub const HANDSHAKE_PREFIX: &str = "CAIRN_PLUGIN";
