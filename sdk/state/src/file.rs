@@ -1,0 +1,323 @@
+//! The file store, Cairn's embedded default: `file://DIR`.
+//!
+//! Layout: `DIR/PROJECT/STACK/state.json` (the snapshot),
+//! `journal.jsonl` (one entry per line, appended and fsynced) and `lock`.
+//! Snapshots are written to a temporary file, fsynced and renamed, so a crash
+//! leaves either the old or the new snapshot. The lock is an OS file lock
+//! (`flock`), which the kernel releases when the holder dies: a killed run
+//! never leaves a stale lock. The lock file holds the holder's record so a
+//! refused run can say who holds it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use cairn_core::{ProjectName, StackName};
+
+use crate::journal::{JournalEntry, Replayed, replay};
+use crate::model::StackState;
+use crate::store::{LockInfo, StackSession, StateError, StateStore};
+
+/// A state store in a local directory.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    root: PathBuf,
+}
+
+impl FileStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn dir(&self, project: &ProjectName, stack: &StackName) -> PathBuf {
+        self.root.join(project.as_str()).join(stack.as_str())
+    }
+}
+
+struct Ctx<'a> {
+    backend: String,
+    stack: &'a StackName,
+}
+
+impl Ctx<'_> {
+    fn io(&self, action: impl Into<String>) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+        let action = action.into();
+        move |source| StateError::Io { backend: self.backend.clone(), stack: self.stack.clone(), action, source }
+    }
+
+    fn corrupt(&self, what: &str, message: impl ToString) -> StateError {
+        StateError::Corrupt {
+            backend: self.backend.clone(),
+            stack: self.stack.clone(),
+            what: what.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+fn read_dir_state(dir: &Path, ctx: &Ctx<'_>) -> Result<Replayed, StateError> {
+    let snapshot_path = dir.join("state.json");
+    let snapshot = match fs::read(&snapshot_path) {
+        Ok(bytes) => serde_json::from_slice::<StackState>(&bytes)
+            .map_err(|e| ctx.corrupt(&snapshot_path.display().to_string(), e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => StackState::new(ctx.stack.clone()),
+        Err(e) => return Err(ctx.io(format!("read {}", snapshot_path.display()))(e)),
+    };
+    let journal_path = dir.join("journal.jsonl");
+    let text = match fs::read_to_string(&journal_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ctx.io(format!("read {}", journal_path.display()))(e)),
+    };
+    let mut entries = Vec::new();
+    let complete = if text.ends_with('\n') { text.as_str() } else { text.rsplit_once('\n').map_or("", |(a, _)| a) };
+    // A line without its newline was torn by a crash mid-append: it never took effect.
+    for (i, line) in complete.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let e: JournalEntry = serde_json::from_str(line)
+            .map_err(|e| ctx.corrupt(&format!("{} line {}", journal_path.display(), i + 1), e))?;
+        entries.push(e);
+    }
+    Ok(replay(snapshot, entries))
+}
+
+#[async_trait::async_trait]
+impl StateStore for FileStore {
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    async fn read(&self, project: &ProjectName, stack: &StackName) -> Result<Replayed, StateError> {
+        let ctx = Ctx { backend: self.describe(), stack };
+        read_dir_state(&self.dir(project, stack), &ctx)
+    }
+
+    async fn lock(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        operation: &str,
+    ) -> Result<Box<dyn StackSession>, StateError> {
+        let ctx = Ctx { backend: self.describe(), stack };
+        let dir = self.dir(project, stack);
+        fs::create_dir_all(&dir).map_err(ctx.io(format!("create {}", dir.display())))?;
+        let lock_path = dir.join("lock");
+        let mut lock_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(ctx.io(format!("open {}", lock_path.display())))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = lock_file.read_to_string(&mut text);
+                let holder = serde_json::from_str::<LockInfo>(&text)
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|_| format!("another process (lock file {})", lock_path.display()));
+                return Err(StateError::Locked { stack: stack.clone(), holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(ctx.io(format!("lock {}", lock_path.display()))(e));
+            }
+        }
+        let info = LockInfo::for_this_process(operation);
+        let record = serde_json::to_vec_pretty(&info).expect("lock info serializes");
+        lock_file.set_len(0).map_err(ctx.io("write the lock record"))?;
+        lock_file.seek(SeekFrom::Start(0)).map_err(ctx.io("write the lock record"))?;
+        lock_file.write_all(&record).map_err(ctx.io("write the lock record"))?;
+        lock_file.sync_data().map_err(ctx.io("write the lock record"))?;
+
+        let journal_path = dir.join("journal.jsonl");
+        drop_torn_tail(&journal_path).map_err(ctx.io(format!("repair {}", journal_path.display())))?;
+        let journal = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal_path)
+            .map_err(ctx.io(format!("open {}", journal_path.display())))?;
+        Ok(Box::new(FileSession {
+            backend: self.describe(),
+            stack: stack.clone(),
+            dir,
+            info,
+            journal: Mutex::new(journal),
+            _lock: lock_file,
+        }))
+    }
+}
+
+/// Cuts a torn last line (a crash mid-append) so the next append starts on a fresh line.
+fn drop_torn_tail(path: &Path) -> std::io::Result<()> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(keep as u64)?;
+    f.sync_all()
+}
+
+struct FileSession {
+    backend: String,
+    stack: StackName,
+    dir: PathBuf,
+    info: LockInfo,
+    journal: Mutex<File>,
+    // The OS lock lives as long as this handle.
+    _lock: File,
+}
+
+impl FileSession {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx { backend: self.backend.clone(), stack: &self.stack }
+    }
+}
+
+#[async_trait::async_trait]
+impl StackSession for FileSession {
+    fn lock_info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    async fn read(&self) -> Result<Replayed, StateError> {
+        read_dir_state(&self.dir, &self.ctx())
+    }
+
+    async fn append(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        let mut line = serde_json::to_vec(entry).expect("journal entries serialize");
+        line.push(b'\n');
+        let mut f = self.journal.lock().expect("journal lock");
+        let ctx = self.ctx();
+        f.write_all(&line).map_err(ctx.io("append to the journal"))?;
+        f.sync_data().map_err(ctx.io("sync the journal"))
+    }
+
+    async fn compact(&self, state: &StackState) -> Result<(), StateError> {
+        let ctx = self.ctx();
+        let tmp = self.dir.join("state.json.tmp");
+        let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+        {
+            let mut f = File::create(&tmp).map_err(ctx.io(format!("write {}", tmp.display())))?;
+            f.write_all(&bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;
+            f.sync_all().map_err(ctx.io(format!("sync {}", tmp.display())))?;
+        }
+        fs::rename(&tmp, self.dir.join("state.json")).map_err(ctx.io("replace state.json"))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(ctx.io("sync the state directory"))?;
+        // The snapshot now holds every entry; entries at or below its serial
+        // would be skipped anyway, so a crash here loses nothing.
+        let f = self.journal.lock().expect("journal lock");
+        f.set_len(0).map_err(ctx.io("truncate the journal"))?;
+        f.sync_all().map_err(ctx.io("sync the journal"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Intent, OpKind};
+    use crate::model::{Mutation, ResourceState};
+    use cairn_core::{ResourceKind, Urn, Value};
+
+    fn names() -> (ProjectName, StackName) {
+        (ProjectName::new("p").unwrap(), StackName::new("dev").unwrap())
+    }
+
+    fn res(name: &str) -> ResourceState {
+        ResourceState {
+            urn: Urn::parse(&format!("urn:cairn:dev::p::aws:s3:Bucket::{name}")).unwrap(),
+            kind: ResourceKind::Custom,
+            id: Some(name.into()),
+            parent: None,
+            inputs: Value::map(),
+            outputs: Value::map(),
+            dependencies: vec![],
+            protect: false,
+            pending_delete: false,
+        }
+    }
+
+    fn intent(r: &ResourceState) -> Intent {
+        Intent {
+            kind: OpKind::Create,
+            urn: r.urn.clone(),
+            id: None,
+            inputs: Value::map(),
+            resource_kind: ResourceKind::Custom,
+            parent: None,
+            dependencies: vec![],
+            protect: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn journal_replays_commits_and_reports_pending_ops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (p, s) = names();
+        let session = store.lock(&p, &s, "up").await.unwrap();
+        let (a, b) = (res("a"), res("b"));
+        session.append(&JournalEntry::Begin { serial: 1, op: 0, intent: intent(&a) }).await.unwrap();
+        session.append(&JournalEntry::Begin { serial: 2, op: 1, intent: intent(&b) }).await.unwrap();
+        session
+            .append(&JournalEntry::Commit { serial: 3, op: Some(0), mutations: vec![Mutation::Put(a.clone())] })
+            .await
+            .unwrap();
+        drop(session);
+
+        let r = store.read(&p, &s).await.unwrap();
+        assert_eq!(r.state.resources, vec![a.clone()]);
+        assert_eq!(r.state.serial, 3);
+        assert_eq!(r.pending.len(), 1);
+        assert_eq!(r.pending[0].intent.urn, b.urn);
+        assert_eq!(r.next_op, 2);
+
+        let session = store.lock(&p, &s, "up").await.unwrap();
+        session.compact(&r.state).await.unwrap();
+        let again = store.read(&p, &s).await.unwrap();
+        assert_eq!(again.state, r.state);
+        assert!(again.pending.is_empty(), "compaction is the caller's decision; here the pending op was dropped");
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_ignored_and_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (p, s) = names();
+        let session = store.lock(&p, &s, "up").await.unwrap();
+        session
+            .append(&JournalEntry::Commit { serial: 1, op: None, mutations: vec![Mutation::Put(res("a"))] })
+            .await
+            .unwrap();
+        drop(session);
+        let path = dir.path().join("p/dev/journal.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"entry\":\"commit\",\"ser").unwrap();
+        assert_eq!(store.read(&p, &s).await.unwrap().state.resources.len(), 1);
+        let session = store.lock(&p, &s, "up").await.unwrap();
+        session
+            .append(&JournalEntry::Commit { serial: 2, op: None, mutations: vec![Mutation::Put(res("b"))] })
+            .await
+            .unwrap();
+        assert_eq!(store.read(&p, &s).await.unwrap().state.resources.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_second_lock_is_refused_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (p, s) = names();
+        let held = store.lock(&p, &s, "up").await.unwrap();
+        let err = store.lock(&p, &s, "destroy").await.err().expect("second lock must fail").to_string();
+        assert!(err.contains(&held.lock_info().who) && err.contains("`up`") && err.contains("pid"), "{err}");
+        drop(held);
+        store.lock(&p, &s, "destroy").await.expect("released on drop");
+    }
+}

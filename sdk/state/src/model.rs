@@ -1,0 +1,118 @@
+//! The recorded state of a stack.
+
+use std::collections::BTreeMap;
+
+use cairn_core::{ResourceKind, StackName, Urn, Value};
+use serde::{Deserialize, Serialize};
+
+/// The state file format version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A stack's recorded state: what Cairn believes exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackState {
+    /// Format version of this document.
+    pub format: u32,
+    /// The stack.
+    pub stack: StackName,
+    /// Fixed when the state is first written; a state with another lineage
+    /// is a different stack's history and is never written over this one.
+    pub lineage: String,
+    /// Incremented on every write (journal entries included).
+    pub serial: u64,
+    /// The resources, in dependency order.
+    pub resources: Vec<ResourceState>,
+    /// The stack's outputs.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl StackState {
+    /// An empty state with a fresh lineage.
+    pub fn new(stack: StackName) -> Self {
+        Self {
+            format: FORMAT_VERSION,
+            stack,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// The live (not pending-delete) record of a resource.
+    pub fn live(&self, urn: &Urn) -> Option<&ResourceState> {
+        self.resources.iter().find(|r| &r.urn == urn && !r.pending_delete)
+    }
+
+    /// Applies one mutation.
+    pub fn apply(&mut self, m: &Mutation) {
+        match m {
+            Mutation::Put(r) => match self.resources.iter_mut().find(|x| x.urn == r.urn && !x.pending_delete) {
+                Some(slot) => *slot = r.clone(),
+                None => self.resources.push(r.clone()),
+            },
+            Mutation::MarkPendingDelete { urn, id } => {
+                if let Some(r) = self.resources.iter_mut().find(|x| &x.urn == urn && x.id.as_ref() == Some(id)) {
+                    r.pending_delete = true;
+                }
+            }
+            Mutation::Remove { urn, id } => {
+                self.resources.retain(|x| !(&x.urn == urn && x.id == *id));
+            }
+            Mutation::SetOutputs(outputs) => self.outputs = outputs.clone(),
+        }
+    }
+}
+
+/// One resource as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    /// Its URN.
+    pub urn: Urn,
+    /// Custom (provider-managed) or component.
+    pub kind: ResourceKind,
+    /// The provider ID; `None` for components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its parent component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Urn>,
+    /// The inputs it was created or last updated with (after Check).
+    pub inputs: Value,
+    /// The outputs the provider reported.
+    pub outputs: Value,
+    /// The resources it depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Urn>,
+    /// Refuse to delete or replace it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
+    /// An old copy that was replaced and still has to be deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_delete: bool,
+}
+
+/// A change to the state, recorded in the journal when a step completes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Mutation {
+    /// Insert or overwrite the live record of a resource.
+    Put(ResourceState),
+    /// The live record with this ID becomes an old copy awaiting deletion.
+    MarkPendingDelete {
+        /// The resource.
+        urn: Urn,
+        /// The old copy's provider ID.
+        id: String,
+    },
+    /// Drop the record with this URN and ID.
+    Remove {
+        /// The resource.
+        urn: Urn,
+        /// Its provider ID (`None` for components).
+        id: Option<String>,
+    },
+    /// Replace the stack outputs.
+    SetOutputs(BTreeMap<String, Value>),
+}
