@@ -48,10 +48,15 @@ impl StackState {
     /// Applies one mutation.
     pub fn apply(&mut self, m: &Mutation) {
         match m {
-            Mutation::Put(r) => match self.resources.iter_mut().find(|x| x.urn == r.urn && !x.pending_delete) {
-                Some(slot) => *slot = r.clone(),
-                None => self.resources.push(r.clone()),
-            },
+            Mutation::Put(r) => {
+                if let Some(slot) = self.resources.iter_mut().find(|x| x.urn == r.urn && !x.pending_delete) {
+                    *slot = r.clone();
+                } else {
+                    // A replacement takes the place of the copy it replaces, keeping the order stable.
+                    let at = self.resources.iter().position(|x| x.urn == r.urn).unwrap_or(self.resources.len());
+                    self.resources.insert(at, r.clone());
+                }
+            }
             Mutation::MarkPendingDelete { urn, id } => {
                 if let Some(r) = self.resources.iter_mut().find(|x| &x.urn == urn && x.id.as_ref() == Some(id)) {
                     r.pending_delete = true;

@@ -1,0 +1,72 @@
+//! Engine errors. Each names the resource it is about and, where there is one, the fix.
+
+use cairn_core::{CheckFailure, OutputError, ProviderError, Urn};
+use cairn_state::StateError;
+
+/// An engine failure.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Providers refused some resources' inputs.
+    #[error("{}", render_check_failures(.0))]
+    CheckFailed(Vec<(Urn, CheckFailure)>),
+    /// A provider call failed.
+    #[error("{action} {urn}: {source}")]
+    Provider {
+        /// The resource.
+        urn: Urn,
+        /// What was being done (`create`, `diff`, ...).
+        action: &'static str,
+        /// The provider's error.
+        #[source]
+        source: ProviderError,
+    },
+    /// An output could not be evaluated into a resource's inputs.
+    #[error("resolving the inputs of {urn}: {source}")]
+    Output {
+        /// The resource.
+        urn: Urn,
+        /// The cause.
+        #[source]
+        source: OutputError,
+    },
+    /// A protected resource would be deleted or replaced.
+    #[error(
+        "resource {urn} is protected and would be {action}; remove `protect` from its options and run `up` first if this is intended"
+    )]
+    Protected {
+        /// The resource.
+        urn: Urn,
+        /// What would happen to it.
+        action: String,
+    },
+    /// The provider for a package could not be started or configured.
+    #[error("provider `{package}`: {message}")]
+    ProviderUnavailable {
+        /// The package (`aws`).
+        package: String,
+        /// What went wrong, with the fix.
+        message: String,
+    },
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The plan was made against another state.
+    #[error(
+        "the plan was made against state serial {planned} but the state is now at serial {current}: run preview again"
+    )]
+    StalePlan {
+        /// The serial the plan saw.
+        planned: u64,
+        /// The serial now.
+        current: u64,
+    },
+}
+
+fn render_check_failures(failures: &[(Urn, CheckFailure)]) -> String {
+    let mut out = format!("{} invalid input{}:", failures.len(), if failures.len() == 1 { "" } else { "s" });
+    for (urn, f) in failures {
+        let at = if f.property.0.is_empty() { String::new() } else { format!(" property `{}`", f.property) };
+        out.push_str(&format!("\n  - {urn}{at}: {}", f.reason));
+    }
+    out
+}

@@ -1,0 +1,559 @@
+//! The executor: carries out a plan, and only the plan.
+//!
+//! Each step becomes one or two actions (a replacement is a create and a
+//! delete) in a dependency graph. Actions run as soon as what they depend on
+//! has finished, at most `parallelism` at a time. Every provider call is
+//! journaled before it starts and after it ends, so a crash loses no
+//! completed step. A failed action stops the actions that depend on it;
+//! independent ones run to the end.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cairn_core::{
+    CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ResourceKind, UpdateRequest, Urn, Value,
+};
+use cairn_state::{Intent, Mutation, OpKind, Recorder, ResourceState, StackState};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, EdgeRef};
+use serde::Serialize;
+
+use crate::error::EngineError;
+use crate::plan::{Op, Plan, Step};
+use crate::planner::{KnownOutputs, resolve_inputs};
+use crate::providers::{ProviderSource, for_type};
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Most actions in flight at once.
+    pub parallelism: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self { parallelism: 10 }
+    }
+}
+
+/// The kind of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Create a new resource.
+    Create,
+    /// Update in place.
+    Update,
+    /// Record an unchanged resource (metadata only).
+    Same,
+    /// Create the replacement.
+    CreateReplacement,
+    /// Delete the replaced copy.
+    DeleteReplaced,
+    /// Delete a resource.
+    Delete,
+}
+
+/// Progress notifications, for displays.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An action started.
+    Started {
+        /// The resource.
+        urn: Urn,
+        /// The action.
+        action: ActionKind,
+    },
+    /// An action ended.
+    Finished {
+        /// The resource.
+        urn: Urn,
+        /// The action.
+        action: ActionKind,
+        /// The error, if it failed.
+        error: Option<String>,
+    },
+}
+
+/// Receives [`Event`]s.
+pub trait Observer: Send + Sync {
+    /// Called for each event, from the executor's task.
+    fn event(&self, event: &Event);
+}
+
+impl Observer for () {
+    fn event(&self, _: &Event) {}
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Done.
+    Succeeded,
+    /// Its provider call failed.
+    Failed,
+    /// Not attempted because something it depends on failed.
+    Skipped,
+}
+
+/// The outcome of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    /// The resource.
+    pub urn: Urn,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The planned operation.
+    pub op: Op,
+    /// How it ended.
+    pub status: Status,
+    /// The error, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of applying a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyReport {
+    /// One outcome per step, in plan order.
+    pub outcomes: Vec<StepOutcome>,
+    /// The state as recorded at the end.
+    pub state: StackState,
+}
+
+impl ApplyReport {
+    /// True when any step failed.
+    pub fn failed(&self) -> bool {
+        self.outcomes.iter().any(|o| o.status == Status::Failed)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Action {
+    step: usize,
+    kind: ActionKind,
+}
+
+/// Builds the action graph; an edge `a → b` means `b` waits for `a`.
+fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
+    let mut g = DiGraph::new();
+    let mut new_side: HashMap<&Urn, NodeIndex> = HashMap::new();
+    let mut deletes: Vec<(NodeIndex, &ResourceState)> = Vec::new();
+    for (i, s) in plan.steps.iter().enumerate() {
+        let mut add = |kind| g.add_node(Action { step: i, kind });
+        match s.op {
+            Op::Create => {
+                new_side.insert(&s.urn, add(ActionKind::Create));
+            }
+            Op::Update => {
+                new_side.insert(&s.urn, add(ActionKind::Update));
+            }
+            Op::Same => {
+                new_side.insert(&s.urn, add(ActionKind::Same));
+            }
+            Op::Replace => {
+                let create = add(ActionKind::CreateReplacement);
+                let delete = add(ActionKind::DeleteReplaced);
+                new_side.insert(&s.urn, create);
+                if s.delete_before_replace {
+                    g.add_edge(delete, create, ());
+                } else {
+                    g.add_edge(create, delete, ());
+                }
+                deletes.push((delete, s.old.as_ref().expect("a replaced resource exists")));
+            }
+            Op::Delete => {
+                let delete = add(ActionKind::Delete);
+                deletes.push((delete, s.old.as_ref().expect("a deleted resource exists")));
+            }
+        }
+    }
+    // New side: after everything the resource depends on.
+    for (i, s) in plan.steps.iter().enumerate() {
+        let (Some(new), Some(&me)) = (&s.new, new_side.get(&s.urn)) else { continue };
+        debug_assert_eq!(g[me].step, i);
+        for dep in &new.dependencies {
+            if let Some(&d) = new_side.get(dep) {
+                g.add_edge(d, me, ());
+            }
+        }
+    }
+    // Deletes: after everything that depended on the old resource has been
+    // deleted or moved off it.
+    for &(d, old) in &deletes {
+        let delete_first = plan.steps[g[d].step].delete_before_replace && g[d].kind == ActionKind::DeleteReplaced;
+        for (e, other) in &deletes {
+            if *e != d && (other.dependencies.contains(&old.urn) || other.parent.as_ref() == Some(&old.urn)) {
+                g.add_edge(*e, d, ());
+            }
+        }
+        if delete_first {
+            continue;
+        }
+        for s in &plan.steps {
+            let depended = s.old.as_ref().is_some_and(|o| o.dependencies.contains(&old.urn));
+            if depended && s.urn != old.urn && let Some(&n) = new_side.get(&s.urn) {
+                g.add_edge(n, d, ());
+            }
+        }
+    }
+    g
+}
+
+struct Run<'a> {
+    plan: &'a Plan,
+    declared: Option<&'a DeclaredStack>,
+    recorder: &'a Recorder,
+    providers: &'a dyn ProviderSource,
+    known: Mutex<KnownOutputs>,
+    observer: &'a dyn Observer,
+}
+
+/// Applies `plan`. `declared` (the program's declarations the plan was made
+/// from) is needed to resolve outputs into inputs; `destroy` passes `None`.
+pub async fn apply(
+    plan: &Plan,
+    declared: Option<&DeclaredStack>,
+    recorder: &Recorder,
+    providers: &dyn ProviderSource,
+    options: &ApplyOptions,
+    observer: &dyn Observer,
+) -> Result<ApplyReport, EngineError> {
+    let current = recorder.state();
+    if current.serial != plan.base_serial || current.lineage != plan.lineage {
+        return Err(EngineError::StalePlan { planned: plan.base_serial, current: current.serial });
+    }
+    let mut known = KnownOutputs::default();
+    for r in current.resources.iter().filter(|r| !r.pending_delete) {
+        known.insert(r.urn.clone(), r.outputs.clone());
+    }
+    let run = Run { plan, declared, recorder, providers, known: Mutex::new(known), observer };
+    let graph = action_graph(plan);
+
+    let mut waiting: Vec<usize> = graph.node_indices().map(|n| graph.edges_directed(n, petgraph::Incoming).count()).collect();
+    let mut ready: Vec<NodeIndex> = graph.node_indices().filter(|n| waiting[n.index()] == 0).collect();
+    ready.reverse(); // pop() takes them in plan order
+    let mut failed: HashMap<NodeIndex, String> = HashMap::new();
+    let mut skipped: HashSet<NodeIndex> = HashSet::new();
+    let mut in_flight = FuturesUnordered::new();
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        while in_flight.len() < parallelism
+            && let Some(n) = ready.pop()
+        {
+            if skipped.contains(&n) {
+                continue;
+            }
+            let action = graph[n];
+            let run = &run;
+            in_flight.push(async move { (n, run.perform(action).await) });
+        }
+        let Some((n, result)) = in_flight.next().await else { break };
+        match result {
+            Ok(()) => {}
+            Err(ActionError::State(e)) => return Err(e.into()),
+            Err(ActionError::Step(msg)) => {
+                failed.insert(n, msg);
+                let mut dfs = Dfs::new(&graph, n);
+                dfs.next(&graph);
+                while let Some(d) = dfs.next(&graph) {
+                    skipped.insert(d);
+                }
+            }
+        }
+        for e in graph.edges_directed(n, petgraph::Outgoing) {
+            let t = e.target();
+            waiting[t.index()] -= 1;
+            if waiting[t.index()] == 0 {
+                if skipped.contains(&t) {
+                    // Release its dependents' counts too, so the loop drains.
+                    release_skipped(&graph, t, &mut waiting, &mut ready, &skipped);
+                } else {
+                    ready.insert(0, t);
+                }
+            }
+        }
+    }
+
+    if !failed.is_empty() || plan.steps.iter().any(|s| s.op != Op::Same) || declared.is_some() {
+        run.record_outputs().await?;
+    }
+    let outcomes = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let nodes: Vec<NodeIndex> = graph.node_indices().filter(|n| graph[*n].step == i).collect();
+            let error = nodes.iter().find_map(|n| failed.get(n).cloned());
+            let status = if error.is_some() {
+                Status::Failed
+            } else if nodes.iter().any(|n| skipped.contains(n)) {
+                Status::Skipped
+            } else {
+                Status::Succeeded
+            };
+            StepOutcome { urn: s.urn.clone(), ty: s.ty.to_string(), op: s.op, status, error }
+        })
+        .collect();
+    Ok(ApplyReport { outcomes, state: recorder.state() })
+}
+
+fn release_skipped(
+    g: &DiGraph<Action, ()>,
+    n: NodeIndex,
+    waiting: &mut [usize],
+    ready: &mut Vec<NodeIndex>,
+    skipped: &HashSet<NodeIndex>,
+) {
+    for e in g.edges_directed(n, petgraph::Outgoing) {
+        let t = e.target();
+        waiting[t.index()] -= 1;
+        if waiting[t.index()] == 0 {
+            if skipped.contains(&t) {
+                release_skipped(g, t, waiting, ready, skipped);
+            } else {
+                ready.insert(0, t);
+            }
+        }
+    }
+}
+
+enum ActionError {
+    /// The step failed; others go on.
+    Step(String),
+    /// The journal could not be written: stop everything.
+    State(cairn_state::StateError),
+}
+
+impl From<cairn_state::StateError> for ActionError {
+    fn from(e: cairn_state::StateError) -> Self {
+        ActionError::State(e)
+    }
+}
+
+impl From<EngineError> for ActionError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::State(s) => ActionError::State(s),
+            other => ActionError::Step(other.to_string()),
+        }
+    }
+}
+
+/// A deliberate pause after each provider call, before its result is
+/// journaled; only the crash tests set it, to kill a run mid-step.
+fn test_delay() -> Option<Duration> {
+    std::env::var("CAIRN_TEST_STEP_DELAY_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis)
+}
+
+impl Run<'_> {
+    async fn perform(&self, action: Action) -> Result<(), ActionError> {
+        let step = &self.plan.steps[action.step];
+        self.observer.event(&Event::Started { urn: step.urn.clone(), action: action.kind });
+        let result = self.perform_inner(step, action.kind).await;
+        let error = match &result {
+            Err(ActionError::Step(m)) => Some(m.clone()),
+            Err(ActionError::State(e)) => Some(e.to_string()),
+            Ok(()) => None,
+        };
+        self.observer.event(&Event::Finished { urn: step.urn.clone(), action: action.kind, error });
+        result
+    }
+
+    async fn perform_inner(&self, step: &Step, kind: ActionKind) -> Result<(), ActionError> {
+        match kind {
+            ActionKind::Same => self.same(step).await,
+            ActionKind::Create | ActionKind::CreateReplacement => self.create(step, kind).await,
+            ActionKind::Update => self.update(step).await,
+            ActionKind::Delete | ActionKind::DeleteReplaced => self.delete(step).await,
+        }
+    }
+
+    /// The inputs to send: the planned ones, with unknowns now resolved.
+    async fn final_inputs(&self, step: &Step) -> Result<Value, ActionError> {
+        let new = step.new.as_ref().expect("new side");
+        if !new.inputs.contains_unknown() {
+            return Ok(new.inputs.clone());
+        }
+        let decl = step
+            .declared_index
+            .and_then(|i| self.declared.map(|d| &d.resources[i]))
+            .expect("a step with unknown inputs comes from a declaration");
+        let resolved = {
+            let known = self.known.lock().expect("known outputs");
+            resolve_inputs(decl, &known)?
+        };
+        // Check again so defaults (the planned auto-name) carry over to the real inputs.
+        let provider = for_type(self.providers, &step.ty).await?;
+        let checked = provider
+            .check(CheckRequest { urn: step.urn.clone(), olds: Some(new.inputs.clone()), news: resolved })
+            .await
+            .map_err(|source| EngineError::Provider { urn: step.urn.clone(), action: "check", source })?;
+        if !checked.failures.is_empty() {
+            return Err(EngineError::CheckFailed(checked.failures.into_iter().map(|f| (step.urn.clone(), f)).collect())
+                .into());
+        }
+        Ok(checked.inputs)
+    }
+
+    fn record(step: &Step, id: Option<String>, inputs: Value, outputs: Value) -> ResourceState {
+        let new = step.new.as_ref().expect("new side");
+        ResourceState {
+            urn: step.urn.clone(),
+            kind: step.kind,
+            id,
+            parent: new.parent.clone(),
+            inputs,
+            outputs,
+            dependencies: new.dependencies.clone(),
+            protect: new.protect,
+            pending_delete: false,
+        }
+    }
+
+    fn intent(step: &Step, kind: OpKind, id: Option<String>, inputs: Value) -> Intent {
+        let (parent, dependencies, protect) = match (&step.new, &step.old) {
+            (Some(n), _) => (n.parent.clone(), n.dependencies.clone(), n.protect),
+            (None, Some(o)) => (o.parent.clone(), o.dependencies.clone(), o.protect),
+            (None, None) => (None, Vec::new(), false),
+        };
+        Intent { kind, urn: step.urn.clone(), id, inputs, resource_kind: step.kind, parent, dependencies, protect }
+    }
+
+    async fn same(&self, step: &Step) -> Result<(), ActionError> {
+        let (Some(old), Some(new)) = (&step.old, &step.new) else {
+            // A new component.
+            return Ok(());
+        };
+        if old.parent != new.parent || old.dependencies != new.dependencies || old.protect != new.protect {
+            let rec = Self::record(step, old.id.clone(), old.inputs.clone(), old.outputs.clone());
+            self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, step: &Step, kind: ActionKind) -> Result<(), ActionError> {
+        if step.kind == ResourceKind::Component {
+            let rec = Self::record(step, None, Value::map(), Value::map());
+            self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
+            self.known.lock().expect("known outputs").insert(step.urn.clone(), Value::map());
+            return Ok(());
+        }
+        let inputs = self.final_inputs(step).await?;
+        let provider = for_type(self.providers, &step.ty).await?;
+        let op_kind = if kind == ActionKind::Create { OpKind::Create } else { OpKind::CreateReplacement };
+        let op = self.recorder.begin(Self::intent(step, op_kind, None, inputs.clone())).await?;
+        let result = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() }).await;
+        if let Some(d) = test_delay() {
+            tokio::time::sleep(d).await;
+        }
+        match result {
+            Ok(created) => {
+                let mut mutations = Vec::new();
+                if kind == ActionKind::CreateReplacement
+                    && let Some(old_id) = step.old.as_ref().and_then(|o| o.id.clone())
+                {
+                    mutations.push(Mutation::MarkPendingDelete { urn: step.urn.clone(), id: old_id });
+                }
+                let outputs = created.outputs.clone();
+                mutations.push(Mutation::Put(Self::record(step, Some(created.id), inputs, created.outputs)));
+                self.recorder.commit(Some(op), mutations).await?;
+                self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
+                Ok(())
+            }
+            Err(source) => {
+                self.recorder.abort(op, source.to_string()).await?;
+                Err(EngineError::Provider { urn: step.urn.clone(), action: "create", source }.into())
+            }
+        }
+    }
+
+    async fn update(&self, step: &Step) -> Result<(), ActionError> {
+        let old = step.old.as_ref().expect("an updated resource exists");
+        let id = old.id.clone().unwrap_or_default();
+        let inputs = self.final_inputs(step).await?;
+        let provider = for_type(self.providers, &step.ty).await?;
+        let op = self.recorder.begin(Self::intent(step, OpKind::Update, Some(id.clone()), inputs.clone())).await?;
+        let result = provider
+            .update(UpdateRequest {
+                urn: step.urn.clone(),
+                id: id.clone(),
+                olds: old.inputs.clone(),
+                old_outputs: old.outputs.clone(),
+                news: inputs.clone(),
+            })
+            .await;
+        if let Some(d) = test_delay() {
+            tokio::time::sleep(d).await;
+        }
+        match result {
+            Ok(updated) => {
+                let outputs = updated.outputs.clone();
+                let rec = Self::record(step, Some(id), inputs, updated.outputs);
+                self.recorder.commit(Some(op), vec![Mutation::Put(rec)]).await?;
+                self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
+                Ok(())
+            }
+            Err(source) => {
+                self.recorder.abort(op, source.to_string()).await?;
+                Err(EngineError::Provider { urn: step.urn.clone(), action: "update", source }.into())
+            }
+        }
+    }
+
+    async fn delete(&self, step: &Step) -> Result<(), ActionError> {
+        let old = step.old.as_ref().expect("a deleted resource exists");
+        let remove = Mutation::Remove { urn: step.urn.clone(), id: old.id.clone() };
+        if old.kind == ResourceKind::Component {
+            self.recorder.commit(None, vec![remove]).await?;
+            return Ok(());
+        }
+        let id = old.id.clone().unwrap_or_default();
+        let provider = for_type(self.providers, &step.ty).await?;
+        let op = self.recorder.begin(Self::intent(step, OpKind::Delete, Some(id.clone()), old.inputs.clone())).await?;
+        let result = provider
+            .delete(DeleteRequest {
+                urn: step.urn.clone(),
+                id,
+                inputs: old.inputs.clone(),
+                outputs: old.outputs.clone(),
+            })
+            .await;
+        if let Some(d) = test_delay() {
+            tokio::time::sleep(d).await;
+        }
+        match result {
+            Ok(()) => {
+                self.recorder.commit(Some(op), vec![remove]).await?;
+                Ok(())
+            }
+            Err(source) => {
+                self.recorder.abort(op, source.to_string()).await?;
+                Err(EngineError::Provider { urn: step.urn.clone(), action: "delete", source }.into())
+            }
+        }
+    }
+
+    async fn record_outputs(&self) -> Result<(), EngineError> {
+        let Some(declared) = self.declared else {
+            if !self.recorder.state().outputs.is_empty() {
+                self.recorder.commit(None, vec![Mutation::SetOutputs(Default::default())]).await?;
+            }
+            return Ok(());
+        };
+        let outputs: std::collections::BTreeMap<String, Value> = {
+            let known = self.known.lock().expect("known outputs");
+            declared.exports.iter().map(|(k, n)| (k.clone(), n.evaluate(&*known).unwrap_or(Value::Unknown))).collect()
+        };
+        if outputs != self.recorder.state().outputs {
+            self.recorder.commit(None, vec![Mutation::SetOutputs(outputs)]).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,28 @@
+//! Cairn's engine.
+//!
+//! - [`planner`]: pure functions that decide each step (no IO).
+//! - [`preview`]: drives the planner, asking providers to Check and Diff; changes nothing.
+//! - [`executor`]: carries out a [`Plan`] in dependency order with bounded parallelism,
+//!   journaling every step.
+//! - [`reconcile`]: settles operations a crash left pending.
+//! - [`providers`]: how the engine obtains a provider per package.
+//!
+//! **Architecture invariant:** only the executor and reconciliation perform
+//! provider calls that change or read the cloud; preview only calls Check and Diff.
+
+pub mod error;
+pub mod executor;
+pub mod plan;
+pub mod planner;
+pub mod preview;
+pub mod providers;
+pub mod reconcile;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::EngineError;
+pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
+pub use plan::{Op, Plan, Step, Summary};
+pub use preview::preview;
+pub use providers::{ProviderSource, StaticProviders};
+pub use reconcile::{Resolution, reconcile};

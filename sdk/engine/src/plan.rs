@@ -1,0 +1,139 @@
+//! The plan: what `up` will do, step by step. Built by the planner, carried
+//! out by the executor, rendered by the CLI.
+
+use std::collections::BTreeMap;
+
+use cairn_core::{CheckFailure, PropertyDiff, PropertyPath, ResourceKind, ResourceType, Urn, Value};
+use cairn_state::ResourceState;
+use serde::Serialize;
+
+/// What a step does to its resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// Create it.
+    Create,
+    /// Update it in place.
+    Update,
+    /// Create a replacement and delete the old one (order per `delete_before_replace`).
+    Replace,
+    /// Delete it.
+    Delete,
+    /// Nothing to do.
+    Same,
+}
+
+impl Op {
+    /// The marker shown before the resource: `+ ~ ± -` or blank.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Op::Create => "+",
+            Op::Update => "~",
+            Op::Replace => "±",
+            Op::Delete => "-",
+            Op::Same => " ",
+        }
+    }
+}
+
+/// The desired side of a step: what the resource should look like.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// Checked inputs; may hold unknowns until the resources they come from are applied.
+    pub inputs: Value,
+    /// Its parent component.
+    pub parent: Option<Urn>,
+    /// Its dependencies.
+    pub dependencies: Vec<Urn>,
+    /// The protect option.
+    pub protect: bool,
+}
+
+/// One resource's step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The resource.
+    pub urn: Urn,
+    /// Its type.
+    pub ty: ResourceType,
+    /// Custom or component.
+    pub kind: ResourceKind,
+    /// What happens.
+    pub op: Op,
+    /// The recorded state, when the resource exists.
+    pub old: Option<ResourceState>,
+    /// The desired state, unless the resource is being deleted.
+    pub new: Option<Desired>,
+    /// Changed properties.
+    pub diffs: Vec<PropertyDiff>,
+    /// Changed properties that force the replacement.
+    pub replaces: Vec<PropertyPath>,
+    /// The replacement deletes the old resource first.
+    pub delete_before_replace: bool,
+    /// Provider warnings from Check.
+    pub warnings: Vec<CheckFailure>,
+    /// Index into the declared resources, for resolving inputs at apply time.
+    pub declared_index: Option<usize>,
+}
+
+/// Count of steps per operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// In-place updates.
+    pub update: usize,
+    /// Replacements.
+    pub replace: usize,
+    /// Deletes.
+    pub delete: usize,
+    /// Unchanged.
+    pub same: usize,
+}
+
+impl Summary {
+    /// Counts one step.
+    pub fn add(&mut self, op: Op) {
+        match op {
+            Op::Create => self.create += 1,
+            Op::Update => self.update += 1,
+            Op::Replace => self.replace += 1,
+            Op::Delete => self.delete += 1,
+            Op::Same => self.same += 1,
+        }
+    }
+
+    /// True when nothing would change.
+    pub fn is_noop(&self) -> bool {
+        self.create + self.update + self.replace + self.delete == 0
+    }
+}
+
+/// The plan for one stack.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The state serial the plan was made against; applying it to a newer state is refused.
+    pub base_serial: u64,
+    /// The state lineage the plan was made against.
+    pub lineage: String,
+    /// Steps: desired resources in declaration order, then deletions in reverse dependency order.
+    pub steps: Vec<Step>,
+    /// Stack outputs as far as known.
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Plan {
+    /// Counts per operation.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            s.add(step.op);
+        }
+        s
+    }
+
+    /// True when applying it would change nothing in the cloud.
+    pub fn is_noop(&self) -> bool {
+        self.summary().is_noop()
+    }
+}

@@ -1,0 +1,233 @@
+//! The pure part of planning: no IO, no provider calls, deterministic.
+//!
+//! The preview driver ([`crate::preview`]) asks providers to Check and Diff
+//! and feeds their answers to these functions, which decide each step.
+
+use std::collections::{BTreeSet, HashMap};
+
+use cairn_core::{
+    CheckFailure, DeclaredResource, DiffResponse, OutputSource, ResourceKind, Urn, Value, schema::defaults_of,
+    value::DEFAULTS_KEY,
+};
+use cairn_state::{ResourceState, StackState};
+
+use crate::error::EngineError;
+use crate::plan::{Desired, Op, Step};
+
+/// Outputs known while planning: those of resources that keep their outputs
+/// (unchanged or updated in place); created and replaced resources' outputs are unknown.
+#[derive(Debug, Default)]
+pub struct KnownOutputs(HashMap<Urn, Value>);
+
+impl KnownOutputs {
+    /// Records a resource's outputs as known.
+    pub fn insert(&mut self, urn: Urn, outputs: Value) {
+        self.0.insert(urn, outputs);
+    }
+
+    /// Forgets a resource's outputs (they will change).
+    pub fn remove(&mut self, urn: &Urn) {
+        self.0.remove(urn);
+    }
+}
+
+impl OutputSource for KnownOutputs {
+    fn outputs_of(&self, urn: &Urn) -> Option<&Value> {
+        self.0.get(urn)
+    }
+}
+
+/// The declared inputs with every output placeholder replaced by its value (or unknown).
+pub fn resolve_inputs(decl: &DeclaredResource, known: &KnownOutputs) -> Result<Value, EngineError> {
+    cairn_core::output::resolve_placeholders(&decl.inputs, &decl.outputs, known)
+        .map_err(|source| EngineError::Output { urn: decl.urn.clone(), source })
+}
+
+/// The recorded inputs as the program declared them: without the defaults
+/// the provider filled in. Equal to freshly resolved inputs means "unchanged"
+/// without asking the provider.
+pub fn declared_part(recorded: &Value) -> Value {
+    let defaults = defaults_of(recorded);
+    match recorded {
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != DEFAULTS_KEY && !defaults.contains(k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// True when nothing about the resource changed: same declared inputs (all
+/// known), same parent, dependencies and protect flag.
+pub fn unchanged(old: &ResourceState, resolved: &Value, desired_meta: &Desired) -> bool {
+    !resolved.contains_unknown()
+        && declared_part(&old.inputs).diff(resolved).is_empty()
+        && metadata_equal(old, desired_meta)
+}
+
+fn metadata_equal(old: &ResourceState, d: &Desired) -> bool {
+    old.parent == d.parent && old.protect == d.protect && old.dependencies == d.dependencies
+}
+
+/// The desired side of a declared resource.
+pub fn desired(decl: &DeclaredResource, inputs: Value) -> Desired {
+    let mut deps: BTreeSet<Urn> = decl.dependencies.clone();
+    if let Some(p) = &decl.parent {
+        deps.insert(p.clone());
+    }
+    Desired { inputs, parent: decl.parent.clone(), dependencies: deps.into_iter().collect(), protect: decl.protect }
+}
+
+/// Decides the step of a declared resource from its recorded state and the
+/// provider's diff (`None` when no diff was needed).
+pub fn decide(
+    decl: &DeclaredResource,
+    index: usize,
+    old: Option<&ResourceState>,
+    new: Desired,
+    diff: Option<DiffResponse>,
+    warnings: Vec<CheckFailure>,
+) -> Result<Step, EngineError> {
+    let ty = decl.urn.resource_type();
+    let diff = diff.unwrap_or_default();
+    let op = match (old, decl.kind) {
+        (None, _) => Op::Create,
+        (Some(_), ResourceKind::Component) => Op::Same,
+        (Some(_), ResourceKind::Custom) if !diff.replaces.is_empty() => Op::Replace,
+        (Some(_), ResourceKind::Custom) if !diff.changes.is_empty() => Op::Update,
+        (Some(_), ResourceKind::Custom) => Op::Same,
+    };
+    if op == Op::Replace && old.is_some_and(|o| o.protect) {
+        return Err(EngineError::Protected {
+            urn: decl.urn.clone(),
+            action: format!(
+                "replaced (because {} changed)",
+                diff.replaces.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    Ok(Step {
+        urn: decl.urn.clone(),
+        ty,
+        kind: decl.kind,
+        op,
+        old: old.cloned(),
+        new: Some(new),
+        diffs: diff.changes,
+        replaces: diff.replaces,
+        delete_before_replace: diff.delete_before_replace,
+        warnings,
+        declared_index: Some(index),
+    })
+}
+
+/// Delete steps for recorded resources the program no longer declares, and
+/// for old copies left pending deletion, dependents before dependencies.
+pub fn deletions(state: &StackState, declared: &BTreeSet<&Urn>) -> Result<Vec<Step>, EngineError> {
+    let doomed: Vec<&ResourceState> =
+        state.resources.iter().filter(|r| r.pending_delete || !declared.contains(&r.urn)).collect();
+    let protected: Vec<&ResourceState> = doomed.iter().copied().filter(|r| r.protect && !r.pending_delete).collect();
+    if let Some(r) = protected.first() {
+        return Err(EngineError::Protected { urn: r.urn.clone(), action: "deleted (it is no longer declared)".into() });
+    }
+    Ok(reverse_dependency_order(&doomed).into_iter().map(delete_step).collect())
+}
+
+/// Every recorded resource, dependents first, for `destroy`.
+pub fn destroy_all(state: &StackState) -> Result<Vec<Step>, EngineError> {
+    let all: Vec<&ResourceState> = state.resources.iter().collect();
+    if let Some(r) = all.iter().find(|r| r.protect && !r.pending_delete) {
+        return Err(EngineError::Protected { urn: r.urn.clone(), action: "destroyed".into() });
+    }
+    Ok(reverse_dependency_order(&all).into_iter().map(delete_step).collect())
+}
+
+fn delete_step(r: &ResourceState) -> Step {
+    Step {
+        urn: r.urn.clone(),
+        ty: r.urn.resource_type(),
+        kind: r.kind,
+        op: Op::Delete,
+        old: Some(r.clone()),
+        new: None,
+        diffs: Vec::new(),
+        replaces: Vec::new(),
+        delete_before_replace: false,
+        warnings: Vec::new(),
+        declared_index: None,
+    }
+}
+
+/// Orders resources so that each comes before everything it depends on.
+fn reverse_dependency_order<'a>(rs: &[&'a ResourceState]) -> Vec<&'a ResourceState> {
+    // State order is a dependency order (records are appended as they are
+    // created), so reversing it is almost always right; the sort makes it
+    // right even after edits by hand.
+    let mut out: Vec<&ResourceState> = Vec::with_capacity(rs.len());
+    let mut placed: BTreeSet<usize> = BTreeSet::new();
+    fn visit<'a>(i: usize, rs: &[&'a ResourceState], placed: &mut BTreeSet<usize>, out: &mut Vec<&'a ResourceState>) {
+        if !placed.insert(i) {
+            return;
+        }
+        // Dependents of rs[i] must come first.
+        for (j, r) in rs.iter().enumerate() {
+            if r.dependencies.contains(&rs[i].urn) || r.parent.as_ref() == Some(&rs[i].urn) {
+                visit(j, rs, placed, out);
+            }
+        }
+        out.push(rs[i]);
+    }
+    for i in (0..rs.len()).rev() {
+        visit(i, rs, &mut placed, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_core::StackName;
+
+    fn rs(name: &str, deps: &[&str]) -> ResourceState {
+        let u = |n: &str| Urn::parse(&format!("urn:cairn:dev::p::aws:iam:Role::{n}")).unwrap();
+        ResourceState {
+            urn: u(name),
+            kind: ResourceKind::Custom,
+            id: Some(name.into()),
+            parent: None,
+            inputs: Value::map(),
+            outputs: Value::map(),
+            dependencies: deps.iter().map(|d| u(d)).collect(),
+            protect: false,
+            pending_delete: false,
+        }
+    }
+
+    #[test]
+    fn destroy_deletes_dependents_first() {
+        let mut state = StackState::new(StackName::new("dev").unwrap());
+        // Recorded out of order on purpose.
+        state.resources = vec![rs("c", &["b"]), rs("a", &[]), rs("b", &["a"])];
+        let order: Vec<String> = destroy_all(&state).unwrap().iter().map(|s| s.urn.name().to_owned()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn protected_resources_are_not_deleted() {
+        let mut state = StackState::new(StackName::new("dev").unwrap());
+        let mut a = rs("a", &[]);
+        a.protect = true;
+        state.resources = vec![a];
+        let err = destroy_all(&state).unwrap_err().to_string();
+        assert!(err.contains("protected") && err.contains("::a"), "{err}");
+        assert!(deletions(&state, &BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn declared_part_drops_provider_defaults() {
+        let recorded = Value::from_json(&serde_json::json!({"name": "x-1234567", "tags": {}, "$cairn.defaults": ["name"]}));
+        assert_eq!(declared_part(&recorded), Value::from_json(&serde_json::json!({"tags": {}})));
+    }
+}

@@ -1,0 +1,42 @@
+//! Where the engine gets a provider for a resource type.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cairn_core::{Provider, ResourceType};
+
+use crate::error::EngineError;
+
+/// Hands out providers by package (`aws` for `aws:s3:Bucket`), started and
+/// configured on first use.
+#[async_trait::async_trait]
+pub trait ProviderSource: Send + Sync {
+    /// The provider for a package.
+    async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError>;
+}
+
+/// A fixed set of in-process providers (tests, embedded use).
+#[derive(Default, Clone)]
+pub struct StaticProviders(HashMap<String, Arc<dyn Provider>>);
+
+impl StaticProviders {
+    /// Registers a provider for a package.
+    pub fn with(mut self, package: &str, provider: Arc<dyn Provider>) -> Self {
+        self.0.insert(package.to_owned(), provider);
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl ProviderSource for StaticProviders {
+    async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError> {
+        self.0.get(package).cloned().ok_or_else(|| EngineError::ProviderUnavailable {
+            package: package.to_owned(),
+            message: "no provider is registered for this package".into(),
+        })
+    }
+}
+
+pub(crate) async fn for_type(source: &dyn ProviderSource, ty: &ResourceType) -> Result<Arc<dyn Provider>, EngineError> {
+    source.provider(ty.package()).await
+}

@@ -1,0 +1,239 @@
+//! Engine tests with the in-process test provider: ordering, parallelism,
+//! replacements, partial failure and recovery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::{Config, Input, ProjectName, ProviderError, ResourceOptions, Stack, StackName, resource};
+use cairn_engine::testing::TestProvider;
+use cairn_engine::{ApplyOptions, Op, StaticProviders, Status, apply, preview};
+use cairn_state::{FileStore, Recorder, StateStore};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ThingArgs {
+    value: Input<String>,
+    size: i64,
+}
+
+resource! {
+    /// A test resource.
+    Thing, token = "test:index:Thing", args = ThingArgs, outputs = ThingOutputs {
+        /// Its value.
+        value: String,
+        /// Its ID.
+        id: String,
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: FileStore,
+    provider: Arc<TestProvider>,
+    providers: StaticProviders,
+}
+
+fn harness(provider: TestProvider) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path());
+    let provider = Arc::new(provider);
+    let providers = StaticProviders::default().with("test", provider.clone());
+    Harness { _dir: dir, store, provider, providers }
+}
+
+fn names() -> (ProjectName, StackName) {
+    (ProjectName::new("p").unwrap(), StackName::new("dev").unwrap())
+}
+
+/// Runs one `up` of `program`; returns each step's (name, op, status).
+async fn up(h: &Harness, parallelism: usize, program: impl Fn(&Stack)) -> Vec<(String, Op, Status)> {
+    let (p, s) = names();
+    let ctx = Stack::new(s.clone(), p.clone(), Config::default());
+    program(&ctx);
+    let declared = ctx.finish();
+    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let replayed = session.read().await.unwrap();
+    let plan = preview(&declared, &replayed.state, &h.providers).await.unwrap();
+    let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+    let report =
+        apply(&plan, Some(&declared), &recorder, &h.providers, &ApplyOptions { parallelism }, &()).await.unwrap();
+    recorder.compact().await.unwrap();
+    report.outcomes.iter().map(|o| (o.urn.name().to_owned(), o.op, o.status)).collect()
+}
+
+fn thing(ctx: &Stack, name: &str, value: impl Into<Input<String>>, size: i64) -> Thing {
+    ctx.resource(name, ThingArgs { value: value.into(), size }).unwrap()
+}
+
+fn chain(ctx: &Stack, size: i64) {
+    let a = thing(ctx, "a", "root", size);
+    let b = thing(ctx, "b", a.id.map(|id| format!("after {id}")), 1);
+    thing(ctx, "c", b.id.clone(), 1);
+    thing(ctx, "d", "independent", 1);
+}
+
+async fn recorded(h: &Harness) -> Vec<String> {
+    let (p, s) = names();
+    let r = h.store.read(&p, &s).await.unwrap();
+    assert!(r.pending.is_empty(), "no pending operations: {:?}", r.pending);
+    let mut names: Vec<String> = r.state.resources.iter().map(|r| r.urn.name().to_owned()).collect();
+    // Independent steps finish in any order; what matters is which records exist, once each.
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn creates_follow_dependency_order_and_outputs_flow_into_inputs() {
+    let h = harness(TestProvider::new());
+    let steps = up(&h, 4, |ctx| chain(ctx, 1)).await;
+    assert!(steps.iter().all(|(_, op, st)| *op == Op::Create && *st == Status::Succeeded), "{steps:?}");
+    let calls = h.provider.calls();
+    let pos = |n: &str| calls.iter().position(|c| c == &format!("create {n}")).unwrap();
+    assert!(pos("a") < pos("b") && pos("b") < pos("c"), "{calls:?}");
+    let cloud = h.provider.cloud.lock().unwrap().clone();
+    let b = cloud.iter().find(|(k, _)| k.starts_with("b-")).unwrap().1;
+    assert!(b.get("value").unwrap().as_str().unwrap().starts_with("after a-"), "b got a's id: {b:?}");
+
+    let again = up(&h, 4, |ctx| chain(ctx, 1)).await;
+    assert!(again.iter().all(|(_, op, _)| *op == Op::Same), "second run is a no-op: {again:?}");
+}
+
+#[tokio::test]
+async fn independent_steps_run_in_parallel_up_to_the_limit() {
+    let h = harness(TestProvider::new().delay(Duration::from_millis(150)));
+    up(&h, 3, |ctx| {
+        for i in 0..6 {
+            thing(ctx, &format!("t{i}"), "x", 1);
+        }
+    })
+    .await;
+    assert_eq!(h.provider.max_in_flight(), 3, "six independent creates with parallelism 3");
+}
+
+#[tokio::test]
+async fn replacement_creates_first_and_updates_dependents_before_deleting() {
+    let h = harness(TestProvider::new().replace_on(&["size"]));
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    h.provider.calls.lock().unwrap().clear();
+    let steps = up(&h, 4, |ctx| chain(ctx, 2)).await;
+    assert_eq!(steps[0], ("a".into(), Op::Replace, Status::Succeeded));
+    assert_eq!(steps[1].1, Op::Update, "b's input is a's new id");
+    let calls = h.provider.calls();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {calls:?}"));
+    assert!(pos("create a") < pos("update b") && pos("update b") < pos("delete a"), "{calls:?}");
+    assert_eq!(recorded(&h).await, ["a", "b", "c", "d"]);
+    assert_eq!(h.provider.cloud.lock().unwrap().len(), 4, "old a is gone");
+}
+
+#[tokio::test]
+async fn replacement_deletes_first_when_the_provider_says_so() {
+    let h = harness(TestProvider::new().replace_on(&["size"]).delete_before_replace());
+    up(&h, 4, |ctx| {
+        thing(ctx, "a", "x", 1);
+    })
+    .await;
+    h.provider.calls.lock().unwrap().clear();
+    up(&h, 4, |ctx| {
+        thing(ctx, "a", "x", 2);
+    })
+    .await;
+    assert_eq!(h.provider.calls(), ["delete a", "create a"]);
+}
+
+#[tokio::test]
+async fn a_failure_stops_dependents_lets_others_finish_and_records_every_success() {
+    let h = harness(TestProvider::new());
+    h.provider.fail_when(|call, urn| {
+        (call == "create" && urn.name() == "b").then(|| ProviderError::internal("quota exceeded"))
+    });
+    let steps = up(&h, 4, |ctx| chain(ctx, 1)).await;
+    let status = |n: &str| steps.iter().find(|s| s.0 == n).unwrap().2;
+    assert_eq!(
+        [status("a"), status("b"), status("c"), status("d")],
+        [Status::Succeeded, Status::Failed, Status::Skipped, Status::Succeeded]
+    );
+    assert_eq!(recorded(&h).await, ["a", "d"], "no phantom entries for b or c");
+
+    h.provider.heal();
+    let steps = up(&h, 4, |ctx| chain(ctx, 1)).await;
+    let ops: Vec<(String, Op)> = steps.iter().map(|s| (s.0.clone(), s.1)).collect();
+    assert_eq!(
+        ops,
+        [("a".into(), Op::Same), ("b".into(), Op::Create), ("c".into(), Op::Create), ("d".into(), Op::Same)]
+    );
+    assert_eq!(recorded(&h).await, ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn removed_resources_are_deleted_dependents_first_and_protect_is_honoured() {
+    let h = harness(TestProvider::new());
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    h.provider.calls.lock().unwrap().clear();
+    let steps = up(&h, 4, |ctx| {
+        thing(ctx, "d", "independent", 1);
+    })
+    .await;
+    assert_eq!(steps.iter().filter(|s| s.1 == Op::Delete).count(), 3);
+    assert_eq!(h.provider.calls(), ["delete c", "delete b", "delete a"]);
+
+    // A protected resource is neither deleted nor silently dropped.
+    up(&h, 4, |ctx| {
+        ctx.resource_with("d", ThingArgs { value: "independent".into(), size: 1 }, ResourceOptions::builder().protect(true).build())
+            .unwrap();
+    })
+    .await;
+    let (p, s) = names();
+    let ctx = Stack::new(s.clone(), p.clone(), Config::default());
+    let declared = ctx.finish();
+    let state = h.store.read(&p, &s).await.unwrap().state;
+    let err = preview(&declared, &state, &h.providers).await.unwrap_err().to_string();
+    assert!(err.contains("protected") && err.contains("::d"), "{err}");
+}
+
+#[tokio::test]
+async fn an_interrupted_create_is_adopted_not_repeated() {
+    use cairn_engine::reconcile;
+    use cairn_state::{Intent, OpKind};
+    let h = harness(TestProvider::new());
+    let (p, s) = names();
+    // Simulate a crash: the journal says "create a" began, the cloud has it, no commit.
+    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let inputs = cairn_core::Value::from_json(&serde_json::json!({"value": "root", "size": 1}));
+    h.provider.cloud.lock().unwrap().insert("a-99".into(), inputs.clone());
+    let urn = cairn_core::Urn::parse("urn:cairn:dev::p::test:index:Thing::a").unwrap();
+    let recorder = Recorder::new(session, cairn_state::StackState::new(s.clone()), 0);
+    recorder
+        .begin(Intent {
+            kind: OpKind::Create,
+            urn,
+            id: None,
+            inputs,
+            resource_kind: cairn_core::ResourceKind::Custom,
+            parent: None,
+            dependencies: vec![],
+            protect: false,
+        })
+        .await
+        .unwrap();
+    drop(recorder);
+
+    let replayed = h.store.read(&p, &s).await.unwrap();
+    assert_eq!(replayed.pending.len(), 1);
+    let resolutions = reconcile(&replayed.pending, &replayed.state, &h.providers).await.unwrap();
+    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+    for (op, r) in resolutions {
+        match r {
+            cairn_engine::Resolution::Commit(m) => recorder.commit(Some(op), m).await.unwrap(),
+            cairn_engine::Resolution::Abort(why) => recorder.abort(op, why).await.unwrap(),
+        }
+    }
+    recorder.compact().await.unwrap();
+    drop(recorder);
+    let steps = up(&h, 4, |ctx| {
+        thing(ctx, "a", "root", 1);
+    })
+    .await;
+    assert_eq!(steps, [("a".into(), Op::Same, Status::Succeeded)]);
+    assert!(h.provider.calls().is_empty(), "nothing created twice: {:?}", h.provider.calls());
+}
