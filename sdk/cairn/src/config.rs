@@ -1,0 +1,133 @@
+//! The per-stack config file, `Cairn.<stack>.toml`, beside the program.
+//!
+//! ```toml
+//! # Where the state lives (default: file://.cairn, relative to this file).
+//! backend = "file://.cairn"
+//!
+//! # Provider configuration, one table per provider package.
+//! [provider.aws]
+//! region = "us-east-1"
+//!
+//! # Values the program reads with ctx.config().require::<T>("key").
+//! [config]
+//! cluster_name = "ai-dev"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cairn_core::{Config, StackName, Value};
+use serde::Deserialize;
+
+/// The default backend, relative to the project directory.
+pub const DEFAULT_BACKEND: &str = "file://.cairn";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    backend: Option<String>,
+    #[serde(default)]
+    provider: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    config: toml::Table,
+}
+
+/// A stack's configuration, read and checked.
+#[derive(Debug)]
+pub struct StackConfig {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The project directory (the file's directory).
+    pub project_dir: PathBuf,
+    /// The state backend URL.
+    pub backend: String,
+    /// Provider configuration per package.
+    pub providers: BTreeMap<String, Value>,
+    /// The program's config values.
+    pub config: Config,
+}
+
+/// The config file name of a stack.
+pub fn file_name(stack: &StackName) -> String {
+    format!("Cairn.{stack}.toml")
+}
+
+/// Finds the project directory: `explicit` if given; else the current
+/// directory if it has the stack's file; else the program's package directory
+/// when run by cargo (`CARGO_MANIFEST_DIR`).
+pub fn project_dir(explicit: Option<&Path>, stack: &StackName) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_owned());
+    }
+    let name = file_name(stack);
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if cwd.join(&name).is_file() {
+        return Ok(cwd);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)
+        && dir.join(&name).is_file()
+    {
+        return Ok(dir);
+    }
+    Ok(cwd)
+}
+
+/// Reads and checks `Cairn.<stack>.toml` in `dir`.
+pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
+    let path = dir.join(file_name(stack));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "stack `{stack}` has no config file {}: create it (at least an empty file; see docs/config.md), \
+             or pick another stack with --stack",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let file: File = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end())
+    })?;
+    let to_json = |t: &toml::Table| serde_json::to_value(t).expect("TOML converts to JSON");
+    let config_values: BTreeMap<String, serde_json::Value> =
+        file.config.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("TOML converts to JSON"))).collect();
+    let display_path = path.file_name().map(PathBuf::from).unwrap_or_else(|| path.clone());
+    Ok(StackConfig {
+        project_dir: dir.to_owned(),
+        backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
+        providers: file.provider.iter().map(|(k, t)| (k.clone(), Value::from_json(&to_json(t)))).collect(),
+        config: Config::new(display_path, config_values),
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> anyhow::Result<StackConfig> {
+        std::fs::write(dir.join("Cairn.dev.toml"), text).unwrap();
+        load(dir, &StackName::new("dev").unwrap())
+    }
+
+    #[test]
+    fn reads_backend_providers_and_values() {
+        let d = tempfile::tempdir().unwrap();
+        let c = write(d.path(), "backend = \"file:///tmp/x\"\n[provider.aws]\nregion = \"eu-west-1\"\n[config]\nmax = 3\n").unwrap();
+        assert_eq!(c.backend, "file:///tmp/x");
+        assert_eq!(c.providers["aws"].get("region").and_then(Value::as_str), Some("eu-west-1"));
+        assert_eq!(c.config.require::<u32>("max").unwrap(), 3);
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_the_fix() {
+        let d = tempfile::tempdir().unwrap();
+        let err = write(d.path(), "[config\nx = 1").unwrap_err().to_string();
+        assert!(err.contains("Cairn.dev.toml is not a valid stack config") && err.contains("line 1"), "{err}");
+        let err = write(d.path(), "backnd = \"x\"").unwrap_err().to_string();
+        assert!(err.contains("unknown field `backnd`"), "{err}");
+        std::fs::remove_file(d.path().join("Cairn.dev.toml")).unwrap();
+        let err = load(d.path(), &StackName::new("dev").unwrap()).unwrap_err().to_string();
+        assert!(err.contains("has no config file") && err.contains("create it"), "{err}");
+    }
+}

@@ -1,0 +1,84 @@
+//! Progress while applying: a spinner per action in flight on a terminal,
+//! one line per finished action otherwise. Always on stderr.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cairn_core::Urn;
+use cairn_engine::executor::ActionKind;
+use cairn_engine::{Event, Observer};
+use console::Style;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shows apply progress.
+pub struct Progress {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<(Urn, &'static str), (ProgressBar, Instant)>>,
+    quiet: bool,
+}
+
+fn verb(a: ActionKind) -> (&'static str, &'static str, Style) {
+    match a {
+        ActionKind::Create => ("creating", "created", Style::new().green()),
+        ActionKind::CreateReplacement => ("creating replacement", "created replacement", Style::new().magenta()),
+        ActionKind::Update => ("updating", "updated", Style::new().yellow()),
+        ActionKind::Same => ("checking", "unchanged", Style::new().dim()),
+        ActionKind::Delete => ("deleting", "deleted", Style::new().red()),
+        ActionKind::DeleteReplaced => ("deleting replaced", "deleted replaced", Style::new().red()),
+    }
+}
+
+impl Progress {
+    /// A display on stderr; `quiet` (for `--json`) shows nothing.
+    pub fn new(quiet: bool) -> Self {
+        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::default(), quiet }
+    }
+
+    fn line(&self, text: String) {
+        if self.quiet {
+            return;
+        }
+        if self.multi.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            let _ = self.multi.println(text);
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::Started { urn, action } => {
+                if *action == ActionKind::Same {
+                    return;
+                }
+                let (doing, _, style) = verb(*action);
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"));
+                bar.set_message(format!("{} {} {}", style.apply_to(doing), urn.resource_type(), urn.name()));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.bars.lock().expect("bars").insert((urn.clone(), doing), (bar, Instant::now()));
+            }
+            Event::Finished { urn, action, error } => {
+                if *action == ActionKind::Same {
+                    return;
+                }
+                let (doing, done, style) = verb(*action);
+                let entry = self.bars.lock().expect("bars").remove(&(urn.clone(), doing));
+                let took = entry.as_ref().map(|(_, t)| t.elapsed()).unwrap_or_default();
+                if let Some((bar, _)) = entry {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let what = format!("{} {}", urn.resource_type(), urn.name());
+                match error {
+                    None => self.line(format!("  {} {what} ({:.1}s)", style.apply_to(done), took.as_secs_f64())),
+                    Some(e) => self.line(format!("  {} {what}: {e}", Style::new().red().bold().apply_to(format!("failed {doing}")))),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! How plans and results look: a tree of resources with markers and property
+//! diffs for people, one JSON document for machines. Rendering is not the
+//! engine's job; it only reads the plan and the report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use cairn_core::{DiffKind, Urn, Value};
+use cairn_engine::{ApplyReport, Op, Plan, Status, Step};
+use console::Style;
+use serde_json::json;
+
+fn op_style(op: Op) -> Style {
+    match op {
+        Op::Create => Style::new().green(),
+        Op::Update => Style::new().yellow(),
+        Op::Replace => Style::new().magenta(),
+        Op::Delete => Style::new().red(),
+        Op::Same => Style::new().dim(),
+    }
+}
+
+fn op_word(op: Op) -> &'static str {
+    match op {
+        Op::Create => "create",
+        Op::Update => "update",
+        Op::Replace => "replace",
+        Op::Delete => "delete",
+        Op::Same => "same",
+    }
+}
+
+/// Orders steps as a tree: each step after its parent, children indented.
+fn tree(steps: &[Step]) -> Vec<(usize, &Step)> {
+    let parent_of = |s: &Step| -> Option<Urn> {
+        s.new.as_ref().and_then(|n| n.parent.clone()).or_else(|| s.old.as_ref().and_then(|o| o.parent.clone()))
+    };
+    let present: std::collections::HashSet<&Urn> = steps.iter().map(|s| &s.urn).collect();
+    let mut out = Vec::with_capacity(steps.len());
+    fn walk<'a>(
+        parent: Option<&Urn>,
+        depth: usize,
+        steps: &'a [Step],
+        parent_of: &dyn Fn(&Step) -> Option<Urn>,
+        present: &std::collections::HashSet<&Urn>,
+        out: &mut Vec<(usize, &'a Step)>,
+    ) {
+        for s in steps {
+            let p = parent_of(s);
+            let is_child = match (parent, &p) {
+                (None, None) => true,
+                (None, Some(p)) => !present.contains(p),
+                (Some(want), Some(p)) => want == p,
+                (Some(_), None) => false,
+            };
+            if is_child && !out.iter().any(|(_, x): &(usize, &Step)| std::ptr::eq(*x, s)) {
+                out.push((depth, s));
+                walk(Some(&s.urn), depth + 1, steps, parent_of, present, out);
+            }
+        }
+    }
+    walk(None, 0, steps, &parent_of, &present, &mut out);
+    out
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "(none)".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The plan for people.
+pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{verb} of stack {} (project {project})\n", Style::new().bold().apply_to(stack));
+    for (depth, s) in tree(&plan.steps) {
+        let style = op_style(s.op);
+        let indent = "   ".repeat(depth);
+        let extra = match s.op {
+            Op::Replace if s.delete_before_replace => format!(" (delete first; forced by {})", paths(&s.replaces)),
+            Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            " {} {indent}{} {}{}",
+            style.apply_to(s.op.marker()),
+            style.apply_to(s.ty.as_str()),
+            s.urn.name(),
+            style.apply_to(format!(" {}{extra}", if s.op == Op::Same { "" } else { op_word(s.op) })).to_string().trim_end()
+        );
+        if matches!(s.op, Op::Update | Op::Replace) {
+            let olds = s.old.as_ref().map(|o| &o.inputs);
+            let news = s.new.as_ref().map(|n| &n.inputs);
+            for d in &s.diffs {
+                let old = olds.and_then(|o| o.at(&d.path));
+                let new = news.and_then(|n| n.at(&d.path));
+                let (mark, text) = match d.kind {
+                    DiffKind::Add => ("+", format!("{}: {}", d.path, show(new))),
+                    DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
+                    DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
+                };
+                let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op).apply_to(mark));
+            }
+        }
+        for w in &s.warnings {
+            let _ = writeln!(out, "   {indent}    {} {}: {}", Style::new().yellow().apply_to("warning"), w.property, w.reason);
+        }
+    }
+    if !plan.outputs.is_empty() {
+        let _ = writeln!(out, "\nOutputs:");
+        for (k, v) in &plan.outputs {
+            let _ = writeln!(out, "    {k}: {v}");
+        }
+    }
+    let s = plan.summary();
+    let _ = writeln!(out);
+    if s.is_noop() {
+        let _ = writeln!(out, "No changes: stack {stack} matches the program ({} unchanged).", s.same);
+    } else {
+        let _ = writeln!(
+            out,
+            "Resources: {} to create, {} to update, {} to replace, {} to delete, {} unchanged",
+            s.create, s.update, s.replace, s.delete, s.same
+        );
+    }
+    out
+}
+
+fn paths(p: &[cairn_core::PropertyPath]) -> String {
+    p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn step_json(s: &Step) -> serde_json::Value {
+    json!({
+        "urn": s.urn,
+        "type": s.ty.as_str(),
+        "op": s.op,
+        "changes": s.diffs.iter().map(|d| d.path.to_string()).collect::<Vec<_>>(),
+        "replaces": s.replaces.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn outputs_json(outputs: &BTreeMap<String, Value>) -> serde_json::Value {
+    // Secrets and unknowns print as their display text, never their value.
+    outputs
+        .iter()
+        .map(|(k, v)| {
+            let shown = match v {
+                Value::Secret(_) | Value::Unknown => serde_json::Value::String(v.to_string()),
+                other if other.contains_secret() => serde_json::Value::String("[secret]".into()),
+                other => other.to_json(),
+            };
+            (k.clone(), shown)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The plan for machines: `preview --json`.
+pub fn plan_json(plan: &Plan, stack: &str, project: &str) -> serde_json::Value {
+    json!({
+        "stack": stack,
+        "project": project,
+        "serial": plan.base_serial,
+        "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "summary": plan.summary(),
+        "outputs": outputs_json(&plan.outputs),
+    })
+}
+
+/// The outcome for machines: `up --json` and `destroy --json`.
+pub fn report_json(plan: &Plan, report: &ApplyReport, stack: &str, project: &str) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .zip(&report.outcomes)
+        .map(|(s, o)| {
+            let mut j = step_json(s);
+            j["status"] = json!(o.status);
+            if let Some(e) = &o.error {
+                j["error"] = json!(e);
+            }
+            j
+        })
+        .collect();
+    json!({
+        "stack": stack,
+        "project": project,
+        "serial": report.state.serial,
+        "succeeded": !report.failed(),
+        "steps": steps,
+        "summary": plan.summary(),
+        "outputs": outputs_json(&report.state.outputs),
+    })
+}
+
+/// The outcome for people.
+pub fn report_text(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    let failed: Vec<_> = report.outcomes.iter().filter(|o| o.status == Status::Failed).collect();
+    let skipped = report.outcomes.iter().filter(|o| o.status == Status::Skipped).count();
+    let changed = report.outcomes.iter().filter(|o| o.status == Status::Succeeded && o.op != Op::Same).count();
+    for o in &failed {
+        let _ = writeln!(out, "{} {}: {}", Style::new().red().bold().apply_to("failed"), o.urn, o.error.as_deref().unwrap_or(""));
+    }
+    if !report.state.outputs.is_empty() {
+        let _ = writeln!(out, "Outputs:");
+        for (k, v) in &report.state.outputs {
+            let _ = writeln!(out, "    {k}: {v}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}: {changed} changed, {} failed, {skipped} skipped, {} resources in state (serial {})",
+        if failed.is_empty() { Style::new().green().bold().apply_to("Done") } else { Style::new().red().bold().apply_to("Failed") },
+        failed.len(),
+        report.state.resources.iter().filter(|r| !r.pending_delete).count(),
+        report.state.serial,
+    );
+    out
+}

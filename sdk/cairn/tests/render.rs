@@ -1,0 +1,135 @@
+//! Snapshot tests of what people and machines see.
+
+use cairn::engine::executor::{ApplyReport, StepOutcome};
+use cairn::engine::plan::{Desired, Op, Plan, Step};
+use cairn::engine::Status;
+use cairn::render;
+use cairn_core::{DiffKind, PropertyDiff, PropertyPath, ResourceKind, Urn, Value};
+use cairn_state::{ResourceState, StackState};
+
+fn urn(chain: &str, name: &str) -> Urn {
+    Urn::parse(&format!("urn:cairn:dev::ai::{chain}::{name}")).unwrap()
+}
+
+fn rec(u: &Urn, inputs: serde_json::Value, parent: Option<&Urn>) -> ResourceState {
+    ResourceState {
+        urn: u.clone(),
+        kind: ResourceKind::Custom,
+        id: Some(u.name().into()),
+        parent: parent.cloned(),
+        inputs: Value::from_json(&inputs),
+        outputs: Value::map(),
+        dependencies: vec![],
+        protect: false,
+        pending_delete: false,
+    }
+}
+
+fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Value>, parent: Option<&Urn>) -> Step {
+    let diffs = match (&old, &new) {
+        (Some(o), Some(n)) => o.inputs.diff(&Value::from_json(n)),
+        _ => vec![],
+    };
+    Step {
+        urn: u.clone(),
+        ty: u.resource_type(),
+        kind: if u.resource_type().package() == "cairn" { ResourceKind::Component } else { ResourceKind::Custom },
+        op,
+        old,
+        new: new.map(|n| Desired { inputs: Value::from_json(&n), parent: parent.cloned(), dependencies: vec![], protect: false }),
+        diffs,
+        replaces: vec![],
+        delete_before_replace: false,
+        warnings: vec![],
+        declared_index: None,
+    }
+}
+
+fn sample_plan() -> Plan {
+    let pool = urn("cairn:ai:GpuNodePool", "gpu");
+    let role = urn("cairn:ai:GpuNodePool$aws:iam:Role", "gpu-node-role");
+    let ng = urn("cairn:ai:GpuNodePool$aws:eks:NodeGroup", "gpu-nodes");
+    let bucket = urn("aws:s3:Bucket", "artifacts");
+    let old_bucket = urn("aws:s3:Bucket", "scratch");
+    let ng_old = rec(&ng, serde_json::json!({"instance_types": ["g5.2xlarge"], "scaling": {"min_size": 0, "max_size": 2}}), Some(&pool));
+    let mut replace = step(
+        &ng,
+        Op::Replace,
+        Some(ng_old),
+        Some(serde_json::json!({"instance_types": ["g5.4xlarge"], "scaling": {"min_size": 0, "max_size": 4}})),
+        Some(&pool),
+    );
+    replace.replaces = vec![PropertyPath::parse("instance_types[0]")];
+    let mut update = step(
+        &bucket,
+        Op::Update,
+        Some(rec(&bucket, serde_json::json!({"tags": {"team": "ml"}, "versioning": true}), None)),
+        Some(serde_json::json!({"tags": {"team": "ml", "cost-center": "42"}, "versioning": true})),
+        None,
+    );
+    update.diffs = vec![PropertyDiff { path: PropertyPath::parse("tags.cost-center"), kind: DiffKind::Add }];
+    Plan {
+        base_serial: 7,
+        lineage: "l".into(),
+        steps: vec![
+            step(&pool, Op::Same, Some(rec(&pool, serde_json::json!({}), None)), Some(serde_json::json!({})), None),
+            step(&role, Op::Create, None, Some(serde_json::json!({"name": "r"})), Some(&pool)),
+            replace,
+            update,
+            step(&old_bucket, Op::Delete, Some(rec(&old_bucket, serde_json::json!({}), None)), None, None),
+        ],
+        outputs: [("password".to_owned(), Value::Secret(Box::new("hunter2".into()))), ("endpoint".to_owned(), Value::Unknown)]
+            .into_iter()
+            .collect(),
+    }
+}
+
+#[test]
+fn plan_text() {
+    console::set_colors_enabled(false);
+    insta::assert_snapshot!(render::plan_text(&sample_plan(), "dev", "ai", "Preview"));
+}
+
+#[test]
+fn plan_json() {
+    let j = render::plan_json(&sample_plan(), "dev", "ai");
+    assert!(!j.to_string().contains("hunter2"), "secrets never reach --json");
+    insta::assert_json_snapshot!(j);
+}
+
+#[test]
+fn report_json_and_text() {
+    console::set_colors_enabled(false);
+    let plan = sample_plan();
+    let statuses = [Status::Succeeded, Status::Succeeded, Status::Failed, Status::Skipped, Status::Succeeded];
+    let outcomes = plan
+        .steps
+        .iter()
+        .zip(statuses)
+        .map(|(s, status)| StepOutcome {
+            urn: s.urn.clone(),
+            ty: s.ty.to_string(),
+            op: s.op,
+            status,
+            error: (status == Status::Failed).then(|| "create aws:eks:NodeGroup: quota exceeded".to_owned()),
+        })
+        .collect();
+    let mut state = StackState::new(cairn_core::StackName::new("dev").unwrap());
+    state.serial = 12;
+    let report = ApplyReport { outcomes, state };
+    let mut j = render::report_json(&plan, &report, "dev", "ai");
+    assert_eq!(j["succeeded"], false);
+    j["serial"] = 0.into();
+    insta::assert_json_snapshot!(j);
+    insta::assert_snapshot!(render::report_text(&report));
+}
+
+#[test]
+fn no_changes_says_so() {
+    console::set_colors_enabled(false);
+    let mut plan = sample_plan();
+    plan.steps.retain(|s| s.op == Op::Same);
+    plan.outputs.clear();
+    let text = render::plan_text(&plan, "dev", "ai", "Preview");
+    assert!(text.contains("No changes: stack dev matches the program (1 unchanged)."), "{text}");
+}
