@@ -162,3 +162,53 @@ impl Project {
         self.dir.path().join(".cairn").join(project).join(stack)
     }
 }
+
+/// The example program's config for one test: `team` tags everything it creates.
+pub fn platform_config(team: &str, extra: &str) -> String {
+    format!(
+        "[provider.aws]\nregion = \"us-east-1\"\n[config]\nsubnet_ids = [\"subnet-0aaa\", \"subnet-0bbb\"]\n\
+         kubernetes_version = \"1.30\"\nteam = \"{team}\"\n{extra}"
+    )
+}
+
+/// Buckets carrying the tag `team`.
+pub async fn team_buckets(team: &str) -> Vec<String> {
+    let s3 = s3().await;
+    let mut out = Vec::new();
+    for b in s3.list_buckets().send().await.expect("list buckets").buckets() {
+        let name = b.name().unwrap_or_default();
+        if let Ok(t) = s3.get_bucket_tagging().bucket(name).send().await
+            && t.tag_set().iter().any(|t| t.key() == "team" && t.value() == team)
+        {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
+/// IAM roles carrying the tag `team`.
+pub async fn team_roles(team: &str) -> Vec<String> {
+    let iam = iam().await;
+    let mut out = Vec::new();
+    for r in iam.list_roles().max_items(1000).send().await.expect("list roles").roles() {
+        let tags = iam.list_role_tags().role_name(r.role_name()).send().await.expect("role tags");
+        if tags.tags().iter().any(|t| t.key() == "team" && t.value() == team) {
+            out.push(r.role_name().to_owned());
+        }
+    }
+    out
+}
+
+/// EKS clusters carrying the tag `team`, each with its node groups.
+pub async fn team_clusters(team: &str) -> Vec<(String, Vec<String>)> {
+    let eks = eks().await;
+    let mut out = Vec::new();
+    for name in eks.list_clusters().send().await.expect("list clusters").clusters() {
+        let c = eks.describe_cluster().name(name).send().await.expect("describe cluster");
+        if c.cluster().and_then(|c| c.tags()).and_then(|t| t.get("team")).map(String::as_str) == Some(team) {
+            let groups = eks.list_nodegroups().cluster_name(name).send().await.expect("list node groups");
+            out.push((name.clone(), groups.nodegroups().to_vec()));
+        }
+    }
+    out
+}

@@ -1,0 +1,58 @@
+//! An AI platform on AWS: an EKS cluster, a spot GPU node pool and a
+//! versioned, encrypted artifact bucket.
+//!
+//! ```sh
+//! cargo run -p ai-platform -- preview --stack dev
+//! cargo run -p ai-platform -- up --stack dev
+//! ```
+
+use cairn::aws::s3::BucketArgs;
+use cairn_ai::{EksCluster, cost_tags, EksClusterArgs, GpuNodePool, GpuNodePoolArgs};
+
+fn main() -> std::process::ExitCode {
+    cairn::run("ai-platform", |ctx| {
+        let cfg = ctx.config();
+        let subnets: Vec<String> = cfg.require("subnet_ids")?;
+        let team: String = cfg.get_or("team", "ml-platform".to_owned())?;
+        let tags: std::collections::BTreeMap<String, String> = [("team".to_owned(), team)].into_iter().collect();
+
+        let eks = EksCluster::new(
+            ctx,
+            "ai",
+            EksClusterArgs::builder()
+                .subnet_ids(subnets.clone())
+                .version(cfg.get_or("kubernetes_version", "1.31".to_owned())?)
+                .tags(tags.clone())
+                .build(),
+        )?;
+
+        let gpu = GpuNodePool::new(
+            ctx,
+            "gpu",
+            GpuNodePoolArgs::builder()
+                .cluster_name(eks.cluster.name.clone())
+                .cluster_version(eks.cluster.version.clone())
+                .subnet_ids(subnets)
+                .instance_types(cfg.get_or("gpu_instance_types", vec!["g5.2xlarge".to_owned()])?)
+                .min_size(cfg.get_or("gpu_min_size", 0)?)
+                .max_size(cfg.get_or("gpu_max_size", 2)?)
+                .desired_size(cfg.get_or("gpu_desired_size", 0)?)
+                .tags(tags.clone())
+                .build(),
+        )?;
+
+        // Private, versioned and encrypted by default; tagged for cost allocation.
+        let artifacts =
+            ctx.resource("artifacts", BucketArgs::builder().tags(cost_tags(ctx, "artifacts", &tags)).build())?;
+        // Optional: a second bucket for training data sets.
+        if cfg.get_or("datasets_bucket", false)? {
+            ctx.resource("datasets", BucketArgs::builder().tags(cost_tags(ctx, "datasets", &tags)).build())?;
+        }
+
+        ctx.export("cluster_name", &eks.cluster.name);
+        ctx.export("cluster_endpoint", &eks.cluster.endpoint);
+        ctx.export("gpu_node_group", &gpu.node_group.node_group_name);
+        ctx.export("artifact_bucket", &artifacts.bucket);
+        Ok(())
+    })
+}

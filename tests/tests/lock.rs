@@ -1,0 +1,37 @@
+//! A second `up` on a locked stack is refused at once, naming the holder;
+//! the first finishes and the state is intact.
+
+use std::time::{Duration, Instant};
+
+use cairn_tests::{Project, platform_config, unique};
+
+#[test]
+fn a_concurrent_up_is_refused_with_the_holders_details() {
+    let p = Project::new("ai-platform");
+    p.write_config("dev", &platform_config(&unique("lock"), ""));
+    let mut first = p
+        .command(&["up", "--yes"])
+        .env("CAIRN_TEST_STEP_DELAY_MS", "1500")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = p.state_dir("ai-platform", "dev").join("lock");
+    let start = Instant::now();
+    while std::fs::read_to_string(&lock).map(|t| !t.contains("\"pid\"")).unwrap_or(true) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the first up never took the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let second = p.run(&["up", "--yes"]);
+    assert_eq!(second.code, 1, "{second:?}");
+    let pid = first.id().to_string();
+    for needle in ["stack `dev` is locked by", "@", &format!("pid {pid}"), "for `up`", "since"] {
+        assert!(second.stderr.contains(needle), "refusal lacks `{needle}`: {}", second.stderr);
+    }
+
+    assert!(first.wait().unwrap().success(), "the holder finishes undisturbed");
+    let after = p.run(&["preview", "--json"]).ok();
+    assert!(after.ops().iter().all(|(_, op)| op == "same"), "state intact: {:?}", after.ops());
+    p.run(&["destroy", "--yes"]).ok();
+}
