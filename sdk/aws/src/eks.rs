@@ -306,7 +306,10 @@ impl NodeGroupArgs {
             ));
         }
         if let Some(size) = self.disk_size.filter(|s| *s < 1) {
-            failures.push(failure("disk_size", format!("disk_size ({size}) must be at least 1 GiB: raise it or remove it")));
+            failures.push(failure(
+                "disk_size",
+                format!("disk_size ({size}) must be at least 1 GiB: raise it or remove it"),
+            ));
         }
         failures
     }
@@ -356,7 +359,8 @@ mod tests {
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
         assert!(CLUSTER_SCHEMA.check_structure(&v).is_empty());
 
-        let preview = Value::from_json(&json!({"role_arn": {"$cairn.unknown": true}, "subnet_ids": {"$cairn.unknown": true}}));
+        let preview =
+            Value::from_json(&json!({"role_arn": {"$cairn.unknown": true}, "subnet_ids": {"$cairn.unknown": true}}));
         let seen: ClusterArgs = preview.deserialize_into().unwrap();
         assert!(matches!((seen.role_arn, seen.subnet_ids), (Input::Unknown, Input::Unknown)));
     }

@@ -92,7 +92,9 @@ impl RoleArgs {
     /// `inline_policies.read-artifacts` (Check scans them for wildcards).
     pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
         let mut docs = vec![(PropertyPath::root().key("assume_role_policy"), &self.assume_role_policy)];
-        docs.extend(self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)));
+        docs.extend(
+            self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)),
+        );
         docs
     }
 
@@ -148,7 +150,10 @@ mod tests {
         RoleArgs::builder()
             .name("ci")
             .assume_role_policy(PolicyDocument::assume_role_for_service("eks.amazonaws.com"))
-            .inline_policies([("logs", PolicyDocument::builder().statement(vec![Statement::allow(["logs:*"], ["*"])]).build())])
+            .inline_policies([(
+                "logs",
+                PolicyDocument::builder().statement(vec![Statement::allow(["logs:*"], ["*"])]).build(),
+            )])
             .managed_policy_arns(["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"])
             .description("cluster role")
             .tags([("team", "ml")])
@@ -159,7 +164,10 @@ mod tests {
     fn serde_round_trip_keeps_schema_property_names() {
         let v = Value::from_serialize(&args()).unwrap();
         let keys: Vec<&str> = v.as_map().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["assume_role_policy", "description", "inline_policies", "managed_policy_arns", "name", "tags"]);
+        assert_eq!(
+            keys,
+            ["assume_role_policy", "description", "inline_policies", "managed_policy_arns", "name", "tags"]
+        );
         assert!(keys.iter().all(|k| ROLE_SCHEMA.property(k).is_some()));
         let back: RoleArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);

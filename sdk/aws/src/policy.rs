@@ -168,7 +168,8 @@ impl Statement {
         }
         m.insert("Effect".into(), Json::from(self.effect.as_str()));
         if let Some(p) = &self.principal {
-            let inner: Map<String, Json> = [(p.aws_key().to_owned(), Json::from(p.values().to_vec()))].into_iter().collect();
+            let inner: Map<String, Json> =
+                [(p.aws_key().to_owned(), Json::from(p.values().to_vec()))].into_iter().collect();
             m.insert("Principal".into(), Json::Object(inner));
         }
         m.insert("Action".into(), Json::from(self.action.clone()));
@@ -399,7 +400,8 @@ mod tests {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
         let err = PolicyDocument::from_aws_json(encoded).unwrap_err();
         assert!(err.contains("URL-encoded"), "{err}");
-        let err = PolicyDocument::from_aws_json(r#"{"Statement":[{"Effect":"Allow","NotAction":"s3:*"}]}"#).unwrap_err();
+        let err =
+            PolicyDocument::from_aws_json(r#"{"Statement":[{"Effect":"Allow","NotAction":"s3:*"}]}"#).unwrap_err();
         assert!(err.contains("statement 0") && err.contains("NotAction"), "{err}");
         let err = PolicyDocument::from_aws_json(
             r#"{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"a","Service":"b"}}]}"#,

@@ -58,7 +58,12 @@ pub struct PublicAccessBlock {
 
 impl Default for PublicAccessBlock {
     fn default() -> Self {
-        Self { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true }
+        Self {
+            block_public_acls: true,
+            ignore_public_acls: true,
+            block_public_policy: true,
+            restrict_public_buckets: true,
+        }
     }
 }
 
@@ -155,7 +160,11 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
     let fix = "use 3 to 63 lowercase letters, digits, `.` or `-`, starting and ending with a letter or digit";
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let chars_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-    if (3..=MAX_BUCKET_NAME).contains(&name.len()) && chars_ok && edge_ok(name.chars().next()) && edge_ok(name.chars().last()) {
+    if (3..=MAX_BUCKET_NAME).contains(&name.len())
+        && chars_ok
+        && edge_ok(name.chars().next())
+        && edge_ok(name.chars().last())
+    {
         Ok(())
     } else {
         Err(format!("`{name}` is not a valid bucket name: {fix}"))

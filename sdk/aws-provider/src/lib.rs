@@ -1,0 +1,256 @@
+//! Cairn's AWS provider: manages `aws:iam:Role`, `aws:s3:Bucket`,
+//! `aws:eks:Cluster` and `aws:eks:NodeGroup`.
+//!
+//! The `cairn-provider-aws` binary serves [`AwsProvider`] to the engine; tests
+//! can use it in-process through [`cairn_core::Provider`].
+//!
+//! What the schemas decide (structural checks, auto-names, diffs) is generic;
+//! each type's module holds only its AWS calls. Provider IDs are the role
+//! name, the bucket name, the cluster name and `CLUSTER:NODEGROUP`.
+//!
+//! Configuration (the stack's `aws` provider settings), all optional:
+//! `region` (else `AWS_REGION` / the profile), `endpoint` (else
+//! `AWS_ENDPOINT_URL`, e.g. a local moto server) and `profile`.
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use cairn_aws::{BucketArgs, ClusterArgs, NodeGroupArgs, RoleArgs};
+use cairn_core::schema::ResourceSchema;
+use cairn_core::{
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
+    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
+};
+use tokio::sync::OnceCell;
+
+use crate::generic::TypedArgs;
+
+mod bucket;
+mod changes;
+mod cluster;
+mod generic;
+mod node_group;
+mod role;
+mod sdk;
+
+/// The AWS clients, built once by `configure`.
+#[derive(Debug)]
+pub(crate) struct Clients {
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) eks: aws_sdk_eks::Client,
+    /// The region the clients talk to (S3 needs it to place buckets).
+    pub(crate) region: String,
+}
+
+/// The keys the provider configuration accepts.
+const CONFIG_KEYS: [&str; 3] = ["region", "endpoint", "profile"];
+
+/// A string setting of the provider configuration; empty counts as unset.
+fn setting(config: &Value, key: &str) -> Result<Option<String>, ProviderError> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_str() {
+            Some(s) => Ok(Some(s.to_owned()).filter(|s| !s.is_empty())),
+            None => Err(ProviderError::invalid(format!("the aws provider setting `{key}` must be a string, not {v}"))),
+        },
+    }
+}
+
+impl Clients {
+    async fn connect(config: &Value) -> Result<Self, ProviderError> {
+        match config {
+            Value::Null => {}
+            Value::Map(map) => {
+                for key in map.keys().filter(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+                    tracing::warn!("ignoring unknown aws provider setting `{key}` (known: {})", CONFIG_KEYS.join(", "));
+                }
+            }
+            other => {
+                return Err(ProviderError::invalid(format!(
+                    "the aws provider configuration must be a map, not {other}"
+                )));
+            }
+        }
+        let (region, endpoint, profile) =
+            (setting(config, "region")?, setting(config, "endpoint")?, setting(config, "profile")?);
+
+        // Adaptive retries slow down under throttling, which parallel creates trigger.
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region));
+        }
+        // Without an explicit endpoint, aws-config already honours AWS_ENDPOINT_URL.
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk_config = loader.load().await;
+        let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
+            ProviderError::invalid(
+                "no AWS region: set `region` in the aws provider configuration, or AWS_REGION in the environment",
+            )
+        })?;
+
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk_config);
+        // Emulators such as moto serve every bucket on one host: `bucket.host` names would not resolve.
+        if sdk_config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+            s3 = s3.force_path_style(true);
+        }
+        tracing::debug!(region = %region, endpoint = ?sdk_config.endpoint_url(), "aws provider configured");
+        Ok(Self {
+            iam: aws_sdk_iam::Client::new(&sdk_config),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            eks: aws_sdk_eks::Client::new(&sdk_config),
+            region,
+        })
+    }
+}
+
+/// The resource types this provider manages.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Role,
+    Bucket,
+    Cluster,
+    NodeGroup,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Role, Kind::Bucket, Kind::Cluster, Kind::NodeGroup];
+
+    fn schema(self) -> &'static ResourceSchema {
+        match self {
+            Kind::Role => RoleArgs::SCHEMA,
+            Kind::Bucket => BucketArgs::SCHEMA,
+            Kind::Cluster => ClusterArgs::SCHEMA,
+            Kind::NodeGroup => NodeGroupArgs::SCHEMA,
+        }
+    }
+
+    fn of(urn: &Urn) -> Result<Self, ProviderError> {
+        let ty = urn.resource_type();
+        Kind::ALL.into_iter().find(|k| k.schema().token == ty.as_str()).ok_or_else(|| {
+            let known: Vec<&str> = cairn_aws::SCHEMAS.iter().map(|s| s.token).collect();
+            ProviderError::invalid(format!(
+                "the aws provider has no resource type `{ty}`; known types: {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+/// The AWS provider. Call [`Provider::configure`] before anything else.
+#[derive(Debug, Default)]
+pub struct AwsProvider {
+    clients: OnceCell<Clients>,
+}
+
+impl AwsProvider {
+    /// An unconfigured provider.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn clients(&self) -> Result<&Clients, ProviderError> {
+        self.clients
+            .get()
+            .ok_or_else(|| ProviderError::internal("the aws provider was used before `configure` was called"))
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        let clients = Clients::connect(&config).await?;
+        if self.clients.set(clients).is_err() {
+            tracing::warn!("the aws provider was configured twice; keeping the first configuration");
+        }
+        Ok(())
+    }
+
+    async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
+        Ok(match Kind::of(&req.urn)? {
+            Kind::Role => generic::check::<RoleArgs>(req),
+            Kind::Bucket => generic::check::<BucketArgs>(req),
+            Kind::Cluster => generic::check::<ClusterArgs>(req),
+            Kind::NodeGroup => generic::check::<NodeGroupArgs>(req),
+        })
+    }
+
+    async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
+        Ok(Kind::of(&req.urn)?.schema().diff(&req.olds, &req.news))
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
+        let c = self.clients()?;
+        match Kind::of(&req.urn)? {
+            Kind::Role => role::create(c, req).await,
+            Kind::Bucket => bucket::create(c, req).await,
+            Kind::Cluster => cluster::create(c, req).await,
+            Kind::NodeGroup => node_group::create(c, req).await,
+        }
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
+        let c = self.clients()?;
+        match Kind::of(&req.urn)? {
+            Kind::Role => role::read(c, req).await,
+            Kind::Bucket => bucket::read(c, req).await,
+            Kind::Cluster => cluster::read(c, req).await,
+            Kind::NodeGroup => node_group::read(c, req).await,
+        }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
+        let c = self.clients()?;
+        match Kind::of(&req.urn)? {
+            Kind::Role => role::update(c, req).await,
+            Kind::Bucket => bucket::update(c, req).await,
+            Kind::Cluster => cluster::update(c, req).await,
+            Kind::NodeGroup => node_group::update(c, req).await,
+        }
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        let c = self.clients()?;
+        match Kind::of(&req.urn)? {
+            Kind::Role => role::delete(c, req).await,
+            Kind::Bucket => bucket::delete(c, req).await,
+            Kind::Cluster => cluster::delete(c, req).await,
+            Kind::NodeGroup => node_group::delete(c, req).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_core::{ErrorCode, ProjectName, ResourceType, StackName};
+
+    fn urn(ty: &str) -> Urn {
+        let (s, p) = (StackName::new("dev").unwrap(), ProjectName::new("ai").unwrap());
+        Urn::new(&s, &p, None, &ResourceType::new(ty).unwrap(), "x").unwrap()
+    }
+
+    #[test]
+    fn every_schema_has_a_kind_and_unknown_types_are_named() {
+        for s in cairn_aws::SCHEMAS {
+            assert_eq!(Kind::of(&urn(s.token)).unwrap().schema().token, s.token);
+        }
+        let err = Kind::of(&urn("aws:sqs:Queue")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument);
+        assert!(err.message.contains("`aws:sqs:Queue`") && err.message.contains("aws:eks:NodeGroup"), "{err}");
+    }
+
+    #[test]
+    fn settings_must_be_strings() {
+        let config = Value::from_json(&serde_json::json!({"region": "eu-west-1", "endpoint": "", "profile": 3}));
+        assert_eq!(setting(&config, "region").unwrap().as_deref(), Some("eu-west-1"));
+        assert_eq!(setting(&config, "endpoint").unwrap(), None);
+        assert!(setting(&config, "profile").unwrap_err().message.contains("must be a string"));
+    }
+}
