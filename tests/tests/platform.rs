@@ -24,7 +24,7 @@ async fn the_platform_converges_updates_replaces_and_destroys() {
 
     let preview = p.run(&["preview", "--json"]).ok();
     assert!(preview.ops().iter().all(|(_, op)| op == "create"), "{:?}", preview.ops());
-    assert_eq!(preview.ops().len(), 8, "2 components, 2 roles, cluster, node group, bucket... {:?}", preview.ops());
+    assert_eq!(preview.ops().len(), 7, "2 components, 2 roles, cluster, node group, bucket: {:?}", preview.ops());
 
     let up = p.run(&["up", "--yes", "--json"]).ok();
     let doc = up.json();

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 
-/// The moto releases the project is developed against (5.x keeps the
-/// `moto_server` command line and the `/moto-api/` endpoint stable).
-const MOTO_REQUIREMENT: &str = "moto[server]>=5.1,<6";
+/// The moto release the project is tested against, pinned exactly: moto 5.2
+/// serializes S3 responses under an `<OperationResponse>` root that boto3
+/// tolerates but the Rust SDK (rightly) rejects, e.g. for GetBucketVersioning.
+const MOTO_REQUIREMENT: &str = "moto[server]==5.1.22";
 
 /// How long the emulator may take to answer after it starts.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,7 +43,9 @@ fn moto_server() -> PathBuf {
 
 /// Installs moto and boto3 into the virtualenv unless they are already there.
 pub(crate) fn ensure_installed() -> Result {
-    if moto_server().is_file() {
+    let stamp = venv_dir().join(".cairn-moto-requirement");
+    let installed = fs::read_to_string(&stamp).ok();
+    if moto_server().is_file() && installed.as_deref() == Some(MOTO_REQUIREMENT) {
         return Ok(());
     }
     let venv = venv_dir();
@@ -80,7 +83,7 @@ pub(crate) fn ensure_installed() -> Result {
     })?;
 
     if moto_server().is_file() {
-        Ok(())
+        fs::write(&stamp, MOTO_REQUIREMENT).map_err(|e| format!("could not write {}: {e}", stamp.display()))
     } else {
         Err(format!(
             "moto was installed but {} is missing: delete {} and run again",

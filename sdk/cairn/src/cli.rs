@@ -209,7 +209,7 @@ impl Session {
                 return Err(e.into());
             }
         };
-        self.print_plan(&plan, "Updating");
+        self.print_plan(&plan, "Update");
         if plan.is_noop() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
             if self.json {
                 let report = cairn_engine::ApplyReport {
@@ -242,7 +242,7 @@ impl Session {
         let state = recorder.state();
         let steps = cairn_engine::planner::destroy_all(&state)?;
         let plan = Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
-        self.print_plan(&plan, "Destroying");
+        self.print_plan(&plan, "Destroy");
         if plan.steps.is_empty() && !self.json {
             return Ok(ExitCode::SUCCESS);
         }

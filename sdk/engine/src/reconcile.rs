@@ -54,7 +54,10 @@ pub async fn reconcile(
                 {
                     m.push(Mutation::MarkPendingDelete { urn: intent.urn.clone(), id: old_id });
                 }
-                m.push(Mutation::Put(record(r.id, intent.inputs.clone(), r.outputs)));
+                // Record what exists, not what was asked for: the create may have
+                // stopped half-way (a bucket made but not yet tagged), and the
+                // next diff must see the difference and finish the job.
+                m.push(Mutation::Put(record(r.id, r.inputs, r.outputs)));
                 Resolution::Commit(m)
             }
             (OpKind::Create | OpKind::CreateReplacement, None) => {
