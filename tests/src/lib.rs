@@ -212,3 +212,26 @@ pub async fn team_clusters(team: &str) -> Vec<(String, Vec<String>)> {
     }
     out
 }
+
+impl Project {
+    /// Starts `up --yes` in the background with each provider call followed by
+    /// a pause of `delay_ms` before its result is journaled (so another process
+    /// can observe or kill the run mid-step).
+    pub fn spawn_slow_up(&self, delay_ms: u64) -> std::process::Child {
+        self.command(&["up", "--yes"])
+            .env("CAIRN_TEST_STEP_DELAY_MS", delay_ms.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("program starts")
+    }
+}
+
+/// Polls `ready` every 20 ms until it holds; panics naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -1,9 +1,9 @@
 //! `up` killed with SIGKILL while steps are in flight: the next `up` leaves
 //! no duplicated and no orphaned resource, and a valid state.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cairn_tests::{Project, platform_config, team_buckets, team_clusters, team_roles, unique};
+use cairn_tests::{Project, platform_config, team_buckets, team_clusters, team_roles, unique, wait_for};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_up_is_finished_by_the_next_one_without_duplicates_or_orphans() {
@@ -13,30 +13,22 @@ async fn a_killed_up_is_finished_by_the_next_one_without_duplicates_or_orphans()
 
     // Each provider call is followed by a pause before its result is journaled,
     // so the kill lands between "the cloud did it" and "the state knows it".
-    let mut up = p
-        .command(&["up", "--yes"])
-        .env("CAIRN_TEST_STEP_DELAY_MS", "1500")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut up = p.spawn_slow_up(1500);
     let journal = p.state_dir("ai-platform", "dev").join("journal.jsonl");
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        // The roles and the bucket begin first; the cluster begins once its
-        // role is committed. Kill then: at least one create is done in the
-        // cloud but not yet in the state.
-        if text.matches("\"entry\":\"begin\"").count() >= 3 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(90), "up never got going:\n{text}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The roles and the bucket begin first; the cluster begins once its role
+    // is committed. Kill then: at least one create is done in the cloud but
+    // not yet in the state.
+    wait_for("three steps to begin", Duration::from_secs(90), || {
+        std::fs::read_to_string(&journal).is_ok_and(|t| t.matches("\"entry\":\"begin\"").count() >= 3)
+    });
     up.kill().unwrap(); // SIGKILL
     up.wait().unwrap();
     let text = std::fs::read_to_string(&journal).unwrap();
-    assert!(text.contains("\"entry\":\"begin\""), "the run died mid-flight:\n{text}");
+    let entries: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let ended: Vec<&serde_json::Value> =
+        entries.iter().filter(|e| e["entry"] != "begin").filter_map(|e| e.get("op")).collect();
+    let pending = entries.iter().filter(|e| e["entry"] == "begin" && !ended.contains(&&e["op"])).count();
+    assert!(pending >= 1, "the kill must leave an operation in flight:\n{text}");
 
     let next = p.run(&["up", "--yes", "--json"]).ok();
     assert_eq!(next.json()["succeeded"], true);

@@ -1,27 +1,19 @@
 //! A second `up` on a locked stack is refused at once, naming the holder;
 //! the first finishes and the state is intact.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cairn_tests::{Project, platform_config, unique};
+use cairn_tests::{Project, platform_config, unique, wait_for};
 
 #[test]
 fn a_concurrent_up_is_refused_with_the_holders_details() {
     let p = Project::new("ai-platform");
     p.write_config("dev", &platform_config(&unique("lock"), ""));
-    let mut first = p
-        .command(&["up", "--yes"])
-        .env("CAIRN_TEST_STEP_DELAY_MS", "1500")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = p.spawn_slow_up(1500);
     let lock = p.state_dir("ai-platform", "dev").join("lock");
-    let start = Instant::now();
-    while std::fs::read_to_string(&lock).map(|t| !t.contains("\"pid\"")).unwrap_or(true) {
-        assert!(start.elapsed() < Duration::from_secs(60), "the first up never took the lock");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for("the first up to take the lock", Duration::from_secs(60), || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("\"pid\""))
+    });
 
     let second = p.run(&["up", "--yes"]);
     assert_eq!(second.code, 1, "{second:?}");
