@@ -9,10 +9,7 @@ fn assert_refused(p: &Project, args: &[&str], needles: &[&str]) {
     for n in needles {
         assert!(run.stderr.contains(n), "stderr lacks `{n}`:\n{}", run.stderr);
     }
-    assert!(
-        !p.state_dir("ai-platform", "dev").join("state.json").exists(),
-        "no state may be written on bad input"
-    );
+    assert!(!p.state_dir("ai-platform", "dev").join("state.json").exists(), "no state may be written on bad input");
 }
 
 #[test]
@@ -27,7 +24,11 @@ fn a_missing_required_config_value_says_what_to_add() {
     let _ = cairn_tests::aws_endpoint();
     let p = Project::new("ai-platform");
     p.write_config("dev", "[config]\nteam = \"x\"\n");
-    assert_refused(&p, &["preview"], &["missing config value `subnet_ids` in Cairn.dev.toml", "add `subnet_ids = ...` under [config]"]);
+    assert_refused(
+        &p,
+        &["preview"],
+        &["missing config value `subnet_ids` in Cairn.dev.toml", "add `subnet_ids = ...` under [config]"],
+    );
 }
 
 #[test]
@@ -39,7 +40,10 @@ fn a_missing_stack_config_says_how_to_create_it() {
 #[test]
 fn min_above_max_in_a_node_group_is_refused_before_anything_is_created() {
     let p = Project::new("ai-platform");
-    p.write_config("dev", &platform_config(&unique("bad"), "gpu_min_size = 3\ngpu_max_size = 2\ngpu_desired_size = 3\n"));
+    p.write_config(
+        "dev",
+        &platform_config(&unique("bad"), "gpu_min_size = 3\ngpu_max_size = 2\ngpu_desired_size = 3\n"),
+    );
     assert_refused(
         &p,
         &["up", "--yes"],

@@ -99,12 +99,15 @@ async fn the_platform_converges_updates_replaces_and_destroys() {
     let new_ng = outputs(&up)["gpu_node_group"].as_str().unwrap().to_owned();
     assert_ne!(new_ng, ng_name);
     let groups = eks.list_nodegroups().cluster_name(&cluster_name).send().await.unwrap();
-    assert_eq!(groups.nodegroups(), [new_ng.clone()], "exactly the replacement exists");
+    assert_eq!(groups.nodegroups(), std::slice::from_ref(&new_ng), "exactly the replacement exists");
     let ng = eks.describe_nodegroup().cluster_name(&cluster_name).nodegroup_name(&new_ng).send().await.unwrap();
     assert_eq!(ng.nodegroup.unwrap().instance_types(), ["g6.2xlarge"]);
 
     // A resource added then removed from the program → create, then delete.
-    p.write_config("dev", &config(&team, "gpu_max_size = 4\ngpu_instance_types = [\"g6.2xlarge\"]\ndatasets_bucket = true\n"));
+    p.write_config(
+        "dev",
+        &config(&team, "gpu_max_size = 4\ngpu_instance_types = [\"g6.2xlarge\"]\ndatasets_bucket = true\n"),
+    );
     let up = p.run(&["up", "--yes", "--json"]).ok();
     assert_eq!(ops_other_than_same(&up), [("datasets".to_owned(), "create".to_owned())]);
     p.write_config("dev", &config(&team, "gpu_max_size = 4\ngpu_instance_types = [\"g6.2xlarge\"]\n"));

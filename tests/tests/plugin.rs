@@ -9,7 +9,8 @@ async fn the_plugin_serves_the_protocol_over_grpc() {
     let endpoint = cairn_tests::aws_endpoint();
     // SAFETY of the env: the plugin inherits it; this test owns its process.
     let provider = cairn_plugin::launch(&bin("cairn-provider-aws")).await.expect("plugin starts and shakes hands");
-    let config: Value = [("region", Value::from("us-east-1")), ("endpoint", Value::from(endpoint))].into_iter().collect();
+    let config: Value =
+        [("region", Value::from("us-east-1")), ("endpoint", Value::from(endpoint))].into_iter().collect();
     provider.configure(config).await.unwrap();
 
     let urn = Urn::parse("urn:cairn:dev::plugin-test::aws:s3:Bucket::scratch").unwrap();
@@ -44,7 +45,8 @@ async fn the_plugin_serves_the_protocol_over_grpc() {
     let refused = provider.check(CheckRequest { urn: urn.clone(), olds: None, news: bad }).await.unwrap();
     assert!(refused.failures.iter().any(|f| f.property.to_string() == "colour"), "{:?}", refused.failures);
 
-    let del = DeleteRequest { urn: urn.clone(), id: name.clone(), inputs: checked.inputs.clone(), outputs: created.outputs };
+    let del =
+        DeleteRequest { urn: urn.clone(), id: name.clone(), inputs: checked.inputs.clone(), outputs: created.outputs };
     provider.delete(del.clone()).await.unwrap();
     provider.delete(del).await.expect("deleting what is gone succeeds");
     let gone = provider.read(ReadRequest { urn, id: Some(name), inputs: checked.inputs }).await.unwrap();

@@ -53,16 +53,12 @@ fn sync(root: &Path, mode: Mode) -> Result {
             eprintln!("{GENERATED} is up to date");
             Ok(())
         }
-        (Mode::Check, false) => Err(format!(
-            "{GENERATED} is out of date: run `cargo xtask codegen`"
-        )),
+        (Mode::Check, false) => Err(format!("{GENERATED} is out of date: run `cargo xtask codegen`")),
         (Mode::Write, false) => {
             if let Some(dir) = target.parent() {
-                fs::create_dir_all(dir)
-                    .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+                fs::create_dir_all(dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
             }
-            fs::write(&target, generated)
-                .map_err(|e| format!("could not write {}: {e}", target.display()))?;
+            fs::write(&target, generated).map_err(|e| format!("could not write {}: {e}", target.display()))?;
             eprintln!("wrote {GENERATED}");
             Ok(())
         }
@@ -83,8 +79,7 @@ fn generate(root: &Path) -> Result<String> {
     })?;
 
     // tonic-prost-build writes files; let it write into a scratch directory.
-    let out_dir =
-        tempfile::tempdir().map_err(|e| format!("could not create a temporary directory: {e}"))?;
+    let out_dir = tempfile::tempdir().map_err(|e| format!("could not create a temporary directory: {e}"))?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -22,20 +22,16 @@ pub(crate) fn run() -> Result {
     // The emulator starts empty, so the state must too.
     let state_dir = crate::xtask_dir().join("demo-state");
     if state_dir.exists() {
-        fs::remove_dir_all(&state_dir)
-            .map_err(|e| format!("could not remove {}: {e}", state_dir.display()))?;
+        fs::remove_dir_all(&state_dir).map_err(|e| format!("could not remove {}: {e}", state_dir.display()))?;
     }
-    fs::create_dir_all(&state_dir)
-        .map_err(|e| format!("could not create {}: {e}", state_dir.display()))?;
+    fs::create_dir_all(&state_dir).map_err(|e| format!("could not create {}: {e}", state_dir.display()))?;
     let backend = format!("file://{}", state_dir.display());
 
     let program = target_dir().join("debug").join("ai-platform");
     let example_dir = root.join("examples").join("ai-platform");
     let example = |args: &[&str]| {
         let mut cmd = Command::new(&program);
-        cmd.current_dir(&example_dir)
-            .args(args)
-            .args(["--backend", backend.as_str()]);
+        cmd.current_dir(&example_dir).args(args).args(["--backend", backend.as_str()]);
         emulator.configure(&mut cmd);
         cmd
     };
@@ -48,8 +44,7 @@ pub(crate) fn run() -> Result {
     println!("second preview: no changes");
 
     let mut list = Command::new(moto::venv_python());
-    list.arg(root.join("xtask").join("list_emulator.py"))
-        .arg(emulator.endpoint());
+    list.arg(root.join("xtask").join("list_emulator.py")).arg(emulator.endpoint());
     crate::run(&mut list)?;
 
     drop(emulator);
@@ -64,31 +59,16 @@ fn check_no_changes(stdout: &[u8]) -> Result {
         let start: String = text.chars().take(500).collect();
         format!("`preview --json` did not print JSON ({e}); it printed:\n{start}")
     })?;
-    let steps = preview
-        .get("steps")
-        .and_then(Value::as_array)
-        .ok_or("`preview --json` printed no `steps` array")?;
-    let changes: Vec<String> = steps
-        .iter()
-        .filter(|step| step.get("op").and_then(Value::as_str) != Some("same"))
-        .map(describe_step)
-        .collect();
-    if changes.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "second preview is not a no-op: {}",
-            changes.join("; ")
-        ))
-    }
+    let steps = preview.get("steps").and_then(Value::as_array).ok_or("`preview --json` printed no `steps` array")?;
+    let changes: Vec<String> =
+        steps.iter().filter(|step| step.get("op").and_then(Value::as_str) != Some("same")).map(describe_step).collect();
+    if changes.is_empty() { Ok(()) } else { Err(format!("second preview is not a no-op: {}", changes.join("; "))) }
 }
 
 /// A one-line description of a preview step: its op and what it is about.
 fn describe_step(step: &Value) -> String {
     let op = step.get("op").and_then(Value::as_str).unwrap_or("(no op)");
-    let subject = ["urn", "name", "id", "resource"]
-        .iter()
-        .find_map(|key| step.get(*key).and_then(Value::as_str));
+    let subject = ["urn", "name", "id", "resource"].iter().find_map(|key| step.get(*key).and_then(Value::as_str));
     match subject {
         Some(subject) => format!("{op} {subject}"),
         None => format!("{op} {step}"),
@@ -115,10 +95,7 @@ mod tests {
             {"kind": "odd"}
         ]}"#;
         let error = check_no_changes(json).unwrap_err();
-        assert!(
-            error.starts_with("second preview is not a no-op: "),
-            "{error}"
-        );
+        assert!(error.starts_with("second preview is not a no-op: "), "{error}");
         assert!(error.contains("update b"), "{error}");
         assert!(error.contains("create c"), "{error}");
         assert!(error.contains("(no op)"), "{error}");

@@ -113,11 +113,7 @@ fn run(cmd: &mut Command) -> Result {
     let shown = display(cmd);
     eprintln!("==> {shown}");
     let status = cmd.status().map_err(|e| spawn_error(cmd, &shown, &e))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
 /// Like [`run`], but returns what the command wrote to stdout (its stderr
@@ -125,25 +121,15 @@ fn run(cmd: &mut Command) -> Result {
 fn run_capture(cmd: &mut Command) -> Result<Vec<u8>> {
     let shown = display(cmd);
     eprintln!("==> {shown}");
-    let output = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| spawn_error(cmd, &shown, &e))?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        Err(format!("`{shown}` failed ({})", output.status))
-    }
+    let output =
+        cmd.stdin(Stdio::null()).stderr(Stdio::inherit()).output().map_err(|e| spawn_error(cmd, &shown, &e))?;
+    if output.status.success() { Ok(output.stdout) } else { Err(format!("`{shown}` failed ({})", output.status)) }
 }
 
 /// Error message for a command that could not even be started.
 fn spawn_error(cmd: &Command, shown: &str, error: &io::Error) -> String {
     if error.kind() == io::ErrorKind::NotFound {
-        format!(
-            "could not run `{shown}`: {} not found",
-            cmd.get_program().to_string_lossy()
-        )
+        format!("could not run `{shown}`: {} not found", cmd.get_program().to_string_lossy())
     } else {
         format!("could not run `{shown}`: {error}")
     }
@@ -159,9 +145,7 @@ fn display(cmd: &Command) -> String {
     } else {
         let root = workspace_root();
         let program = Path::new(program);
-        parts.push(quote(
-            program.strip_prefix(&root).unwrap_or(program).as_os_str(),
-        ));
+        parts.push(quote(program.strip_prefix(&root).unwrap_or(program).as_os_str()));
     }
     parts.extend(cmd.get_args().map(quote));
     parts.join(" ")
@@ -170,15 +154,8 @@ fn display(cmd: &Command) -> String {
 /// Quotes a shell word if it needs it.
 fn quote(word: &OsStr) -> String {
     let word = word.to_string_lossy();
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
-    if plain {
-        word.into_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain { word.into_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 #[cfg(test)]
@@ -189,10 +166,7 @@ mod tests {
     fn display_quotes_only_what_needs_it() {
         let mut cmd = Command::new("pip");
         cmd.args(["install", "moto[server]>=5.1,<6", "it's"]);
-        assert_eq!(
-            display(&cmd),
-            r"pip install 'moto[server]>=5.1,<6' 'it'\''s'"
-        );
+        assert_eq!(display(&cmd), r"pip install 'moto[server]>=5.1,<6' 'it'\''s'");
     }
 
     #[test]

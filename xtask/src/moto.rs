@@ -49,19 +49,14 @@ pub(crate) fn ensure_installed() -> Result {
         return Ok(());
     }
     let venv = venv_dir();
-    eprintln!(
-        "==> installing the AWS emulator (moto) into {} (first run only)",
-        venv.display()
-    );
+    eprintln!("==> installing the AWS emulator (moto) into {} (first run only)", venv.display());
     fs::create_dir_all(crate::xtask_dir())
         .map_err(|e| format!("could not create {}: {e}", crate::xtask_dir().display()))?;
 
     let mut create = Command::new("python3");
     create.arg("-m").arg("venv").arg(&venv);
     install_step(&mut create, |error| match error {
-        StepError::NotFound => {
-            "python3 not found: install python3 (apt-get install -y python3 python3-venv)".into()
-        }
+        StepError::NotFound => "python3 not found: install python3 (apt-get install -y python3 python3-venv)".into(),
         StepError::Failed(shown) => format!(
             "`{shown}` failed: install the venv module (apt-get install -y python3-venv), \
              then run again"
@@ -131,11 +126,8 @@ impl Emulator {
         ensure_installed()?;
         let port = free_port()?;
         let log_path = crate::xtask_dir().join(format!("moto-{port}.log"));
-        let log = File::create(&log_path)
-            .map_err(|e| format!("could not create {}: {e}", log_path.display()))?;
-        let log_for_stderr = log
-            .try_clone()
-            .map_err(|e| format!("could not open {}: {e}", log_path.display()))?;
+        let log = File::create(&log_path).map_err(|e| format!("could not create {}: {e}", log_path.display()))?;
+        let log_for_stderr = log.try_clone().map_err(|e| format!("could not open {}: {e}", log_path.display()))?;
 
         let mut cmd = Command::new(moto_server());
         cmd.args(["-H", "127.0.0.1", "-p", port.to_string().as_str()])
@@ -145,16 +137,10 @@ impl Emulator {
             .stdout(log)
             .stderr(log_for_stderr);
         eprintln!("==> {} (log: {})", crate::display(&cmd), log_path.display());
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("could not start {}: {e}", moto_server().display()))?;
+        let child = cmd.spawn().map_err(|e| format!("could not start {}: {e}", moto_server().display()))?;
 
         // From here on, dropping `emulator` stops the server.
-        let mut emulator = Self {
-            child,
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
+        let mut emulator = Self { child, port, endpoint: format!("http://127.0.0.1:{port}") };
         emulator.wait_until_ready(&log_path)?;
         eprintln!("==> AWS emulator ready at {}", emulator.endpoint);
         Ok(emulator)
@@ -236,10 +222,7 @@ impl Drop for Emulator {
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("could not find a free port on 127.0.0.1: {e}"))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| format!("could not find a free port on 127.0.0.1: {e}"))?
-        .port();
+    let port = listener.local_addr().map_err(|e| format!("could not find a free port on 127.0.0.1: {e}"))?.port();
     Ok(port)
 }
 
@@ -253,10 +236,7 @@ fn answers_http(address: SocketAddr) -> bool {
     if stream.set_read_timeout(timeout).is_err() || stream.set_write_timeout(timeout).is_err() {
         return false;
     }
-    if stream
-        .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
+    if stream.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return false;
     }
     // Any HTTP status line will do: the server is up.
@@ -279,11 +259,7 @@ fn log_tail(log_path: &Path) -> String {
             let text = String::from_utf8_lossy(&bytes);
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(LINES)..].join("\n");
-            if tail.is_empty() {
-                "(the log is empty)".to_owned()
-            } else {
-                tail
-            }
+            if tail.is_empty() { "(the log is empty)".to_owned() } else { tail }
         }
         Err(e) => format!("(could not read the log: {e})"),
     }

@@ -97,12 +97,10 @@ impl GpuNodePool {
                 .tags(tags.clone())
                 .build(),
         )?;
-        let mut labels: BTreeMap<String, String> = [
-            ("cairn.dev/pool".to_owned(), name.to_owned()),
-            ("cairn.dev/accelerator".to_owned(), "nvidia".to_owned()),
-        ]
-        .into_iter()
-        .collect();
+        let mut labels: BTreeMap<String, String> =
+            [("cairn.dev/pool".to_owned(), name.to_owned()), ("cairn.dev/accelerator".to_owned(), "nvidia".to_owned())]
+                .into_iter()
+                .collect();
         labels.extend(args.labels);
         let node_group = scope.resource(
             &format!("{name}-nodes"),
@@ -113,7 +111,11 @@ impl GpuNodePool {
                 .instance_types(args.instance_types)
                 .capacity_type(args.capacity_type)
                 .ami_type(AmiType::Al2X86_64Gpu)
-                .scaling(ScalingConfig { min_size: args.min_size, max_size: args.max_size, desired_size: args.desired_size })
+                .scaling(ScalingConfig {
+                    min_size: args.min_size,
+                    max_size: args.max_size,
+                    desired_size: args.desired_size,
+                })
                 .labels(labels)
                 .taints(vec![gpu_taint()])
                 .version(args.cluster_version)
@@ -148,7 +150,10 @@ mod tests {
         let pool = GpuNodePool::new(&ctx, "gpu", args(2)).unwrap();
         let declared = ctx.finish();
         let types: Vec<String> = declared.resources.iter().map(|r| r.urn.type_chain().to_owned()).collect();
-        assert_eq!(types, ["cairn:ai:GpuNodePool", "cairn:ai:GpuNodePool$aws:iam:Role", "cairn:ai:GpuNodePool$aws:eks:NodeGroup"]);
+        assert_eq!(
+            types,
+            ["cairn:ai:GpuNodePool", "cairn:ai:GpuNodePool$aws:iam:Role", "cairn:ai:GpuNodePool$aws:eks:NodeGroup"]
+        );
         let ng = &declared.resources[2];
         assert_eq!(ng.urn, pool.node_group.urn);
         let j = ng.inputs.to_json();

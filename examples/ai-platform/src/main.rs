@@ -7,7 +7,7 @@
 //! ```
 
 use cairn::aws::s3::BucketArgs;
-use cairn_ai::{EksCluster, cost_tags, EksClusterArgs, GpuNodePool, GpuNodePoolArgs};
+use cairn_ai::{EksCluster, EksClusterArgs, GpuNodePool, GpuNodePoolArgs, cost_tags};
 
 fn main() -> std::process::ExitCode {
     cairn::run("ai-platform", |ctx| {

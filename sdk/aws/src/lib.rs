@@ -122,13 +122,13 @@ fn failure(path: &str, reason: impl Into<String>) -> CheckFailure {
 
 /// Checks a physical name the program set (unknown names are checked by AWS later).
 fn check_name(name: Option<&Input<String>>, property: &str, max_len: usize, failures: &mut Vec<CheckFailure>) {
-    if let Some(name) = name.and_then(Input::value) {
-        if name.is_empty() || name.len() > max_len {
-            failures.push(failure(
-                property,
-                format!("`{name}` is {} characters long: use 1 to {max_len} characters", name.len()),
-            ));
-        }
+    if let Some(name) = name.and_then(Input::value)
+        && (name.is_empty() || name.len() > max_len)
+    {
+        failures.push(failure(
+            property,
+            format!("`{name}` is {} characters long: use 1 to {max_len} characters", name.len()),
+        ));
     }
 }
 

@@ -136,10 +136,10 @@ impl BucketArgs {
     /// Checks what S3 would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
-        if let Some(name) = self.bucket.as_ref().and_then(Input::value) {
-            if let Err(reason) = check_bucket_name(name) {
-                failures.push(failure("bucket", reason));
-            }
+        if let Some(name) = self.bucket.as_ref().and_then(Input::value)
+            && let Err(reason) = check_bucket_name(name)
+        {
+            failures.push(failure("bucket", reason));
         }
         if self.encryption.kms_key_id.is_some() && self.encryption.algorithm != SseAlgorithm::AwsKms {
             failures.push(failure(

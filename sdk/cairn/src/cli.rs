@@ -111,6 +111,11 @@ impl Session {
         Ok(ctx.finish())
     }
 
+    fn print_json(&self, doc: &serde_json::Value) -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string_pretty(doc)?);
+        Ok(())
+    }
+
     fn print_plan(&self, plan: &Plan, verb: &str) {
         if self.json {
             return;
@@ -130,7 +135,7 @@ impl Session {
         }
         let plan = preview(&declared, &state, &self.providers).await?;
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?);
+            self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
         } else {
             self.print_plan(&plan, "Preview");
         }
@@ -178,8 +183,15 @@ impl Session {
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
         let progress = Progress::new(self.json);
-        let report = apply(plan, declared, &recorder, &self.providers as &dyn ProviderSource, &ApplyOptions { parallelism: parallel }, &progress)
-            .await;
+        let report = apply(
+            plan,
+            declared,
+            &recorder,
+            &self.providers as &dyn ProviderSource,
+            &ApplyOptions { parallelism: parallel },
+            &progress,
+        )
+        .await;
         // Compact whatever was recorded, even after a failed step: every success is kept.
         let compacted = if recorder.writes() > 0 { Some(recorder.compact().await) } else { None };
         let mut report = report?;
@@ -187,17 +199,19 @@ impl Session {
             report.state = c?;
         }
         if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&render::report_json(plan, &report, self.stack.as_str(), self.project.as_str()))?
-            );
+            self.print_json(&render::report_json(plan, &report, self.stack.as_str(), self.project.as_str()))?;
         } else {
             eprint!("{}", render::report_text(&report));
         }
         Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
 
-    async fn up<F: Fn(&Stack) -> crate::Result>(&self, program: &F, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
+    async fn up<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        yes: bool,
+        parallel: usize,
+    ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program)?;
         let recorder = self.open("up").await?;
         let plan = match preview(&declared, &recorder.state(), &self.providers).await {
@@ -212,21 +226,8 @@ impl Session {
         self.print_plan(&plan, "Update");
         if plan.is_noop() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
             if self.json {
-                let report = cairn_engine::ApplyReport {
-                    outcomes: plan
-                        .steps
-                        .iter()
-                        .map(|s| cairn_engine::StepOutcome {
-                            urn: s.urn.clone(),
-                            ty: s.ty.to_string(),
-                            op: s.op,
-                            status: cairn_engine::Status::Succeeded,
-                            error: None,
-                        })
-                        .collect(),
-                    state: recorder.state(),
-                };
-                println!("{}", serde_json::to_string_pretty(&render::report_json(&plan, &report, self.stack.as_str(), self.project.as_str()))?);
+                let report = cairn_engine::ApplyReport::unchanged(&plan, recorder.state());
+                self.print_json(&render::report_json(&plan, &report, self.stack.as_str(), self.project.as_str()))?;
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -241,7 +242,8 @@ impl Session {
         let recorder = self.open("destroy").await?;
         let state = recorder.state();
         let steps = cairn_engine::planner::destroy_all(&state)?;
-        let plan = Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
+        let plan =
+            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
         self.print_plan(&plan, "Destroy");
         if plan.steps.is_empty() && !self.json {
             return Ok(ExitCode::SUCCESS);

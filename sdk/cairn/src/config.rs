@@ -85,9 +85,8 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let file: File = toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end())
-    })?;
+    let file: File = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end()))?;
     let to_json = |t: &toml::Table| serde_json::to_value(t).expect("TOML converts to JSON");
     let config_values: BTreeMap<String, serde_json::Value> =
         file.config.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("TOML converts to JSON"))).collect();
@@ -113,7 +112,9 @@ mod tests {
     #[test]
     fn reads_backend_providers_and_values() {
         let d = tempfile::tempdir().unwrap();
-        let c = write(d.path(), "backend = \"file:///tmp/x\"\n[provider.aws]\nregion = \"eu-west-1\"\n[config]\nmax = 3\n").unwrap();
+        let c =
+            write(d.path(), "backend = \"file:///tmp/x\"\n[provider.aws]\nregion = \"eu-west-1\"\n[config]\nmax = 3\n")
+                .unwrap();
         assert_eq!(c.backend, "file:///tmp/x");
         assert_eq!(c.providers["aws"].get("region").and_then(Value::as_str), Some("eu-west-1"));
         assert_eq!(c.config.require::<u32>("max").unwrap(), 3);

@@ -7,10 +7,13 @@ use cairn_core::{Provider, Value};
 use cairn_engine::{EngineError, ProviderSource};
 use tokio::sync::OnceCell;
 
+/// A provider started once and shared by every caller.
+type Started = Arc<OnceCell<Arc<dyn Provider>>>;
+
 /// Starts one plugin per package, configured from the stack config's `[provider.<package>]` table.
 pub struct PluginProviders {
     config: BTreeMap<String, Value>,
-    started: Mutex<HashMap<String, Arc<OnceCell<Arc<dyn Provider>>>>>,
+    started: Mutex<HashMap<String, Started>>,
 }
 
 impl PluginProviders {

@@ -11,10 +11,13 @@ use cairn_engine::{Event, Observer};
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A spinner and when its action started, by resource and verb.
+type Spinners = HashMap<(Urn, &'static str), (ProgressBar, Instant)>;
+
 /// Shows apply progress.
 pub struct Progress {
     multi: MultiProgress,
-    bars: Mutex<HashMap<(Urn, &'static str), (ProgressBar, Instant)>>,
+    bars: Mutex<Spinners>,
     quiet: bool,
 }
 
@@ -76,7 +79,10 @@ impl Observer for Progress {
                 let what = format!("{} {}", urn.resource_type(), urn.name());
                 match error {
                     None => self.line(format!("  {} {what} ({:.1}s)", style.apply_to(done), took.as_secs_f64())),
-                    Some(e) => self.line(format!("  {} {what}: {e}", Style::new().red().bold().apply_to(format!("failed {doing}")))),
+                    Some(e) => self.line(format!(
+                        "  {} {what}: {e}",
+                        Style::new().red().bold().apply_to(format!("failed {doing}"))
+                    )),
                 }
             }
         }

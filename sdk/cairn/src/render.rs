@@ -88,7 +88,10 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
             style.apply_to(s.op.marker()),
             style.apply_to(s.ty.as_str()),
             s.urn.name(),
-            style.apply_to(format!(" {}{extra}", if s.op == Op::Same { "" } else { op_word(s.op) })).to_string().trim_end()
+            style
+                .apply_to(format!(" {}{extra}", if s.op == Op::Same { "" } else { op_word(s.op) }))
+                .to_string()
+                .trim_end()
         );
         if matches!(s.op, Op::Update | Op::Replace) {
             let olds = s.old.as_ref().map(|o| &o.inputs);
@@ -105,7 +108,13 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
             }
         }
         for w in &s.warnings {
-            let _ = writeln!(out, "   {indent}    {} {}: {}", Style::new().yellow().apply_to("warning"), w.property, w.reason);
+            let _ = writeln!(
+                out,
+                "   {indent}    {} {}: {}",
+                Style::new().yellow().apply_to("warning"),
+                w.property,
+                w.reason
+            );
         }
     }
     if !plan.outputs.is_empty() {
@@ -203,7 +212,13 @@ pub fn report_text(report: &ApplyReport) -> String {
     let skipped = report.outcomes.iter().filter(|o| o.status == Status::Skipped).count();
     let changed = report.outcomes.iter().filter(|o| o.status == Status::Succeeded && o.op != Op::Same).count();
     for o in &failed {
-        let _ = writeln!(out, "{} {}: {}", Style::new().red().bold().apply_to("failed"), o.urn, o.error.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            Style::new().red().bold().apply_to("failed"),
+            o.urn,
+            o.error.as_deref().unwrap_or("")
+        );
     }
     if !report.state.outputs.is_empty() {
         let _ = writeln!(out, "Outputs:");
@@ -214,7 +229,11 @@ pub fn report_text(report: &ApplyReport) -> String {
     let _ = writeln!(
         out,
         "{}: {changed} changed, {} failed, {skipped} skipped, {} resources in state (serial {})",
-        if failed.is_empty() { Style::new().green().bold().apply_to("Done") } else { Style::new().red().bold().apply_to("Failed") },
+        if failed.is_empty() {
+            Style::new().green().bold().apply_to("Done")
+        } else {
+            Style::new().red().bold().apply_to("Failed")
+        },
         failed.len(),
         report.state.resources.iter().filter(|r| !r.pending_delete).count(),
         report.state.serial,

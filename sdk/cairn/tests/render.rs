@@ -1,8 +1,8 @@
 //! Snapshot tests of what people and machines see.
 
+use cairn::engine::Status;
 use cairn::engine::executor::{ApplyReport, StepOutcome};
 use cairn::engine::plan::{Desired, Op, Plan, Step};
-use cairn::engine::Status;
 use cairn::render;
 use cairn_core::{DiffKind, PropertyDiff, PropertyPath, ResourceKind, Urn, Value};
 use cairn_state::{ResourceState, StackState};
@@ -36,7 +36,12 @@ fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Val
         kind: if u.resource_type().package() == "cairn" { ResourceKind::Component } else { ResourceKind::Custom },
         op,
         old,
-        new: new.map(|n| Desired { inputs: Value::from_json(&n), parent: parent.cloned(), dependencies: vec![], protect: false }),
+        new: new.map(|n| Desired {
+            inputs: Value::from_json(&n),
+            parent: parent.cloned(),
+            dependencies: vec![],
+            protect: false,
+        }),
         diffs,
         replaces: vec![],
         delete_before_replace: false,
@@ -51,7 +56,11 @@ fn sample_plan() -> Plan {
     let ng = urn("cairn:ai:GpuNodePool$aws:eks:NodeGroup", "gpu-nodes");
     let bucket = urn("aws:s3:Bucket", "artifacts");
     let old_bucket = urn("aws:s3:Bucket", "scratch");
-    let ng_old = rec(&ng, serde_json::json!({"instance_types": ["g5.2xlarge"], "scaling": {"min_size": 0, "max_size": 2}}), Some(&pool));
+    let ng_old = rec(
+        &ng,
+        serde_json::json!({"instance_types": ["g5.2xlarge"], "scaling": {"min_size": 0, "max_size": 2}}),
+        Some(&pool),
+    );
     let mut replace = step(
         &ng,
         Op::Replace,
@@ -78,9 +87,12 @@ fn sample_plan() -> Plan {
             update,
             step(&old_bucket, Op::Delete, Some(rec(&old_bucket, serde_json::json!({}), None)), None, None),
         ],
-        outputs: [("password".to_owned(), Value::Secret(Box::new("hunter2".into()))), ("endpoint".to_owned(), Value::Unknown)]
-            .into_iter()
-            .collect(),
+        outputs: [
+            ("password".to_owned(), Value::Secret(Box::new("hunter2".into()))),
+            ("endpoint".to_owned(), Value::Unknown),
+        ]
+        .into_iter()
+        .collect(),
     }
 }
 

@@ -17,7 +17,9 @@ pub enum ConfigError {
         file: String,
     },
     /// The value does not have the type the program reads it as.
-    #[error("config value `{key}` in {file} is not a valid {expected}: {message}; fix the value under [config] in {file}")]
+    #[error(
+        "config value `{key}` in {file} is not a valid {expected}: {message}; fix the value under [config] in {file}"
+    )]
     Invalid {
         /// The key.
         key: String,
@@ -57,7 +59,8 @@ impl Config {
 
     /// A required value.
     pub fn require<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
-        self.get(key)?.ok_or_else(|| ConfigError::Missing { key: key.to_owned(), file: self.file.display().to_string() })
+        self.get(key)?
+            .ok_or_else(|| ConfigError::Missing { key: key.to_owned(), file: self.file.display().to_string() })
     }
 
     /// An optional value.

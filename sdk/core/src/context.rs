@@ -22,7 +22,9 @@ pub enum DeclareError {
         urn: Urn,
     },
     /// `parent` or `depends_on` names a resource that was not declared before.
-    #[error("resource {urn}: its {option} names {missing}, which is not declared before it; declare that resource first")]
+    #[error(
+        "resource {urn}: its {option} names {missing}, which is not declared before it; declare that resource first"
+    )]
     UnknownReference {
         /// The resource declaring the option.
         urn: Urn,

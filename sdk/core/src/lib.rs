@@ -25,8 +25,8 @@ pub use config::{Config, ConfigError};
 pub use context::{DeclareError, DeclaredStack, Stack};
 pub use output::{Input, Output, OutputError, OutputSource};
 pub use provider::{
-    CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest,
-    DiffResponse, ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
+    ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
 pub use resource::{CustomResource, DeclaredResource, ResourceArgs, ResourceKind, ResourceOptions};
 pub use urn::{InvalidId, ProjectName, ResourceType, StackName, Urn};

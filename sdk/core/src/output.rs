@@ -153,7 +153,9 @@ impl<T: Serialize + DeserializeOwned + 'static> Output<T> {
     pub fn new(value: T) -> Self {
         let v = Value::from_serialize(&value);
         Self::from_fn(BTreeSet::new(), move |_| {
-            v.as_ref().map(Clone::clone).map_err(|e| OutputError::Convert { urns: String::new(), message: e.to_string() })
+            v.as_ref()
+                .map(Clone::clone)
+                .map_err(|e| OutputError::Convert { urns: String::new(), message: e.to_string() })
         })
     }
 
@@ -195,9 +197,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Output<T> {
     pub fn all(outputs: impl IntoIterator<Item = Output<T>>) -> Output<Vec<T>> {
         let nodes: Vec<Arc<OutputNode>> = outputs.into_iter().map(|o| o.node).collect();
         let deps = nodes.iter().flat_map(|n| n.deps.iter().cloned()).collect();
-        Output::from_fn(deps, move |src| {
-            combine(nodes.iter().map(|n| n.evaluate(src)).collect::<Result<Vec<_>, _>>()?)
-        })
+        Output::from_fn(deps, move |src| combine(nodes.iter().map(|n| n.evaluate(src)).collect::<Result<Vec<_>, _>>()?))
     }
 }
 
@@ -252,9 +252,9 @@ impl<T> Serialize for Output<T> {
                 m.serialize_entry(OUTPUT_KEY, &i)?;
                 m.end()
             }
-            None => Err(serde::ser::Error::custom(
-                "an Output can only be serialized as part of a resource declaration",
-            )),
+            None => {
+                Err(serde::ser::Error::custom("an Output can only be serialized as part of a resource declaration"))
+            }
         }
     }
 }
@@ -278,7 +278,9 @@ pub fn resolve_placeholders(
             }
             Value::Map(out)
         }
-        Value::List(l) => Value::List(l.iter().map(|v| resolve_placeholders(v, nodes, source)).collect::<Result<_, _>>()?),
+        Value::List(l) => {
+            Value::List(l.iter().map(|v| resolve_placeholders(v, nodes, source)).collect::<Result<_, _>>()?)
+        }
         Value::Secret(v) => resolve_placeholders(v, nodes, source)?.into_secret(),
         other => other.clone(),
     })

@@ -135,7 +135,9 @@ impl ResourceSchema {
     /// resources are replaced create-first under a fresh name.
     pub fn diff(&self, olds: &Value, news: &Value) -> DiffResponse {
         let strip = |v: &Value| match v {
-            Value::Map(m) => Value::Map(m.iter().filter(|(k, _)| !k.starts_with("$cairn.")).map(|(k, v)| (k.clone(), v.clone())).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter().filter(|(k, _)| !k.starts_with("$cairn.")).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
             other => other.clone(),
         };
         let changes = strip(olds).diff(&strip(news));
@@ -162,10 +164,8 @@ pub fn defaults_of(inputs: &Value) -> BTreeSet<String> {
 
 fn auto_name(logical: &str, auto: AutoName) -> String {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..7];
-    let mut base: String = logical
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
-        .collect();
+    let mut base: String =
+        logical.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
     if auto.lowercase {
         base = base.to_ascii_lowercase();
     }

@@ -18,9 +18,7 @@ pub struct InvalidId {
 }
 
 fn is_simple_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 macro_rules! simple_name {
@@ -108,9 +106,9 @@ impl ResourceType {
         let s = s.into();
         let parts: Vec<&str> = s.split(':').collect();
         let ok = parts.len() == 3
-            && parts.iter().all(|p| {
-                !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            })
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             && parts[0].chars().all(|c| !c.is_ascii_uppercase());
         if ok {
             Ok(Self(s))
@@ -189,9 +187,7 @@ impl Urn {
     /// Parses a URN as written in state files and on the command line.
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let bad = |reason| InvalidId { what: "URN", value: s.to_owned(), reason };
-        let rest = s
-            .strip_prefix("urn:cairn:")
-            .ok_or_else(|| bad("a URN starts with `urn:cairn:`"))?;
+        let rest = s.strip_prefix("urn:cairn:").ok_or_else(|| bad("a URN starts with `urn:cairn:`"))?;
         let parts: Vec<&str> = rest.splitn(4, "::").collect();
         if parts.len() != 4 {
             return Err(bad("write it as `urn:cairn:STACK::PROJECT::TYPE::NAME`"));

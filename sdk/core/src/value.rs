@@ -425,7 +425,9 @@ mod tests {
     #[test]
     fn diff_reports_nested_paths_and_unknowns() {
         let old = Value::from_json(&json!({"scaling": {"min": 0, "max": 2}, "tags": {"a": "1"}, "types": ["g5"]}));
-        let new = Value::from_json(&json!({"scaling": {"min": 0, "max": 4}, "tags": {}, "types": ["g5", "g6"], "name": {"$cairn.unknown": true}}));
+        let new = Value::from_json(
+            &json!({"scaling": {"min": 0, "max": 4}, "tags": {}, "types": ["g5", "g6"], "name": {"$cairn.unknown": true}}),
+        );
         let paths: Vec<String> = old.diff(&new).iter().map(|d| format!("{}:{:?}", d.path, d.kind)).collect();
         assert_eq!(paths, ["name:Add", "scaling.max:Update", "tags.a:Delete", "types:Update"]);
         assert!(old.diff(&old).is_empty());

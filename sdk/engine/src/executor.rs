@@ -11,9 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cairn_core::{
-    CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ResourceKind, UpdateRequest, Urn, Value,
-};
+use cairn_core::{CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ResourceKind, UpdateRequest, Urn, Value};
 use cairn_state::{Intent, Mutation, OpKind, Recorder, ResourceState, StackState};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -127,6 +125,22 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// The report of a plan with nothing to do: every step succeeded as `same`.
+    pub fn unchanged(plan: &Plan, state: StackState) -> Self {
+        let outcomes = plan
+            .steps
+            .iter()
+            .map(|s| StepOutcome {
+                urn: s.urn.clone(),
+                ty: s.ty.to_string(),
+                op: s.op,
+                status: Status::Succeeded,
+                error: None,
+            })
+            .collect();
+        Self { outcomes, state }
+    }
+
     /// True when any step failed.
     pub fn failed(&self) -> bool {
         self.outcomes.iter().any(|o| o.status == Status::Failed)
@@ -197,7 +211,10 @@ fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
         }
         for s in &plan.steps {
             let depended = s.old.as_ref().is_some_and(|o| o.dependencies.contains(&old.urn));
-            if depended && s.urn != old.urn && let Some(&n) = new_side.get(&s.urn) {
+            if depended
+                && s.urn != old.urn
+                && let Some(&n) = new_side.get(&s.urn)
+            {
                 g.add_edge(n, d, ());
             }
         }
@@ -235,7 +252,8 @@ pub async fn apply(
     let run = Run { plan, declared, recorder, providers, known: Mutex::new(known), observer };
     let graph = action_graph(plan);
 
-    let mut waiting: Vec<usize> = graph.node_indices().map(|n| graph.edges_directed(n, petgraph::Incoming).count()).collect();
+    let mut waiting: Vec<usize> =
+        graph.node_indices().map(|n| graph.edges_directed(n, petgraph::Incoming).count()).collect();
     let mut ready: Vec<NodeIndex> = graph.node_indices().filter(|n| waiting[n.index()] == 0).collect();
     ready.reverse(); // pop() takes them in plan order
     let mut failed: HashMap<NodeIndex, String> = HashMap::new();
@@ -281,9 +299,8 @@ pub async fn apply(
         }
     }
 
-    if !failed.is_empty() || plan.steps.iter().any(|s| s.op != Op::Same) || declared.is_some() {
-        run.record_outputs().await?;
-    }
+    // Writes only when the outputs changed.
+    run.record_outputs().await?;
     let outcomes = plan
         .steps
         .iter()
@@ -396,8 +413,10 @@ impl Run<'_> {
             .await
             .map_err(|source| EngineError::Provider { urn: step.urn.clone(), action: "check", source })?;
         if !checked.failures.is_empty() {
-            return Err(EngineError::CheckFailed(checked.failures.into_iter().map(|f| (step.urn.clone(), f)).collect())
-                .into());
+            return Err(EngineError::CheckFailed(
+                checked.failures.into_iter().map(|f| (step.urn.clone(), f)).collect(),
+            )
+            .into());
         }
         Ok(checked.inputs)
     }

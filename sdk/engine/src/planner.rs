@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn declared_part_drops_provider_defaults() {
-        let recorded = Value::from_json(&serde_json::json!({"name": "x-1234567", "tags": {}, "$cairn.defaults": ["name"]}));
+        let recorded =
+            Value::from_json(&serde_json::json!({"name": "x-1234567", "tags": {}, "$cairn.defaults": ["name"]}));
         assert_eq!(declared_part(&recorded), Value::from_json(&serde_json::json!({"tags": {}})));
     }
 }

@@ -91,10 +91,7 @@ pub async fn preview(
     let declared_urns: BTreeSet<&Urn> = declared.resources.iter().map(|r| &r.urn).collect();
     steps.extend(deletions(state, &declared_urns)?);
 
-    let outputs = declared
-        .exports
-        .iter()
-        .map(|(k, node)| (k.clone(), node.evaluate(&known).unwrap_or(Value::Unknown)))
-        .collect();
+    let outputs =
+        declared.exports.iter().map(|(k, node)| (k.clone(), node.evaluate(&known).unwrap_or(Value::Unknown))).collect();
     Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs })
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cairn_core::{
-    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
-    PropertyPath, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, PropertyPath,
+    Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
 };
 
 type FailFn = dyn Fn(&str, &Urn) -> Option<ProviderError> + Send + Sync;

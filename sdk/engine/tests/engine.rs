@@ -178,8 +178,12 @@ async fn removed_resources_are_deleted_dependents_first_and_protect_is_honoured(
 
     // A protected resource is neither deleted nor silently dropped.
     up(&h, 4, |ctx| {
-        ctx.resource_with("d", ThingArgs { value: "independent".into(), size: 1 }, ResourceOptions::builder().protect(true).build())
-            .unwrap();
+        ctx.resource_with(
+            "d",
+            ThingArgs { value: "independent".into(), size: 1 },
+            ResourceOptions::builder().protect(true).build(),
+        )
+        .unwrap();
     })
     .await;
     let (p, s) = names();

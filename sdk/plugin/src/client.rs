@@ -1,8 +1,8 @@
 //! The gRPC client that makes a plugin process look like a [`Provider`].
 
 use cairn_core::{
-    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
-    Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
+    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Value,
 };
 use cairn_proto::convert::{diffs_from_wire, failures_from_wire, status_to_error, value_from_wire, wire};
 use cairn_proto::v1;

@@ -165,9 +165,7 @@ fn parse_handshake(line: &str) -> Result<String, String> {
         [HANDSHAKE_PREFIX, version, "tcp", addr] => {
             let want = cairn_proto::PROTOCOL_VERSION.to_string();
             if *version != want {
-                return Err(format!(
-                    "speaks protocol {version} but this engine speaks {want}: use matching versions"
-                ));
+                return Err(format!("speaks protocol {version} but this engine speaks {want}: use matching versions"));
             }
             Ok((*addr).to_owned())
         }
@@ -189,6 +187,9 @@ mod tests {
     #[test]
     fn missing_plugin_error_says_how_to_get_it() {
         let err = find_plugin("nonexistent-pkg-xyz").unwrap_err().to_string();
-        assert!(err.contains("cairn-provider-nonexistent-pkg-xyz") && err.contains("CAIRN_PLUGIN_NONEXISTENT_PKG_XYZ"), "{err}");
+        assert!(
+            err.contains("cairn-provider-nonexistent-pkg-xyz") && err.contains("CAIRN_PLUGIN_NONEXISTENT_PKG_XYZ"),
+            "{err}"
+        );
     }
 }

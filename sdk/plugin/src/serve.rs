@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use cairn_core::{CheckRequest, CreateRequest, DeleteRequest, DiffRequest, Provider, ReadRequest, UpdateRequest, Urn};
 use cairn_proto::PROTOCOL_VERSION;
-use cairn_proto::convert::{
-    diffs_to_wire, error_to_status, failures_to_wire, value_from_wire, wire,
-};
+use cairn_proto::convert::{diffs_to_wire, error_to_status, failures_to_wire, value_from_wire, wire};
 use cairn_proto::v1;
 use cairn_proto::v1::resource_provider_server::{ResourceProvider, ResourceProviderServer};
 use tokio::io::AsyncReadExt;
@@ -37,9 +35,7 @@ use crate::HANDSHAKE_PREFIX;
 pub fn serve_main(provider: impl Provider + 'static) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into()))
         .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -17,9 +17,9 @@ pub fn value_to_wire(v: &Value) -> v1::Value {
         Value::Float(f) => Kind::FloatValue(*f),
         Value::String(s) => Kind::StringValue(s.clone()),
         Value::List(l) => Kind::ListValue(v1::ListValue { items: l.iter().map(value_to_wire).collect() }),
-        Value::Map(m) => Kind::MapValue(v1::MapValue {
-            fields: m.iter().map(|(k, v)| (k.clone(), value_to_wire(v))).collect(),
-        }),
+        Value::Map(m) => {
+            Kind::MapValue(v1::MapValue { fields: m.iter().map(|(k, v)| (k.clone(), value_to_wire(v))).collect() })
+        }
         Value::Unknown => Kind::Unknown(true),
         Value::Secret(inner) => Kind::Secret(Box::new(value_to_wire(inner))),
     };
@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn errors_keep_their_code_across_the_wire() {
-        for code in [ErrorCode::InvalidArgument, ErrorCode::NotFound, ErrorCode::DeadlineExceeded, ErrorCode::Internal] {
+        for code in [ErrorCode::InvalidArgument, ErrorCode::NotFound, ErrorCode::DeadlineExceeded, ErrorCode::Internal]
+        {
             let e = ProviderError::new(code, "boom");
             assert_eq!(status_to_error(&error_to_status(e.clone())), e);
         }

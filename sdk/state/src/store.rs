@@ -73,7 +73,9 @@ pub enum StateError {
         source: std::io::Error,
     },
     /// The stored state or journal does not parse.
-    #[error("state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand")]
+    #[error(
+        "state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand"
+    )]
     Corrupt {
         /// The backend.
         backend: String,
