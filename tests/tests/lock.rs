@@ -22,7 +22,17 @@ fn a_concurrent_up_is_refused_with_the_holders_details() {
         assert!(second.stderr.contains(needle), "refusal lacks `{needle}`: {}", second.stderr);
     }
 
+    let shown = p.run(&["state", "lock", "--json"]).ok().json();
+    assert_eq!(shown["lock"]["pid"].as_u64(), Some(u64::from(first.id())), "{shown}");
+    assert_eq!(shown["lock"]["operation"], "up");
+
+    // A run that may wait gets the lock once the holder is done.
+    let waiter = p.run(&["up", "--yes", "--lock-timeout", "2m"]);
+    assert_eq!(waiter.code, 0, "waited for the lock: {waiter:?}");
+
     assert!(first.wait().unwrap().success(), "the holder finishes undisturbed");
+    let shown = p.run(&["state", "lock", "--json"]).ok().json();
+    assert!(shown["lock"].is_null(), "released: {shown}");
     let after = p.run(&["preview", "--json"]).ok();
     assert!(after.ops().iter().all(|(_, op)| op == "same"), "state intact: {:?}", after.ops());
     p.run(&["destroy", "--yes"]).ok();

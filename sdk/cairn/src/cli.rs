@@ -4,11 +4,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use cairn_core::{DeclaredStack, ProjectName, Stack, StackName};
 use cairn_engine::{ApplyOptions, Plan, ProviderSource, Resolution, apply, preview, reconcile};
-use cairn_state::{Recorder, StackSession, StateStore};
+use cairn_state::{LockOptions, Recorder, StackSession, StateStore};
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, StackConfig};
@@ -33,6 +34,9 @@ struct Cli {
     /// The project directory holding the stack config files.
     #[arg(long, global = true, env = "CAIRN_PROJECT_DIR")]
     cwd: Option<PathBuf>,
+    /// How long to wait for another run's lock on the stack (e.g. 30s, 5m); by default fail at once.
+    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "0s")]
+    lock_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +52,11 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         parallel: usize,
     },
+    /// Inspect or clear the stack's state lock.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Delete every resource of the stack.
     Destroy {
         /// Destroy without asking.
@@ -59,6 +68,17 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Show who holds the stack's lock, if anyone.
+    Lock,
+    /// Remove the stack's lock; only the lock with this ID is removed.
+    Unlock {
+        /// The lock's ID, as `state lock` shows it.
+        lock_id: String,
+    },
+}
+
 /// Everything a command needs.
 struct Session {
     project: ProjectName,
@@ -67,6 +87,7 @@ struct Session {
     store: Box<dyn StateStore>,
     providers: PluginProviders,
     json: bool,
+    lock: LockOptions,
 }
 
 /// Parses the command line and runs it; errors print once, here, at the edge.
@@ -96,11 +117,13 @@ where
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
     let store = cairn_state::open_store(&backend, &config.project_dir)?;
     let providers = PluginProviders::new(config.providers.clone());
-    let s = Session { project, stack, config, store, providers, json: cli.json };
+    let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
+    let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
         Command::Preview => s.preview(program).await,
         Command::Up { yes, parallel } => s.up(program, yes, parallel).await,
         Command::Destroy { yes, parallel } => s.destroy(yes, parallel).await,
+        Command::State { command } => s.state(command).await,
     }
 }
 
@@ -144,7 +167,8 @@ impl Session {
 
     /// Locks the stack and settles pending operations through the journal.
     async fn open(&self, operation: &str) -> anyhow::Result<Recorder> {
-        let session: Box<dyn StackSession> = self.store.lock(&self.project, &self.stack, operation).await?;
+        let session: Box<dyn StackSession> =
+            cairn_state::lock(&*self.store, &self.project, &self.stack, operation, &self.lock).await?;
         let replayed = session.read().await?;
         let pending = replayed.pending.clone();
         let recorder = Recorder::new(session, replayed.state, replayed.next_op);
@@ -198,6 +222,7 @@ impl Session {
         if let Some(c) = compacted {
             report.state = c?;
         }
+        recorder.release().await?;
         if self.json {
             self.print_json(&render::report_json(plan, &report, self.stack.as_str(), self.project.as_str()))?;
         } else {
@@ -236,6 +261,30 @@ impl Session {
             return Ok(ExitCode::FAILURE);
         }
         self.carry_out(&plan, Some(&declared), recorder, parallel).await
+    }
+
+    async fn state(&self, command: StateCommand) -> anyhow::Result<ExitCode> {
+        match command {
+            StateCommand::Lock => {
+                let lock = self.store.current_lock(&self.project, &self.stack).await?;
+                if self.json {
+                    self.print_json(&serde_json::json!({ "stack": self.stack.as_str(), "lock": lock }))?;
+                } else {
+                    match lock {
+                        Some(l) => eprintln!(
+                            "stack {} is locked by {}\n  last heartbeat {}, lease {} s\n  to remove it: state unlock {}",
+                            self.stack, l, l.heartbeat, l.ttl_secs, l.id
+                        ),
+                        None => eprintln!("stack {} is not locked", self.stack),
+                    }
+                }
+            }
+            StateCommand::Unlock { lock_id } => {
+                let removed = self.store.unlock(&self.project, &self.stack, &lock_id).await?;
+                eprintln!("removed the lock of stack {} held by {removed}", self.stack);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {

@@ -27,6 +27,8 @@ pub const DEFAULT_BACKEND: &str = "file://.cairn";
 #[serde(deny_unknown_fields)]
 struct File {
     backend: Option<String>,
+    /// The lock lease, e.g. "60s".
+    lock_ttl: Option<String>,
     #[serde(default)]
     provider: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -42,6 +44,8 @@ pub struct StackConfig {
     pub project_dir: PathBuf,
     /// The state backend URL.
     pub backend: String,
+    /// The lock lease: a run's lock may be taken over this long after its last heartbeat.
+    pub lock_ttl: std::time::Duration,
     /// Provider configuration per package.
     pub providers: BTreeMap<String, Value>,
     /// The program's config values.
@@ -91,9 +95,16 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
     let config_values: BTreeMap<String, serde_json::Value> =
         file.config.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("TOML converts to JSON"))).collect();
     let display_path = path.file_name().map(PathBuf::from).unwrap_or_else(|| path.clone());
+    let lock_ttl = match &file.lock_ttl {
+        None => cairn_state::DEFAULT_LOCK_TTL,
+        Some(t) => humantime::parse_duration(t).map_err(|e| {
+            anyhow::anyhow!("{}: `lock_ttl = \"{t}\"` is not a duration ({e}); write it like \"60s\" or \"5m\"", path.display())
+        })?,
+    };
     Ok(StackConfig {
         project_dir: dir.to_owned(),
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
+        lock_ttl,
         providers: file.provider.iter().map(|(k, t)| (k.clone(), Value::from_json(&to_json(t)))).collect(),
         config: Config::new(display_path, config_values),
         path,

@@ -51,7 +51,7 @@ async fn up(h: &Harness, parallelism: usize, program: impl Fn(&Stack)) -> Vec<(S
     let ctx = Stack::new(s.clone(), p.clone(), Config::default());
     program(&ctx);
     let declared = ctx.finish();
-    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let session = h.store.try_lock(&p, &s, "up", std::time::Duration::from_secs(60)).await.unwrap();
     let replayed = session.read().await.unwrap();
     let plan = preview(&declared, &replayed.state, &h.providers).await.unwrap();
     let recorder = Recorder::new(session, replayed.state, replayed.next_op);
@@ -201,7 +201,7 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
     let h = harness(TestProvider::new());
     let (p, s) = names();
     // Simulate a crash: the journal says "create a" began, the cloud has it, no commit.
-    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let session = h.store.try_lock(&p, &s, "up", std::time::Duration::from_secs(60)).await.unwrap();
     let inputs = cairn_core::Value::from_json(&serde_json::json!({"value": "root", "size": 1}));
     h.provider.cloud.lock().unwrap().insert("a-99".into(), inputs.clone());
     let urn = cairn_core::Urn::parse("urn:cairn:dev::p::test:index:Thing::a").unwrap();
@@ -224,7 +224,7 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
     let replayed = h.store.read(&p, &s).await.unwrap();
     assert_eq!(replayed.pending.len(), 1);
     let resolutions = reconcile(&replayed.pending, &replayed.state, &h.providers).await.unwrap();
-    let session = h.store.lock(&p, &s, "up").await.unwrap();
+    let session = h.store.try_lock(&p, &s, "up", std::time::Duration::from_secs(60)).await.unwrap();
     let recorder = Recorder::new(session, replayed.state, replayed.next_op);
     for (op, r) in resolutions {
         match r {

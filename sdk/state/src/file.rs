@@ -12,6 +12,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use cairn_core::{ProjectName, StackName};
 
@@ -93,43 +94,32 @@ impl StateStore for FileStore {
         read_dir_state(&self.dir(project, stack), &ctx)
     }
 
-    async fn lock(
+    async fn try_lock(
         &self,
         project: &ProjectName,
         stack: &StackName,
         operation: &str,
+        ttl: Duration,
     ) -> Result<Box<dyn StackSession>, StateError> {
         let ctx = Ctx { backend: self.describe(), stack };
         let dir = self.dir(project, stack);
         fs::create_dir_all(&dir).map_err(ctx.io(format!("create {}", dir.display())))?;
         let lock_path = dir.join("lock");
-        let mut lock_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(ctx.io(format!("open {}", lock_path.display())))?;
+        let mut lock_file = open_lock_file(&lock_path, &ctx)?;
         match lock_file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = lock_file.read_to_string(&mut text);
-                let holder = serde_json::from_str::<LockInfo>(&text)
+                let holder = read_record(&mut lock_file)
                     .map(|i| i.to_string())
-                    .unwrap_or_else(|_| format!("another process (lock file {})", lock_path.display()));
+                    .unwrap_or_else(|| format!("another process (lock file {})", lock_path.display()));
                 return Err(StateError::Locked { stack: stack.clone(), holder });
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(ctx.io(format!("lock {}", lock_path.display()))(e));
             }
         }
-        let info = LockInfo::for_this_process(operation);
-        let record = serde_json::to_vec_pretty(&info).expect("lock info serializes");
-        lock_file.set_len(0).map_err(ctx.io("write the lock record"))?;
-        lock_file.seek(SeekFrom::Start(0)).map_err(ctx.io("write the lock record"))?;
-        lock_file.write_all(&record).map_err(ctx.io("write the lock record"))?;
-        lock_file.sync_data().map_err(ctx.io("write the lock record"))?;
+        let info = LockInfo::for_this_process(operation, ttl);
+        write_record(&mut lock_file, &info).map_err(ctx.io("write the lock record"))?;
 
         let journal_path = dir.join("journal.jsonl");
         drop_torn_tail(&journal_path).map_err(ctx.io(format!("repair {}", journal_path.display())))?;
@@ -144,9 +134,61 @@ impl StateStore for FileStore {
             dir,
             info,
             journal: Mutex::new(journal),
-            _lock: lock_file,
+            lock: Mutex::new(lock_file),
         }))
     }
+
+    async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError> {
+        let ctx = Ctx { backend: self.describe(), stack };
+        let lock_path = self.dir(project, stack).join("lock");
+        if !lock_path.exists() {
+            return Ok(None);
+        }
+        let mut f = open_lock_file(&lock_path, &ctx)?;
+        match f.try_lock() {
+            // Nobody holds it: whatever the file says is history.
+            Ok(()) => Ok(None),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(read_record(&mut f)),
+            Err(std::fs::TryLockError::Error(e)) => Err(ctx.io(format!("probe {}", lock_path.display()))(e)),
+        }
+    }
+
+    async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
+        let unlock = |message: String| StateError::Unlock { stack: stack.clone(), message };
+        match self.current_lock(project, stack).await? {
+            None => Err(unlock(format!("is not locked (no lock {lock_id} to remove)"))),
+            Some(held) => Err(unlock(format!(
+                "the file store's lock is an OS lock held by the live process {} (pid {}), and the kernel releases it \
+                 the moment that process exits; stop the process (kill {}) instead of removing its lock",
+                held.who, held.pid, held.pid
+            ))),
+        }
+    }
+}
+
+fn open_lock_file(path: &Path, ctx: &Ctx<'_>) -> Result<File, StateError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(ctx.io(format!("open {}", path.display())))
+}
+
+fn read_record(f: &mut File) -> Option<LockInfo> {
+    let mut text = String::new();
+    f.seek(SeekFrom::Start(0)).ok()?;
+    f.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_record(f: &mut File, info: &LockInfo) -> std::io::Result<()> {
+    let record = serde_json::to_vec_pretty(info).expect("lock info serializes");
+    f.set_len(0)?;
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(&record)?;
+    f.sync_data()
 }
 
 /// Cuts a torn last line (a crash mid-append) so the next append starts on a fresh line.
@@ -171,8 +213,8 @@ struct FileSession {
     dir: PathBuf,
     info: LockInfo,
     journal: Mutex<File>,
-    // The OS lock lives as long as this handle.
-    _lock: File,
+    // The OS lock lives as long as this handle; it also holds the lock record.
+    lock: Mutex<File>,
 }
 
 impl FileSession {
@@ -216,6 +258,19 @@ impl StackSession for FileSession {
         let f = self.journal.lock().expect("journal lock");
         f.set_len(0).map_err(ctx.io("truncate the journal"))?;
         f.sync_all().map_err(ctx.io("sync the journal"))
+    }
+
+    async fn heartbeat(&self) -> Result<(), StateError> {
+        // The OS lock cannot expire; the heartbeat only keeps the record's "last seen" honest.
+        let mut info = self.info.clone();
+        info.heartbeat = crate::store::now_rfc3339();
+        let mut f = self.lock.lock().expect("lock file");
+        write_record(&mut f, &info).map_err(self.ctx().io("write the lock record"))
+    }
+
+    async fn release(&self) -> Result<(), StateError> {
+        let f = self.lock.lock().expect("lock file");
+        f.unlock().map_err(self.ctx().io("release the lock"))
     }
 }
 
@@ -262,7 +317,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path());
         let (p, s) = names();
-        let session = store.lock(&p, &s, "up").await.unwrap();
+        let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
         let (a, b) = (res("a"), res("b"));
         session.append(&JournalEntry::Begin { serial: 1, op: 0, intent: intent(&a) }).await.unwrap();
         session.append(&JournalEntry::Begin { serial: 2, op: 1, intent: intent(&b) }).await.unwrap();
@@ -279,7 +334,7 @@ mod tests {
         assert_eq!(r.pending[0].intent.urn, b.urn);
         assert_eq!(r.next_op, 2);
 
-        let session = store.lock(&p, &s, "up").await.unwrap();
+        let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
         session.compact(&r.state).await.unwrap();
         let again = store.read(&p, &s).await.unwrap();
         assert_eq!(again.state, r.state);
@@ -291,7 +346,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path());
         let (p, s) = names();
-        let session = store.lock(&p, &s, "up").await.unwrap();
+        let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
         session
             .append(&JournalEntry::Commit { serial: 1, op: None, mutations: vec![Mutation::Put(res("a"))] })
             .await
@@ -301,7 +356,7 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"entry\":\"commit\",\"ser").unwrap();
         assert_eq!(store.read(&p, &s).await.unwrap().state.resources.len(), 1);
-        let session = store.lock(&p, &s, "up").await.unwrap();
+        let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
         session
             .append(&JournalEntry::Commit { serial: 2, op: None, mutations: vec![Mutation::Put(res("b"))] })
             .await
@@ -314,10 +369,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::new(dir.path());
         let (p, s) = names();
-        let held = store.lock(&p, &s, "up").await.unwrap();
-        let err = store.lock(&p, &s, "destroy").await.err().expect("second lock must fail").to_string();
+        let ttl = Duration::from_secs(60);
+        let held = store.try_lock(&p, &s, "up", ttl).await.unwrap();
+        let err = store.try_lock(&p, &s, "destroy", ttl).await.err().expect("second lock must fail").to_string();
         assert!(err.contains(&held.lock_info().who) && err.contains("`up`") && err.contains("pid"), "{err}");
+        assert_eq!(store.current_lock(&p, &s).await.unwrap().map(|l| l.id), Some(held.lock_info().id.clone()));
+        let refusal = store.unlock(&p, &s, &held.lock_info().id).await.unwrap_err().to_string();
+        assert!(refusal.contains("kill"), "{refusal}");
         drop(held);
-        store.lock(&p, &s, "destroy").await.expect("released on drop");
+        assert_eq!(store.current_lock(&p, &s).await.unwrap(), None);
+        store.try_lock(&p, &s, "destroy", ttl).await.expect("released on drop");
+    }
+
+    #[tokio::test]
+    async fn lock_timeout_waits_for_the_holder_with_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (p, s) = names();
+        let ttl = Duration::from_secs(60);
+        let held = store.try_lock(&p, &s, "up", ttl).await.unwrap();
+        let waiter = {
+            let store = store.clone();
+            let (p, s) = (p.clone(), s.clone());
+            tokio::spawn(async move {
+                let opts = crate::LockOptions { wait: Duration::from_secs(20), ttl };
+                crate::lock(&store, &p, &s, "up", &opts).await.map(|l| l.lock_info().clone())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        held.release().await.unwrap();
+        drop(held);
+        let got = waiter.await.unwrap().expect("the waiter gets the lock once it is released");
+        assert_eq!(got.operation, "up");
+        let fail_fast = crate::lock(&store, &p, &s, "up", &crate::LockOptions::default()).await;
+        assert!(fail_fast.is_ok(), "the waiter's session was dropped, so the lock is free");
     }
 }

@@ -17,7 +17,7 @@ pub use file::FileStore;
 pub use journal::{Intent, JournalEntry, OpKind, PendingOp, Replayed};
 pub use model::{Mutation, ResourceState, StackState};
 pub use recorder::Recorder;
-pub use store::{LockInfo, StackSession, StateError, StateStore};
+pub use store::{DEFAULT_LOCK_TTL, LockInfo, LockOptions, StackSession, StateError, StateStore, lock};
 
 /// Opens the store a backend URL names. Only `file://PATH` exists so far;
 /// a relative path is taken from `base`.

@@ -1,18 +1,45 @@
 //! The journal writer a run uses: it keeps the in-memory state in step with
 //! what has been durably recorded.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use crate::journal::{Intent, JournalEntry};
 use crate::model::{Mutation, StackState};
 use crate::store::{StackSession, StateError};
 
-/// Records a run's steps through a locked session.
+/// Records a run's steps through a locked session, renewing its lease in the
+/// background until [`Recorder::release`] or drop.
 pub struct Recorder {
-    session: Box<dyn StackSession>,
+    session: Arc<dyn StackSession>,
     inner: Mutex<Inner>,
     // Serialises appends so serials reach the store in order.
     append: tokio::sync::Mutex<()>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// Renews the lease three times per TTL, so one missed beat never loses the
+/// lock. Holds the session weakly: dropping the recorder frees the lock at once.
+async fn beat(session: Weak<dyn StackSession>, ttl_secs: u64) {
+    let every = Duration::from_secs(ttl_secs).div_f64(3.0).max(Duration::from_millis(200));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(session) = session.upgrade() else { return };
+        match session.heartbeat().await {
+            Ok(()) => {}
+            Err(e @ StateError::LockLost { .. }) => {
+                tracing::error!("{e}");
+                return;
+            }
+            Err(e) => tracing::warn!("lock heartbeat failed (will retry): {e}"),
+        }
+    }
 }
 
 struct Inner {
@@ -23,8 +50,17 @@ struct Inner {
 
 impl Recorder {
     /// Starts recording on top of `state` (as read through `session`).
+    /// Must be called within a tokio runtime (it starts the heartbeat task).
     pub fn new(session: Box<dyn StackSession>, state: StackState, next_op: u64) -> Self {
-        Self { session, inner: Mutex::new(Inner { state, next_op, writes: 0 }), append: Default::default() }
+        let session: Arc<dyn StackSession> = Arc::from(session);
+        let heartbeat = tokio::spawn(beat(Arc::downgrade(&session), session.lock_info().ttl_secs));
+        Self { session, inner: Mutex::new(Inner { state, next_op, writes: 0 }), append: Default::default(), heartbeat }
+    }
+
+    /// Stops the heartbeat and gives the lock back.
+    pub async fn release(self) -> Result<(), StateError> {
+        self.heartbeat.abort();
+        self.session.release().await
     }
 
     /// The session (and so the lock) this recorder writes through.

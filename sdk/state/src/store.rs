@@ -1,6 +1,7 @@
-//! The interface every state backend implements, and lock records.
+//! The interface every state backend implements, lock records and leases.
 
 use std::fmt;
+use std::time::Duration;
 
 use cairn_core::{ProjectName, StackName};
 use serde::{Deserialize, Serialize};
@@ -8,10 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::journal::{JournalEntry, Replayed};
 use crate::model::StackState;
 
-/// Who holds a stack's lock, for what, since when.
+/// How long a lock lives without a heartbeat, unless configured otherwise.
+pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
+
+/// Who holds a stack's lock, for what, since when, last seen when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LockInfo {
-    /// The lock's ID.
+    /// The lock's ID; `state unlock` needs it.
     pub id: String,
     /// `user@host`.
     pub who: String,
@@ -21,20 +25,36 @@ pub struct LockInfo {
     pub operation: String,
     /// When it was taken (RFC 3339, UTC).
     pub created: String,
+    /// The holder's last heartbeat (RFC 3339, UTC).
+    #[serde(default)]
+    pub heartbeat: String,
+    /// Seconds after the last heartbeat when the lock may be taken over.
+    #[serde(default = "default_ttl_secs")]
+    pub ttl_secs: u64,
+}
+
+fn default_ttl_secs() -> u64 {
+    DEFAULT_LOCK_TTL.as_secs()
+}
+
+/// The current time as RFC 3339, UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 impl LockInfo {
     /// A lock record for this process.
-    pub fn for_this_process(operation: &str) -> Self {
+    pub fn for_this_process(operation: &str, ttl: Duration) -> Self {
         let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+        let now = now_rfc3339();
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             who: format!("{}@{host}", whoami::username()),
             pid: std::process::id(),
             operation: operation.to_owned(),
-            created: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            created: now.clone(),
+            heartbeat: now,
+            ttl_secs: ttl.as_secs().max(1),
         }
     }
 }
@@ -45,19 +65,70 @@ impl fmt::Display for LockInfo {
     }
 }
 
+/// How to take a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockOptions {
+    /// How long to wait for a held lock (with backoff) before giving up; zero fails at once.
+    pub wait: Duration,
+    /// The lease: without a heartbeat for this long, the lock may be taken over.
+    pub ttl: Duration,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        Self { wait: Duration::ZERO, ttl: DEFAULT_LOCK_TTL }
+    }
+}
+
 /// A state store failure. Each names the stack and the backend.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// Another process holds the stack's lock.
     #[error(
-        "stack `{stack}` is locked by {holder}; wait for that run to finish \
-         (the lock is released when its process exits) and try again"
+        "stack `{stack}` is locked by {holder}; wait for that run to finish (or pass --lock-timeout to wait), \
+         then try again"
     )]
     Locked {
         /// The stack.
         stack: StackName,
         /// The holder, as far as its lock record says.
         holder: String,
+    },
+    /// This run's lock was taken over after its lease expired: it may write nothing more.
+    #[error(
+        "state store {backend}: this run lost the lock on stack `{stack}` ({message}); its remaining writes were \
+         refused so the newer state is kept. Run the command again to finish"
+    )]
+    LockLost {
+        /// The backend.
+        backend: String,
+        /// The stack.
+        stack: StackName,
+        /// Who took it, when known.
+        message: String,
+    },
+    /// A compare-and-swap write found a newer state than the one this run read.
+    #[error(
+        "state store {backend}: stack `{stack}` changed under this run (expected serial {expected}, found {found}); \
+         nothing was overwritten. Run the command again"
+    )]
+    Conflict {
+        /// The backend.
+        backend: String,
+        /// The stack.
+        stack: StackName,
+        /// The serial this run read.
+        expected: u64,
+        /// The serial found.
+        found: u64,
+    },
+    /// `state unlock` named a lock that is not the current one.
+    #[error("stack `{stack}`: {message}")]
+    Unlock {
+        /// The stack.
+        stack: StackName,
+        /// Why, and what to do instead.
+        message: String,
     },
     /// Reading or writing the backend failed.
     #[error("state store {backend}: cannot {action} for stack `{stack}`: {source}")]
@@ -72,10 +143,20 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
+    /// The backend could not be reached or refused a request.
+    #[error("state store {backend}: cannot {action} for stack `{stack}`: {message}")]
+    Backend {
+        /// The backend.
+        backend: String,
+        /// The stack.
+        stack: StackName,
+        /// What it was doing.
+        action: String,
+        /// The backend's message.
+        message: String,
+    },
     /// The stored state or journal does not parse.
-    #[error(
-        "state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand"
-    )]
+    #[error("state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand")]
     Corrupt {
         /// The backend.
         backend: String,
@@ -104,13 +185,48 @@ pub trait StateStore: Send + Sync {
     /// Reads a stack's state without locking it (for preview). An absent
     /// stack reads as an empty state.
     async fn read(&self, project: &ProjectName, stack: &StackName) -> Result<Replayed, StateError>;
-    /// Takes the stack's exclusive lock, failing at once if another process holds it.
-    async fn lock(
+    /// Takes the stack's exclusive lock in one attempt: fails with
+    /// [`StateError::Locked`] if a live holder has it, takes it over (and logs
+    /// that) if the holder's lease expired. [`lock`] adds waiting.
+    async fn try_lock(
         &self,
         project: &ProjectName,
         stack: &StackName,
         operation: &str,
+        ttl: Duration,
     ) -> Result<Box<dyn StackSession>, StateError>;
+    /// The current lock, if the stack is locked.
+    async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError>;
+    /// Removes the lock `lock_id`, only if it is the current one; returns what was removed.
+    async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError>;
+}
+
+/// Takes a stack's lock, waiting up to `options.wait` with exponential backoff
+/// (250 ms doubling to 4 s) while another run holds it.
+pub async fn lock(
+    store: &dyn StateStore,
+    project: &ProjectName,
+    stack: &StackName,
+    operation: &str,
+    options: &LockOptions,
+) -> Result<Box<dyn StackSession>, StateError> {
+    use backon::{BackoffBuilder, ExponentialBuilder};
+    let deadline = tokio::time::Instant::now() + options.wait;
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(4))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        match store.try_lock(project, stack, operation, options.ttl).await {
+            Err(StateError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(4));
+                tokio::time::sleep_until((tokio::time::Instant::now() + delay).min(deadline)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A locked stack: the only way to write its state.
@@ -120,8 +236,14 @@ pub trait StackSession: Send + Sync {
     fn lock_info(&self) -> &LockInfo;
     /// Reads the state (snapshot plus journal).
     async fn read(&self) -> Result<Replayed, StateError>;
-    /// Appends a journal entry durably before returning.
+    /// Appends a journal entry durably before returning. Refused with
+    /// [`StateError::LockLost`] once the lock was taken over.
     async fn append(&self, entry: &JournalEntry) -> Result<(), StateError>;
     /// Writes `state` as the new snapshot atomically, then empties the journal.
+    /// Compare-and-swap: refused if the stored snapshot is not the one this session read.
     async fn compact(&self, state: &StackState) -> Result<(), StateError>;
+    /// Renews the lease.
+    async fn heartbeat(&self) -> Result<(), StateError>;
+    /// Gives the lock back.
+    async fn release(&self) -> Result<(), StateError>;
 }
