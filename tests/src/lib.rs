@@ -235,3 +235,13 @@ pub fn wait_for(what: &str, timeout: std::time::Duration, mut ready: impl FnMut(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The PostgreSQL server's URL, or a panic that says how to get one.
+pub fn postgres_url() -> String {
+    std::env::var("CAIRN_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "CAIRN_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server. \
+             Run the suite with `cargo xtask test`, which installs and starts one."
+        )
+    })
+}

@@ -1,12 +1,14 @@
 //! `cargo xtask`: Cairn's project automation.
 //!
-//! Runs the test suite against a local AWS emulator, the end-to-end demo,
-//! and the protocol code generation. It is a plain Rust binary so that a
-//! newcomer needs nothing but cargo (and python3 for the emulator).
+//! Runs the test suite against a local AWS emulator and PostgreSQL, the
+//! end-to-end demo, and the protocol code generation. It is a plain Rust
+//! binary so that a newcomer needs nothing but cargo (and python3 for the
+//! emulator; PostgreSQL is installed with apt-get when missing).
 
 mod codegen;
 mod demo;
 mod moto;
+mod postgres;
 mod test_cmd;
 
 use std::ffi::OsStr;
@@ -31,7 +33,7 @@ struct Cli {
 /// The tasks `cargo xtask` knows.
 #[derive(Subcommand)]
 enum Task {
-    /// Build everything and run all tests against a local AWS emulator (moto).
+    /// Build everything and run all tests against a local AWS emulator (moto) and PostgreSQL.
     Test {
         /// Extra arguments for `cargo nextest run` (write them after `--`).
         #[arg(last = true)]

@@ -218,8 +218,8 @@ impl Drop for Emulator {
 }
 
 /// A port that is free right now: the OS picks it for a listener we close
-/// at once. (Another process could grab it before moto does; unlikely.)
-fn free_port() -> Result<u16> {
+/// at once. (Another process could grab it before our server does; unlikely.)
+pub(crate) fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("could not find a free port on 127.0.0.1: {e}"))?;
     let port = listener.local_addr().map_err(|e| format!("could not find a free port on 127.0.0.1: {e}"))?.port();
@@ -251,8 +251,8 @@ fn answers_http(address: SocketAddr) -> bool {
     &head == b"HTTP/"
 }
 
-/// The last lines of the emulator's log, to show why it did not start.
-fn log_tail(log_path: &Path) -> String {
+/// The last lines of a server's log, to show why it did not start.
+pub(crate) fn log_tail(log_path: &Path) -> String {
     const LINES: usize = 30;
     match fs::read(log_path) {
         Ok(bytes) => {

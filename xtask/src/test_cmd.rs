@@ -1,19 +1,28 @@
-//! `cargo xtask test`: the whole test suite against a local AWS emulator.
+//! `cargo xtask test`: the whole test suite against a local AWS emulator and
+//! a throwaway PostgreSQL server.
 //!
-//! Plain `cargo test` skips or fails the tests that talk to AWS; this task
-//! starts moto, points every AWS SDK at it, and runs everything.
+//! Plain `cargo test` skips or fails the tests that talk to AWS or need a
+//! database; this task starts moto and PostgreSQL, points every test at
+//! them, and runs everything.
 
 use std::process::{Command, Stdio};
 
 use crate::moto::Emulator;
+use crate::postgres::Postgres;
 use crate::{Result, cargo};
 
 /// Builds the workspace binaries, then runs the tests and the doctests with
-/// the emulator's environment. `extra` goes to `cargo nextest run`.
+/// the environment of the emulator and of PostgreSQL. `extra` goes to
+/// `cargo nextest run`.
 pub(crate) fn run(extra: &[String]) -> Result {
     let emulator = Emulator::start()?;
-    let with_aws = |mut cmd: Command| {
+    // Tests that need the database must fail, not skip, without it: so no
+    // server means no test run.
+    let postgres =
+        Postgres::start().map_err(|e| format!("{e}\nPostgreSQL is needed by the tests, so none were run"))?;
+    let with_services = |mut cmd: Command| {
         emulator.configure(&mut cmd);
+        postgres.configure(&mut cmd);
         cmd
     };
 
@@ -21,7 +30,7 @@ pub(crate) fn run(extra: &[String]) -> Result {
     // binaries must exist before the tests start.
     let mut build = cargo();
     build.args(["build", "--workspace", "--bins"]);
-    crate::run(&mut with_aws(build))
+    crate::run(&mut with_services(build))
         .map_err(|e| format!("{e}; the tests need the workspace binaries, so none were run"))?;
 
     let mut failed = Vec::new();
@@ -37,7 +46,7 @@ pub(crate) fn run(extra: &[String]) -> Result {
         tests.args(["test", "--workspace", "--no-fail-fast"]);
     }
     tests.args(extra);
-    if let Err(e) = crate::run(&mut with_aws(tests)) {
+    if let Err(e) = crate::run(&mut with_services(tests)) {
         eprintln!("error: {e}");
         failed.push("tests");
     }
@@ -45,11 +54,13 @@ pub(crate) fn run(extra: &[String]) -> Result {
     // nextest does not run doctests.
     let mut doctests = cargo();
     doctests.args(["test", "--workspace", "--doc"]);
-    if let Err(e) = crate::run(&mut with_aws(doctests)) {
+    if let Err(e) = crate::run(&mut with_services(doctests)) {
         eprintln!("error: {e}");
         failed.push("doctests");
     }
 
+    // Stop in the reverse order of starting, before the summary.
+    drop(postgres);
     drop(emulator);
     if failed.is_empty() {
         eprintln!("==> all tests passed");

@@ -115,7 +115,7 @@ where
     let dir = config::project_dir(cli.cwd.as_deref(), &stack)?;
     let config = config::load(&dir, &stack)?;
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
-    let store = cairn_state::open_store(&backend, &config.project_dir)?;
+    let store = crate::backends::open(&backend, &config.project_dir)?;
     let providers = PluginProviders::new(config.providers.clone());
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };

@@ -19,6 +19,7 @@
 //! (see [`config`]). Provider plugins are separate processes found and, in a
 //! cargo workspace, built on first use (see [`cairn_plugin::host`]).
 
+pub mod backends;
 mod cli;
 pub mod config;
 pub mod plugins;
