@@ -351,25 +351,4 @@ mod tests {
             "-h 127.0.0.1 -p 54321 -k /tmp/cairn-pg-1-abc/socket"
         );
     }
-
-    /// Needs PostgreSQL (or root to install it): `cargo test -p xtask -- --ignored`.
-    #[test]
-    #[ignore = "starts a real PostgreSQL server"]
-    fn server_starts_answers_and_goes_away() {
-        let server = Postgres::start().unwrap();
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port));
-        TcpStream::connect(address).unwrap();
-        let mut cmd = Command::new("true");
-        server.configure(&mut cmd);
-        let url = server.url();
-        assert!(
-            cmd.get_envs().any(|(name, value)| name == "CAIRN_TEST_POSTGRES_URL" && value == Some(OsStr::new(&url)))
-        );
-        let path = server.path.clone();
-        drop(server);
-        if std::env::var_os(KEEP_VAR).is_none() {
-            assert!(!path.exists());
-        }
-        assert!(TcpStream::connect(address).is_err());
-    }
 }
