@@ -54,7 +54,9 @@ async fn waiting_writers_lose_nothing(url: &str) {
     let mut held: Vec<(u128, u128, u64)> = out
         .ok
         .iter()
-        .map(|j| (j["from"].as_u64().unwrap() as u128, j["until"].as_u64().unwrap() as u128, j["serial"].as_u64().unwrap()))
+        .map(|j| {
+            (j["from"].as_u64().unwrap() as u128, j["until"].as_u64().unwrap() as u128, j["serial"].as_u64().unwrap())
+        })
         .collect();
     held.sort();
     for pair in held.windows(2) {

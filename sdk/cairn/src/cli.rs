@@ -77,6 +77,19 @@ enum StateCommand {
         /// The lock's ID, as `state lock` shows it.
         lock_id: String,
     },
+    /// List the stack's kept versions: serial, time, operation, who, changes.
+    History,
+    /// Print the stack's state (or a kept version) as JSON on stdout.
+    Export {
+        /// A version from `state history` instead of the current state.
+        #[arg(long)]
+        serial: Option<u64>,
+    },
+    /// Replace the stack's state with one exported before (e.g. from another backend).
+    Import {
+        /// The exported state file.
+        file: PathBuf,
+    },
 }
 
 /// Everything a command needs.
@@ -166,24 +179,46 @@ impl Session {
     }
 
     /// Locks the stack and settles pending operations through the journal.
-    async fn open(&self, operation: &str) -> anyhow::Result<Recorder> {
+    /// Locks the stack and reads its state; pair with [`Session::finish`].
+    async fn open(&self, operation: &str) -> anyhow::Result<(Recorder, Vec<cairn_state::PendingOp>)> {
         let session: Box<dyn StackSession> =
             cairn_state::lock(&*self.store, &self.project, &self.stack, operation, &self.lock).await?;
-        let replayed = session.read().await?;
-        let pending = replayed.pending.clone();
-        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+        let replayed = match session.read().await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = session.release().await;
+                return Err(e.into());
+            }
+        };
+        Ok((Recorder::new(session, replayed.state, replayed.next_op), replayed.pending))
+    }
+
+    /// Ends a locked command: keeps whatever was recorded (even after an
+    /// error), then gives the lock back whatever happened, so a lease never
+    /// outlives the command.
+    async fn finish(&self, recorder: Recorder, result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+        let compacted = if recorder.uncompacted() { recorder.compact().await.map(|_| ()) } else { Ok(()) };
+        let released = recorder.release().await;
+        let code = result?;
+        compacted?;
+        released?;
+        Ok(code)
+    }
+
+    /// Settles what an interrupted run left pending, through the journal.
+    async fn settle(&self, recorder: &Recorder, pending: &[cairn_state::PendingOp]) -> anyhow::Result<()> {
         if !pending.is_empty() {
             if !self.json {
                 eprintln!("Reconciling {} operation(s) an interrupted run left pending...", pending.len());
             }
-            for (op, r) in reconcile(&pending, &recorder.state(), &self.providers).await? {
+            for (op, r) in reconcile(pending, &recorder.state(), &self.providers).await? {
                 match r {
                     Resolution::Commit(m) => recorder.commit(Some(op), m).await?,
                     Resolution::Abort(why) => recorder.abort(op, why).await?,
                 }
             }
         }
-        Ok(recorder)
+        Ok(())
     }
 
     fn confirm(&self, yes: bool, what: &str) -> anyhow::Result<bool> {
@@ -203,26 +238,25 @@ impl Session {
         &self,
         plan: &Plan,
         declared: Option<&DeclaredStack>,
-        recorder: Recorder,
+        recorder: &Recorder,
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
         let progress = Progress::new(self.json);
         let report = apply(
             plan,
             declared,
-            &recorder,
+            recorder,
             &self.providers as &dyn ProviderSource,
             &ApplyOptions { parallelism: parallel },
             &progress,
         )
         .await;
         // Compact whatever was recorded, even after a failed step: every success is kept.
-        let compacted = if recorder.writes() > 0 { Some(recorder.compact().await) } else { None };
+        let compacted = if recorder.uncompacted() { Some(recorder.compact().await) } else { None };
         let mut report = report?;
         if let Some(c) = compacted {
             report.state = c?;
         }
-        recorder.release().await?;
         if self.json {
             self.print_json(&render::report_json(plan, &report, self.stack.as_str(), self.project.as_str()))?;
         } else {
@@ -238,16 +272,21 @@ impl Session {
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program)?;
-        let recorder = self.open("up").await?;
-        let plan = match preview(&declared, &recorder.state(), &self.providers).await {
-            Ok(p) => p,
-            Err(e) => {
-                if recorder.writes() > 0 {
-                    recorder.compact().await?;
-                }
-                return Err(e.into());
-            }
-        };
+        let (recorder, pending) = self.open("up").await?;
+        let result = self.up_locked(&declared, &recorder, &pending, yes, parallel).await;
+        self.finish(recorder, result).await
+    }
+
+    async fn up_locked(
+        &self,
+        declared: &DeclaredStack,
+        recorder: &Recorder,
+        pending: &[cairn_state::PendingOp],
+        yes: bool,
+        parallel: usize,
+    ) -> anyhow::Result<ExitCode> {
+        self.settle(recorder, pending).await?;
+        let plan = preview(declared, &recorder.state(), &self.providers).await?;
         self.print_plan(&plan, "Update");
         if plan.is_noop() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
             if self.json {
@@ -260,7 +299,7 @@ impl Session {
             eprintln!("Cancelled: nothing was changed.");
             return Ok(ExitCode::FAILURE);
         }
-        self.carry_out(&plan, Some(&declared), recorder, parallel).await
+        self.carry_out(&plan, Some(declared), recorder, parallel).await
     }
 
     async fn state(&self, command: StateCommand) -> anyhow::Result<ExitCode> {
@@ -283,12 +322,77 @@ impl Session {
                 let removed = self.store.unlock(&self.project, &self.stack, &lock_id).await?;
                 eprintln!("removed the lock of stack {} held by {removed}", self.stack);
             }
+            StateCommand::History => {
+                let versions = self.store.history(&self.project, &self.stack).await?;
+                if self.json {
+                    self.print_json(&serde_json::json!({ "stack": self.stack.as_str(), "versions": versions }))?;
+                } else {
+                    eprintln!("{:>8}  {:<20}  {:<8}  {:<24}  changes", "serial", "time", "command", "who");
+                    for v in &versions {
+                        let c = &v.changes;
+                        eprintln!(
+                            "{:>8}  {:<20}  {:<8}  {:<24}  +{} ~{} -{} ({} resources)",
+                            v.serial, v.time, v.operation, v.who, c.created, c.updated, c.deleted, c.resources
+                        );
+                    }
+                }
+            }
+            StateCommand::Export { serial } => {
+                let state = match serial {
+                    None => {
+                        let r = self.store.read(&self.project, &self.stack).await?;
+                        if !r.pending.is_empty() {
+                            bail!(
+                                "stack `{}` has {} operation(s) an interrupted run left pending; run `up` to settle them, then export",
+                                self.stack,
+                                r.pending.len()
+                            );
+                        }
+                        r.state
+                    }
+                    Some(n) => self.store.version(&self.project, &self.stack, n).await?.ok_or_else(|| {
+                        anyhow!(
+                            "stack `{}` has no version {n} in {}; see `state history`",
+                            self.stack,
+                            self.store.describe()
+                        )
+                    })?,
+                };
+                println!("{}", serde_json::to_string_pretty(&state)?);
+            }
+            StateCommand::Import { file } => {
+                let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let incoming: cairn_state::StackState = serde_json::from_str(&text)
+                    .map_err(|e| anyhow!("{} is not an exported Cairn state: {e}", file.display()))?;
+                let written =
+                    cairn_state::transfer::import(&*self.store, &self.project, &self.stack, incoming, &self.lock)
+                        .await?;
+                eprintln!(
+                    "imported {} resources into stack {} at {} (serial {})",
+                    written.resources.len(),
+                    self.stack,
+                    self.store.describe(),
+                    written.serial
+                );
+            }
         }
         Ok(ExitCode::SUCCESS)
     }
 
     async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
-        let recorder = self.open("destroy").await?;
+        let (recorder, pending) = self.open("destroy").await?;
+        let result = self.destroy_locked(&recorder, &pending, yes, parallel).await;
+        self.finish(recorder, result).await
+    }
+
+    async fn destroy_locked(
+        &self,
+        recorder: &Recorder,
+        pending: &[cairn_state::PendingOp],
+        yes: bool,
+        parallel: usize,
+    ) -> anyhow::Result<ExitCode> {
+        self.settle(recorder, pending).await?;
         let state = recorder.state();
         let steps = cairn_engine::planner::destroy_all(&state)?;
         let plan =

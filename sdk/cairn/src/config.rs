@@ -98,7 +98,10 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
     let lock_ttl = match &file.lock_ttl {
         None => cairn_state::DEFAULT_LOCK_TTL,
         Some(t) => humantime::parse_duration(t).map_err(|e| {
-            anyhow::anyhow!("{}: `lock_ttl = \"{t}\"` is not a duration ({e}); write it like \"60s\" or \"5m\"", path.display())
+            anyhow::anyhow!(
+                "{}: `lock_ttl = \"{t}\"` is not a duration ({e}); write it like \"60s\" or \"5m\"",
+                path.display()
+            )
         })?,
     };
     Ok(StackConfig {

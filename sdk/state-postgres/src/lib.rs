@@ -1,8 +1,9 @@
 //! Cairn's PostgreSQL state backend: `postgres://USER@HOST:PORT/DB`.
 //!
-//! - One row per stack in `cairn_stacks` holds the snapshot and its serial.
-//!   Compaction is compare-and-swap: it replaces the row only if its serial
-//!   is still the one this run read.
+//! - Every snapshot is a row of `cairn_history`; one row per stack in
+//!   `cairn_stacks` names the current serial. Compaction is compare-and-swap:
+//!   it moves the pointer only if it still names the serial this run read.
+//!   A snapshot is written once, so history costs no extra bytes.
 //! - Journal entries are rows of `cairn_journal`, keyed by serial, so two
 //!   writers can never both write serial N.
 //! - The lock is a row of `cairn_locks` with a lease, not a session advisory
@@ -10,7 +11,6 @@
 //!   server's clock), and once the heartbeat is older than the TTL another run
 //!   may take it over, which is logged in `cairn_lock_log`. Every write first
 //!   checks, in the same transaction, that this run still holds the lock.
-//! - Each compaction keeps the snapshot in `cairn_history`.
 //! - The schema is created and migrated on first use.
 
 mod schema;
@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use cairn_core::{ProjectName, StackName};
 use cairn_state::journal::replay;
-use cairn_state::{JournalEntry, LockInfo, Replayed, StackSession, StackState, StateError, StateStore};
+use cairn_state::{
+    ChangeSummary, HistoryEntry, JournalEntry, LockInfo, Replayed, StackSession, StackState, StateError, StateStore,
+};
 use tokio::sync::{Mutex, OnceCell};
 use tokio_postgres::{Client, GenericClient, NoTls};
 
@@ -58,7 +60,9 @@ impl PostgresStore {
             }
         });
         self.migrated
-            .get_or_try_init(|| async { schema::migrate(&mut client).await.map_err(self.err(stack, "migrate the schema")) })
+            .get_or_try_init(|| async {
+                schema::migrate(&mut client).await.map_err(self.err(stack, "migrate the schema"))
+            })
             .await?;
         Ok(client)
     }
@@ -133,7 +137,12 @@ async fn read_state(
         message: e.to_string(),
     };
     let row = db
-        .query_opt("SELECT state FROM cairn_stacks WHERE project = $1 AND stack = $2", &[&project.as_str(), &stack.as_str()])
+        .query_opt(
+            "SELECT h.state FROM cairn_stacks s JOIN cairn_history h \
+             ON h.project = s.project AND h.stack = s.stack AND h.serial = s.serial \
+             WHERE s.project = $1 AND s.stack = $2",
+            &[&project.as_str(), &stack.as_str()],
+        )
         .await
         .map_err(err("read the state"))?;
     let (snapshot, snapshot_serial) = match row {
@@ -184,7 +193,10 @@ impl StateStore for PostgresStore {
         let keys: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&project.as_str(), &stack.as_str()];
         let tx = client.transaction().await.map_err(self.err(stack, "lock"))?;
         let held = tx
-            .query_opt(&format!("SELECT {LOCK_COLUMNS} FROM cairn_locks WHERE project = $1 AND stack = $2 FOR UPDATE"), &keys)
+            .query_opt(
+                &format!("SELECT {LOCK_COLUMNS} FROM cairn_locks WHERE project = $1 AND stack = $2 FOR UPDATE"),
+                &keys,
+            )
             .await
             .map_err(self.err(stack, "lock"))?;
         let values: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
@@ -197,7 +209,9 @@ impl StateStore for PostgresStore {
             &(info.ttl_secs as i64),
         ];
         match held.as_ref().map(lock_from_row) {
-            Some((holder, false)) => return Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() }),
+            Some((holder, false)) => {
+                return Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() });
+            }
             Some((holder, true)) => {
                 tracing::warn!(
                     "stack `{stack}`: taking over the lock of {holder}: no heartbeat since {} (lease {} s)",
@@ -232,11 +246,11 @@ impl StateStore for PostgresStore {
                 if inserted == 0 {
                     // Another run inserted its lock between our read and our insert.
                     drop(tx);
-                    let holder = self.current_lock(project, stack).await?.map(|l| l.to_string());
-                    return Err(StateError::Locked {
-                        stack: stack.clone(),
-                        holder: holder.unwrap_or_else(|| "another run".into()),
-                    });
+                    return match self.current_lock(project, stack).await? {
+                        Some(holder) => Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() }),
+                        // ... and has released it already: the lock is free, try again.
+                        None => Box::pin(self.try_lock(project, stack, operation, ttl)).await,
+                    };
                 }
             }
         }
@@ -261,6 +275,50 @@ impl StateStore for PostgresStore {
             .await
             .map_err(self.err(stack, "read the lock"))?;
         Ok(row.as_ref().map(|r| lock_from_row(r).0))
+    }
+
+    async fn history(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError> {
+        let client = self.connect(stack).await?;
+        let rows = client
+            .query(
+                "SELECT serial, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), operation, who, changes \
+                 FROM cairn_history WHERE project = $1 AND stack = $2 ORDER BY serial",
+                &[&project.as_str(), &stack.as_str()],
+            )
+            .await
+            .map_err(self.err(stack, "read the history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| HistoryEntry {
+                serial: r.get::<_, i64>(0) as u64,
+                time: r.get(1),
+                operation: r.get(2),
+                who: r.get(3),
+                changes: serde_json::from_str(r.get::<_, &str>(4)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn version(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        serial: u64,
+    ) -> Result<Option<StackState>, StateError> {
+        let client = self.connect(stack).await?;
+        let row = client
+            .query_opt(
+                "SELECT state FROM cairn_history WHERE project = $1 AND stack = $2 AND serial = $3",
+                &[&project.as_str(), &stack.as_str(), &(serial as i64)],
+            )
+            .await
+            .map_err(self.err(stack, "read a history version"))?;
+        row.map(|r| serde_json::from_str(r.get::<_, &str>(0))).transpose().map_err(|e| StateError::Corrupt {
+            backend: self.shown.clone(),
+            stack: stack.clone(),
+            what: format!("history version {serial}"),
+            message: e.to_string(),
+        })
     }
 
     async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
@@ -388,8 +446,9 @@ impl StackSession for PgSession {
         tx.commit().await.map_err(self.err("append to the journal"))
     }
 
-    async fn compact(&self, state: &StackState) -> Result<(), StateError> {
+    async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError> {
         let text = serde_json::to_string(state).expect("state serializes");
+        let changes = serde_json::to_string(changes).expect("summaries serialize");
         let expected = *self.snapshot_serial.lock().expect("snapshot serial");
         let keys: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&self.project.as_str(), &self.stack.as_str()];
         let mut client = self.client.lock().await;
@@ -421,26 +480,33 @@ impl StackSession for PgSession {
         }
         let serial = state.serial as i64;
         tx.execute(
-            "INSERT INTO cairn_stacks (project, stack, lineage, serial, state) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (project, stack) DO UPDATE SET serial = $4, state = $5, updated_at = now()",
-            &[&self.project.as_str(), &self.stack.as_str(), &state.lineage, &serial, &text],
+            "INSERT INTO cairn_history (project, stack, serial, operation, who, changes, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &self.project.as_str(),
+                &self.stack.as_str(),
+                &serial,
+                &self.info.operation,
+                &self.info.who,
+                &changes,
+                &text,
+            ],
         )
         .await
         .map_err(self.err("write the state"))?;
-        tx.execute("DELETE FROM cairn_journal WHERE project = $1 AND stack = $2 AND serial <= $3", &[
-            &self.project.as_str(),
-            &self.stack.as_str(),
-            &serial,
-        ])
-        .await
-        .map_err(self.err("truncate the journal"))?;
         tx.execute(
-            "INSERT INTO cairn_history (project, stack, serial, operation, who, state) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT DO NOTHING",
-            &[&self.project.as_str(), &self.stack.as_str(), &serial, &self.info.operation, &self.info.who, &text],
+            "INSERT INTO cairn_stacks (project, stack, lineage, serial) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project, stack) DO UPDATE SET serial = $4, updated_at = now()",
+            &[&self.project.as_str(), &self.stack.as_str(), &state.lineage, &serial],
         )
         .await
-        .map_err(self.err("record history"))?;
+        .map_err(self.err("write the state"))?;
+        tx.execute(
+            "DELETE FROM cairn_journal WHERE project = $1 AND stack = $2 AND serial <= $3",
+            &[&self.project.as_str(), &self.stack.as_str(), &serial],
+        )
+        .await
+        .map_err(self.err("truncate the journal"))?;
         tx.commit().await.map_err(self.err("write the state"))?;
         *self.snapshot_serial.lock().expect("snapshot serial") = Some(state.serial);
         Ok(())

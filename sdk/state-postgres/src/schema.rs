@@ -12,8 +12,7 @@ CREATE TABLE cairn_stacks (
     project     text        NOT NULL,
     stack       text        NOT NULL,
     lineage     text        NOT NULL,
-    serial      bigint      NOT NULL,
-    state       text        NOT NULL,
+    serial      bigint      NOT NULL,  -- the current version, in cairn_history
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (project, stack)
 );
@@ -45,6 +44,7 @@ CREATE TABLE cairn_lock_log (
     who       text        NOT NULL,
     previous  text
 );
+-- Every version of every stack; the snapshot is stored here only.
 CREATE TABLE cairn_history (
     project    text        NOT NULL,
     stack      text        NOT NULL,
@@ -52,6 +52,7 @@ CREATE TABLE cairn_history (
     at         timestamptz NOT NULL DEFAULT now(),
     operation  text        NOT NULL,
     who        text        NOT NULL,
+    changes    text        NOT NULL,
     state      text        NOT NULL,
     PRIMARY KEY (project, stack, serial)
 );
@@ -65,8 +66,7 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::E
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS cairn_schema_version (version integer NOT NULL)").await?;
-    let current: i32 =
-        tx.query_one("SELECT coalesce(max(version), 0) FROM cairn_schema_version", &[]).await?.get(0);
+    let current: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM cairn_schema_version", &[]).await?.get(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.batch_execute(sql).await?;
         tx.execute("INSERT INTO cairn_schema_version (version) VALUES ($1)", &[&(i as i32 + 1)]).await?;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use cairn_core::{ProjectName, ResourceKind, StackName, Urn, Value};
-use cairn_state::{JournalEntry, Mutation, ResourceState, StackState, StateError, StateStore};
+use cairn_state::{ChangeSummary, JournalEntry, Mutation, ResourceState, StackState, StateError, StateStore};
 use cairn_state_postgres::PostgresStore;
 
 fn store() -> PostgresStore {
@@ -54,7 +54,7 @@ async fn journal_and_snapshot_round_trip() {
 
     let mut state = mid.state.clone();
     state.serial = 3;
-    session.compact(&state).await.unwrap();
+    session.compact(&state, &ChangeSummary::default()).await.unwrap();
     let after = store.read(&p, &s).await.unwrap();
     assert_eq!(after.state, state);
     assert_eq!(after.journal_entries, 0, "the journal was folded into the snapshot");
@@ -97,7 +97,7 @@ async fn an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing() {
     assert!(lost.to_string().contains(&b.lock_info().id), "names the new holder: {lost}");
     let mut stale = StackState::new(s.clone());
     stale.serial = 9;
-    assert!(matches!(a.compact(&stale).await.unwrap_err(), StateError::LockLost { .. }));
+    assert!(matches!(a.compact(&stale, &ChangeSummary::default()).await.unwrap_err(), StateError::LockLost { .. }));
     assert!(matches!(a.heartbeat().await.unwrap_err(), StateError::LockLost { .. }));
 
     let state = store.read(&p, &s).await.unwrap().state;
@@ -113,7 +113,7 @@ async fn compaction_is_compare_and_swap_on_the_serial_read() {
     let a = store.try_lock(&p, &s, "up", TTL).await.unwrap();
     let mut state = a.read().await.unwrap().state;
     state.serial = 1;
-    a.compact(&state).await.unwrap();
+    a.compact(&state, &ChangeSummary::default()).await.unwrap();
     a.release().await.unwrap();
 
     // B reads serial 1, then someone else's run moves the stack on.
@@ -123,7 +123,7 @@ async fn compaction_is_compare_and_swap_on_the_serial_read() {
     let c = store.try_lock(&p, &s, "up", TTL).await.unwrap();
     let mut c_state = c.read().await.unwrap().state;
     c_state.serial = 2;
-    c.compact(&c_state).await.unwrap();
+    c.compact(&c_state, &ChangeSummary::default()).await.unwrap();
     c.release().await.unwrap();
 
     // A session whose view of the snapshot is not the stored one (it holds
@@ -131,7 +131,7 @@ async fn compaction_is_compare_and_swap_on_the_serial_read() {
     // refused even though it holds the lock: the lock alone is not trusted.
     let b2 = store.try_lock(&p, &s, "up", TTL).await.unwrap();
     b_state.serial = 2;
-    let err = b2.compact(&b_state).await.unwrap_err();
+    let err = b2.compact(&b_state, &ChangeSummary::default()).await.unwrap_err();
     assert!(matches!(err, StateError::Conflict { found: 2, .. }), "{err}");
     assert_eq!(store.read(&p, &s).await.unwrap().state.serial, 2, "nothing was overwritten");
 }

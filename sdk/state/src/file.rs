@@ -18,7 +18,7 @@ use cairn_core::{ProjectName, StackName};
 
 use crate::journal::{JournalEntry, Replayed, replay};
 use crate::model::StackState;
-use crate::store::{LockInfo, StackSession, StateError, StateStore};
+use crate::store::{ChangeSummary, HistoryEntry, LockInfo, StackSession, StateError, StateStore};
 
 /// A state store in a local directory.
 #[derive(Debug, Clone)]
@@ -109,7 +109,16 @@ impl StateStore for FileStore {
         match lock_file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = read_record(&mut lock_file)
+                // The holder writes its record right after taking the lock: give it a moment.
+                let mut record = read_record(&mut lock_file);
+                for _ in 0..50 {
+                    if record.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                    record = read_record(&mut lock_file);
+                }
+                let holder = record
                     .map(|i| i.to_string())
                     .unwrap_or_else(|| format!("another process (lock file {})", lock_path.display()));
                 return Err(StateError::Locked { stack: stack.clone(), holder });
@@ -153,6 +162,33 @@ impl StateStore for FileStore {
         }
     }
 
+    async fn history(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError> {
+        let ctx = Ctx { backend: self.describe(), stack };
+        let path = self.dir(project, stack).join("history").join("index.jsonl");
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ctx.io(format!("read {}", path.display()))(e)),
+        };
+        // A torn last line is a version whose index entry never finished; skip it.
+        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    }
+
+    async fn version(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        serial: u64,
+    ) -> Result<Option<StackState>, StateError> {
+        let ctx = Ctx { backend: self.describe(), stack };
+        let path = self.dir(project, stack).join("history").join(version_file(serial));
+        match fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| ctx.corrupt(&path.display().to_string(), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ctx.io(format!("read {}", path.display()))(e)),
+        }
+    }
+
     async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
         let unlock = |message: String| StateError::Unlock { stack: stack.clone(), message };
         match self.current_lock(project, stack).await? {
@@ -164,6 +200,10 @@ impl StateStore for FileStore {
             ))),
         }
     }
+}
+
+fn version_file(serial: u64) -> String {
+    format!("{serial:020}.json")
 }
 
 fn open_lock_file(path: &Path, ctx: &Ctx<'_>) -> Result<File, StateError> {
@@ -242,7 +282,7 @@ impl StackSession for FileSession {
         f.sync_data().map_err(ctx.io("sync the journal"))
     }
 
-    async fn compact(&self, state: &StackState) -> Result<(), StateError> {
+    async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError> {
         let ctx = self.ctx();
         let tmp = self.dir.join("state.json.tmp");
         let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
@@ -251,8 +291,31 @@ impl StackSession for FileSession {
             f.write_all(&bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;
             f.sync_all().map_err(ctx.io(format!("sync {}", tmp.display())))?;
         }
+        // The history version is a second name for the same file: no bytes written twice.
+        let history = self.dir.join("history");
+        fs::create_dir_all(&history).map_err(ctx.io(format!("create {}", history.display())))?;
+        match fs::hard_link(&tmp, history.join(version_file(state.serial))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(ctx.io("keep the history version")(e)),
+        }
         fs::rename(&tmp, self.dir.join("state.json")).map_err(ctx.io("replace state.json"))?;
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(ctx.io("sync the state directory"))?;
+        let entry = HistoryEntry {
+            serial: state.serial,
+            time: crate::store::now_rfc3339(),
+            operation: self.info.operation.clone(),
+            who: self.info.who.clone(),
+            changes: changes.clone(),
+        };
+        let mut line = serde_json::to_vec(&entry).expect("history entries serialize");
+        line.push(b'\n');
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(history.join("index.jsonl"))
+            .and_then(|mut f| f.write_all(&line).and_then(|()| f.sync_data()))
+            .map_err(ctx.io("index the history version"))?;
         // The snapshot now holds every entry; entries at or below its serial
         // would be skipped anyway, so a crash here loses nothing.
         let f = self.journal.lock().expect("journal lock");
@@ -335,7 +398,7 @@ mod tests {
         assert_eq!(r.next_op, 2);
 
         let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
-        session.compact(&r.state).await.unwrap();
+        session.compact(&r.state, &ChangeSummary::default()).await.unwrap();
         let again = store.read(&p, &s).await.unwrap();
         assert_eq!(again.state, r.state);
         assert!(again.pending.is_empty(), "compaction is the caller's decision; here the pending op was dropped");

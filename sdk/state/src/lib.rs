@@ -12,12 +12,15 @@ pub mod journal;
 pub mod model;
 pub mod recorder;
 pub mod store;
+pub mod transfer;
 
 pub use file::FileStore;
 pub use journal::{Intent, JournalEntry, OpKind, PendingOp, Replayed};
 pub use model::{Mutation, ResourceState, StackState};
 pub use recorder::Recorder;
-pub use store::{DEFAULT_LOCK_TTL, LockInfo, LockOptions, StackSession, StateError, StateStore, lock};
+pub use store::{
+    ChangeSummary, DEFAULT_LOCK_TTL, HistoryEntry, LockInfo, LockOptions, StackSession, StateError, StateStore, lock,
+};
 
 /// Opens the store a backend URL names. Only `file://PATH` exists so far;
 /// a relative path is taken from `base`.

@@ -43,9 +43,13 @@ async fn beat(session: Weak<dyn StackSession>, ttl_secs: u64) {
 }
 
 struct Inner {
+    /// The state when the run began, to summarise its changes.
+    start: StackState,
     state: StackState,
     next_op: u64,
     writes: u64,
+    /// Journal entries written since the last compaction.
+    uncompacted: u64,
 }
 
 impl Recorder {
@@ -54,7 +58,12 @@ impl Recorder {
     pub fn new(session: Box<dyn StackSession>, state: StackState, next_op: u64) -> Self {
         let session: Arc<dyn StackSession> = Arc::from(session);
         let heartbeat = tokio::spawn(beat(Arc::downgrade(&session), session.lock_info().ttl_secs));
-        Self { session, inner: Mutex::new(Inner { state, next_op, writes: 0 }), append: Default::default(), heartbeat }
+        Self {
+            session,
+            inner: Mutex::new(Inner { start: state.clone(), state, next_op, writes: 0, uncompacted: 0 }),
+            append: Default::default(),
+            heartbeat,
+        }
     }
 
     /// Stops the heartbeat and gives the lock back.
@@ -71,6 +80,11 @@ impl Recorder {
     /// The state as recorded so far.
     pub fn state(&self) -> StackState {
         self.inner.lock().expect("recorder").state.clone()
+    }
+
+    /// True when journal entries were written since the last compaction.
+    pub fn uncompacted(&self) -> bool {
+        self.inner.lock().expect("recorder").uncompacted > 0
     }
 
     /// Journal entries written by this recorder.
@@ -95,6 +109,7 @@ impl Recorder {
         let mut inner = self.inner.lock().expect("recorder");
         inner.state.serial = entry.serial();
         inner.writes += 1;
+        inner.uncompacted += 1;
         if let JournalEntry::Commit { mutations, .. } = &entry {
             for m in mutations {
                 inner.state.apply(m);
@@ -131,12 +146,16 @@ impl Recorder {
     /// Writes the recorded state as the new snapshot and empties the journal.
     pub async fn compact(&self) -> Result<StackState, StateError> {
         let _order = self.append.lock().await;
-        let mut state = self.state();
+        let (mut state, changes) = {
+            let inner = self.inner.lock().expect("recorder");
+            (inner.state.clone(), crate::store::ChangeSummary::between(&inner.start, &inner.state))
+        };
         state.serial += 1;
-        self.session.compact(&state).await?;
+        self.session.compact(&state, &changes).await?;
         let mut inner = self.inner.lock().expect("recorder");
         inner.state.serial = state.serial;
         inner.writes += 1;
+        inner.uncompacted = 0;
         Ok(state)
     }
 }

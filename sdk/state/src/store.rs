@@ -122,6 +122,16 @@ pub enum StateError {
         /// The serial found.
         found: u64,
     },
+    /// A request that would lose or mix up state was refused.
+    #[error("state store {backend}: stack `{stack}`: {message}")]
+    Refused {
+        /// The backend.
+        backend: String,
+        /// The stack.
+        stack: StackName,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// `state unlock` named a lock that is not the current one.
     #[error("stack `{stack}`: {message}")]
     Unlock {
@@ -156,7 +166,9 @@ pub enum StateError {
         message: String,
     },
     /// The stored state or journal does not parse.
-    #[error("state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand")]
+    #[error(
+        "state store {backend}: {what} for stack `{stack}` is corrupt: {message}; restore it from a backup or fix it by hand"
+    )]
     Corrupt {
         /// The backend.
         backend: String,
@@ -175,6 +187,49 @@ pub enum StateError {
         /// Why, and what is supported.
         reason: String,
     },
+}
+
+/// What one run changed, kept with each history version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    /// Resources added.
+    pub created: usize,
+    /// Resources whose record changed.
+    pub updated: usize,
+    /// Resources removed.
+    pub deleted: usize,
+    /// Resources in the state afterwards.
+    pub resources: usize,
+}
+
+impl ChangeSummary {
+    /// Compares two states resource by resource.
+    pub fn between(before: &StackState, after: &StackState) -> Self {
+        let key = |r: &crate::model::ResourceState| (r.urn.clone(), r.id.clone());
+        let old: std::collections::HashMap<_, _> = before.resources.iter().map(|r| (key(r), r)).collect();
+        let new: std::collections::HashMap<_, _> = after.resources.iter().map(|r| (key(r), r)).collect();
+        Self {
+            created: new.keys().filter(|k| !old.contains_key(*k)).count(),
+            deleted: old.keys().filter(|k| !new.contains_key(*k)).count(),
+            updated: new.iter().filter(|(k, r)| old.get(*k).is_some_and(|o| o != *r)).count(),
+            resources: after.resources.len(),
+        }
+    }
+}
+
+/// One retrievable version of a stack's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The state's serial.
+    pub serial: u64,
+    /// When it was written (RFC 3339, UTC).
+    pub time: String,
+    /// The command that wrote it.
+    pub operation: String,
+    /// Who ran it.
+    pub who: String,
+    /// What it changed.
+    pub changes: ChangeSummary,
 }
 
 /// A place stack states are kept.
@@ -199,6 +254,15 @@ pub trait StateStore: Send + Sync {
     async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError>;
     /// Removes the lock `lock_id`, only if it is the current one; returns what was removed.
     async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError>;
+    /// The stack's versions, oldest first.
+    async fn history(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError>;
+    /// The state as it was at `serial`, if that version is kept.
+    async fn version(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        serial: u64,
+    ) -> Result<Option<StackState>, StateError>;
 }
 
 /// Takes a stack's lock, waiting up to `options.wait` with exponential backoff
@@ -239,9 +303,10 @@ pub trait StackSession: Send + Sync {
     /// Appends a journal entry durably before returning. Refused with
     /// [`StateError::LockLost`] once the lock was taken over.
     async fn append(&self, entry: &JournalEntry) -> Result<(), StateError>;
-    /// Writes `state` as the new snapshot atomically, then empties the journal.
+    /// Writes `state` as the new snapshot atomically, keeps it as a history
+    /// version described by `changes`, then empties the journal.
     /// Compare-and-swap: refused if the stored snapshot is not the one this session read.
-    async fn compact(&self, state: &StackState) -> Result<(), StateError>;
+    async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError>;
     /// Renews the lease.
     async fn heartbeat(&self) -> Result<(), StateError>;
     /// Gives the lock back.
