@@ -39,6 +39,13 @@ enum Task {
         #[arg(last = true)]
         extra: Vec<String>,
     },
+    /// Kill `up` with SIGKILL at random moments, N trials per state backend,
+    /// checking that the next `up` leaves nothing duplicated or orphaned.
+    Chaos {
+        /// Trials per backend.
+        #[arg(long, default_value_t = 20)]
+        trials: usize,
+    },
     /// Deploy the ai-platform example to a local AWS emulator and show the result.
     Demo,
     /// Generate the gRPC code of the provider protocol from its .proto file.
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Task::Test { extra } => test_cmd::run(&extra),
+        Task::Chaos { trials } => test_cmd::chaos(trials),
         Task::Demo => demo::run(),
         Task::Codegen { check } => codegen::run(check),
     };

@@ -15,23 +15,8 @@ use crate::{Result, cargo};
 /// the environment of the emulator and of PostgreSQL. `extra` goes to
 /// `cargo nextest run`.
 pub(crate) fn run(extra: &[String]) -> Result {
-    let emulator = Emulator::start()?;
-    // Tests that need the database must fail, not skip, without it: so no
-    // server means no test run.
-    let postgres =
-        Postgres::start().map_err(|e| format!("{e}\nPostgreSQL is needed by the tests, so none were run"))?;
-    let with_services = |mut cmd: Command| {
-        emulator.configure(&mut cmd);
-        postgres.configure(&mut cmd);
-        cmd
-    };
-
-    // Tests run the provider plugin and the examples as processes, so the
-    // binaries must exist before the tests start.
-    let mut build = cargo();
-    build.args(["build", "--workspace", "--bins"]);
-    crate::run(&mut with_services(build))
-        .map_err(|e| format!("{e}; the tests need the workspace binaries, so none were run"))?;
+    let services = Services::start()?;
+    let with_services = |cmd| services.configure(cmd);
 
     let mut failed = Vec::new();
 
@@ -60,14 +45,53 @@ pub(crate) fn run(extra: &[String]) -> Result {
     }
 
     // Stop in the reverse order of starting, before the summary.
-    drop(postgres);
-    drop(emulator);
+    drop(services);
     if failed.is_empty() {
         eprintln!("==> all tests passed");
         Ok(())
     } else {
         Err(format!("failed: {}", failed.join(", ")))
     }
+}
+
+/// The servers the tests need, started, with the workspace binaries built.
+struct Services {
+    emulator: Emulator,
+    postgres: Postgres,
+}
+
+impl Services {
+    fn start() -> Result<Self> {
+        let emulator = Emulator::start()?;
+        // Tests that need the database must fail, not skip, without it: so no
+        // server means no test run.
+        let postgres =
+            Postgres::start().map_err(|e| format!("{e}\nPostgreSQL is needed by the tests, so none were run"))?;
+        let services = Self { emulator, postgres };
+        // Tests run the provider plugin and the examples as processes, so the
+        // binaries must exist before the tests start.
+        let mut build = cargo();
+        build.args(["build", "--workspace", "--bins"]);
+        crate::run(&mut services.configure(build))
+            .map_err(|e| format!("{e}; the tests need the workspace binaries, so none were run"))?;
+        Ok(services)
+    }
+
+    fn configure(&self, mut cmd: Command) -> Command {
+        self.emulator.configure(&mut cmd);
+        self.postgres.configure(&mut cmd);
+        cmd
+    }
+}
+
+/// `cargo xtask chaos --trials N`: only the kill -9 tests, N trials per backend.
+pub(crate) fn chaos(trials: usize) -> Result {
+    let services = Services::start()?;
+    let mut tests = cargo();
+    tests.args(["test", "-p", "cairn-tests", "--test", "chaos", "--", "--nocapture", "--test-threads", "1"]);
+    let mut tests = services.configure(tests);
+    tests.env("CAIRN_CHAOS_TRIALS", trials.to_string());
+    crate::run(&mut tests)
 }
 
 /// Whether `cargo nextest` is installed.
