@@ -33,7 +33,10 @@ async fn trial(backend: Option<&str>, n: usize) {
 
     let step_delay = 100 + draw(900);
     let kill_after = 200 + draw(4000);
-    eprintln!("chaos trial {n} on {}: step delay {step_delay} ms, kill after {kill_after} ms", backend.unwrap_or("file"));
+    eprintln!(
+        "chaos trial {n} on {}: step delay {step_delay} ms, kill after {kill_after} ms",
+        backend.unwrap_or("file")
+    );
     let mut up = p
         .command(&with_stack(&["up", "--yes"]).iter().map(String::as_str).collect::<Vec<_>>())
         .env("CAIRN_TEST_STEP_DELAY_MS", step_delay.to_string())

@@ -5,6 +5,7 @@
 //! binary so that a newcomer needs nothing but cargo (and python3 for the
 //! emulator; PostgreSQL is installed with apt-get when missing).
 
+mod bench;
 mod codegen;
 mod demo;
 mod moto;
@@ -46,6 +47,8 @@ enum Task {
         #[arg(long, default_value_t = 20)]
         trials: usize,
     },
+    /// Measure the performance targets (write amplification of the state stores).
+    Bench,
     /// Deploy the ai-platform example to a local AWS emulator and show the result.
     Demo,
     /// Generate the gRPC code of the provider protocol from its .proto file.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Task::Test { extra } => test_cmd::run(&extra),
         Task::Chaos { trials } => test_cmd::chaos(trials),
+        Task::Bench => bench::run(),
         Task::Demo => demo::run(),
         Task::Codegen { check } => codegen::run(check),
     };

@@ -481,7 +481,8 @@ impl Run<'_> {
                     mutations.push(Mutation::MarkPendingDelete { urn: step.urn.clone(), id: old_id });
                 }
                 let outputs = created.outputs.clone();
-                mutations.push(Mutation::Put(Self::record(step, Some(created.id), inputs, created.outputs)));
+                // The begin entry already holds the inputs and metadata.
+                mutations.push(Mutation::Completed { id: Some(created.id), outputs: created.outputs });
                 self.recorder.commit(Some(op), mutations).await?;
                 self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
                 Ok(())
@@ -514,8 +515,8 @@ impl Run<'_> {
         match result {
             Ok(updated) => {
                 let outputs = updated.outputs.clone();
-                let rec = Self::record(step, Some(id), inputs, updated.outputs);
-                self.recorder.commit(Some(op), vec![Mutation::Put(rec)]).await?;
+                let done = Mutation::Completed { id: Some(id), outputs: updated.outputs };
+                self.recorder.commit(Some(op), vec![done]).await?;
                 self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
                 Ok(())
             }

@@ -285,7 +285,8 @@ impl StackSession for FileSession {
     async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError> {
         let ctx = self.ctx();
         let tmp = self.dir.join("state.json.tmp");
-        let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+        // Compact JSON: pretty-printing would only inflate every byte written (`state export` pretty-prints).
+        let bytes = serde_json::to_vec(state).expect("state serializes");
         {
             let mut f = File::create(&tmp).map_err(ctx.io(format!("write {}", tmp.display())))?;
             f.write_all(&bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;

@@ -143,11 +143,9 @@ pub fn replay(snapshot: StackState, entries: impl IntoIterator<Item = JournalEnt
                 pending.push(PendingOp { op, intent });
             }
             JournalEntry::Commit { op, mutations, .. } => {
-                if let Some(op) = op {
-                    pending.retain(|p| p.op != op);
-                }
+                let done = op.and_then(|op| pending.iter().position(|p| p.op == op)).map(|i| pending.remove(i));
                 for m in &mutations {
-                    state.apply(m);
+                    state.apply_committed(m, done.as_ref().map(|p| &p.intent));
                 }
             }
             JournalEntry::Abort { op, .. } => pending.retain(|p| p.op != op),

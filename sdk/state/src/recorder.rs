@@ -50,6 +50,8 @@ struct Inner {
     writes: u64,
     /// Journal entries written since the last compaction.
     uncompacted: u64,
+    /// Begun operations, so their commits can be expanded.
+    begun: std::collections::HashMap<u64, Intent>,
 }
 
 impl Recorder {
@@ -60,7 +62,14 @@ impl Recorder {
         let heartbeat = tokio::spawn(beat(Arc::downgrade(&session), session.lock_info().ttl_secs));
         Self {
             session,
-            inner: Mutex::new(Inner { start: state.clone(), state, next_op, writes: 0, uncompacted: 0 }),
+            inner: Mutex::new(Inner {
+                start: state.clone(),
+                state,
+                next_op,
+                writes: 0,
+                uncompacted: 0,
+                begun: Default::default(),
+            }),
             append: Default::default(),
             heartbeat,
         }
@@ -110,9 +119,18 @@ impl Recorder {
         inner.state.serial = entry.serial();
         inner.writes += 1;
         inner.uncompacted += 1;
-        if let JournalEntry::Commit { mutations, .. } = &entry {
-            for m in mutations {
-                inner.state.apply(m);
+        match &entry {
+            JournalEntry::Begin { op, intent, .. } => {
+                inner.begun.insert(*op, intent.clone());
+            }
+            JournalEntry::Commit { op, mutations, .. } => {
+                let intent = op.and_then(|op| inner.begun.remove(&op));
+                for m in mutations {
+                    inner.state.apply_committed(m, intent.as_ref());
+                }
+            }
+            JournalEntry::Abort { op, .. } => {
+                inner.begun.remove(op);
             }
         }
         Ok(entry)

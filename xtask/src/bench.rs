@@ -1,0 +1,60 @@
+//! `cargo xtask bench`: measured targets, reported as ratios from one run
+//! (the machines are shared and noisy, so seconds are shown but never judged).
+//!
+//! - Write amplification: bytes written to the state store during an `up`
+//!   of 1,000 creates, over the final state's size; the target is ≤ 3×, on
+//!   every backend.
+
+use std::process::Stdio;
+
+use crate::postgres::Postgres;
+use crate::{Result, cargo, target_dir};
+
+/// The most bytes written per byte of final state.
+const MAX_WRITE_AMPLIFICATION: f64 = 3.0;
+
+pub(crate) fn run() -> Result {
+    let postgres = Postgres::start()?;
+    let mut build = cargo();
+    build.args(["build", "-p", "cairn-tests", "--bin", "bench-state"]);
+    crate::run(&mut build)?;
+
+    let state_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+    let file_url = format!("file://{}", state_dir.path().display());
+    let exe = target_dir().join("debug").join("bench-state");
+    let out = std::process::Command::new(&exe)
+        .args(["1000", &file_url, &postgres.url()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed", exe.display()));
+    }
+    let mut over = Vec::new();
+    println!(
+        "{:<10} {:>8} {:>14} {:>14} {:>7} {:>8}",
+        "backend", "creates", "final bytes", "written", "ratio", "seconds"
+    );
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let j: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+        let ratio = j["ratio"].as_f64().unwrap_or(f64::MAX);
+        println!(
+            "{:<10} {:>8} {:>14} {:>14} {:>6.2}x {:>8}",
+            j["backend"].as_str().unwrap_or("?"),
+            j["creates"],
+            j["final_state_bytes"],
+            j["bytes_written"],
+            ratio,
+            j["seconds"]
+        );
+        if ratio > MAX_WRITE_AMPLIFICATION {
+            over.push(format!("{} ({ratio:.2}x)", j["backend"]));
+        }
+    }
+    if over.is_empty() {
+        println!("write amplification within {MAX_WRITE_AMPLIFICATION}x on every backend");
+        Ok(())
+    } else {
+        Err(format!("write amplification above {MAX_WRITE_AMPLIFICATION}x: {}", over.join(", ")))
+    }
+}
