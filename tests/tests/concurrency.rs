@@ -93,3 +93,53 @@ async fn postgres_store_under_16_concurrent_writers() {
     waiting_writers_lose_nothing(&url).await;
     impatient_writers_fail_fast_naming_the_holder(&url).await;
 }
+
+/// 16 concurrent `up` runs of the example program on one stack: each waits
+/// its turn, the first creates, the others find nothing to do; the result is
+/// what sequential runs give, with every resource once.
+async fn sixteen_ups(backend: Option<String>) {
+    use cairn_tests::{Project, platform_config, team_buckets, team_clusters, team_roles};
+    let team = unique("ups");
+    let stack = unique("ups");
+    let p = Project::new("ai-platform");
+    let backend_line = backend.map(|b| format!("backend = \"{b}\"\n")).unwrap_or_default();
+    p.write_config(&stack, &format!("{backend_line}{}", platform_config(&team, "")));
+    let children: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            p.command(&["up", "--yes", "--json", "--stack", &stack, "--lock-timeout", "5m"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut serials = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "every run succeeds after waiting: {stderr}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["succeeded"], true);
+        serials.push(doc["serial"].as_u64().unwrap());
+    }
+    serials.sort();
+    serials.dedup();
+    assert!(!serials.is_empty());
+    let after = p.run(&["preview", "--json", "--stack", &stack]).ok();
+    assert!(after.ops().iter().all(|(_, op)| op == "same"), "{:?}", after.ops());
+    assert_eq!(team_roles(&team).await.len(), 2);
+    assert_eq!(team_buckets(&team).await.len(), 1);
+    let clusters = team_clusters(&team).await;
+    assert_eq!((clusters.len(), clusters[0].1.len()), (1, 1), "{clusters:?}");
+    p.run(&["destroy", "--yes", "--stack", &stack]).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_concurrent_ups_on_the_file_store() {
+    sixteen_ups(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_concurrent_ups_on_postgres() {
+    sixteen_ups(Some(postgres_url())).await;
+}
