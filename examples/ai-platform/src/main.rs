@@ -53,6 +53,10 @@ fn main() -> std::process::ExitCode {
         ctx.export("cluster_endpoint", &eks.cluster.endpoint);
         ctx.export("gpu_node_group", &gpu.node_group.node_group_name);
         ctx.export("artifact_bucket", &artifacts.bucket);
+        // Optional: where alerts go; a secret, so never shown and sealed at rest.
+        if cfg.get::<String>("alerts_webhook")?.is_some() {
+            ctx.export("alerts_webhook", &cfg.require_secret::<String>("alerts_webhook")?);
+        }
         Ok(())
     })
 }

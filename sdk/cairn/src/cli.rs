@@ -85,6 +85,8 @@ enum StateCommand {
         #[arg(long)]
         serial: Option<u64>,
     },
+    /// Seal the secrets of a state written before `secrets = "passphrase"` was set.
+    Encrypt,
     /// Replace the stack's state with one exported before (e.g. from another backend).
     Import {
         /// The exported state file.
@@ -129,6 +131,28 @@ where
     let config = config::load(&dir, &stack)?;
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
     let store = crate::backends::open(&backend, &config.project_dir)?;
+    let migrating = matches!(cli.command, Command::State { command: StateCommand::Encrypt });
+    let store: Box<dyn StateStore> = if config.encrypt_secrets {
+        let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {
+            anyhow!(
+                "stack `{stack}` encrypts its secrets (secrets = \"passphrase\" in {}): set CAIRN_PASSPHRASE to its passphrase",
+                config.path.display()
+            )
+        })?;
+        let sealer = cairn_secrets::Sealer::new(passphrase);
+        if migrating {
+            Box::new(cairn_secrets::EncryptingStore::migrating(store, sealer))
+        } else {
+            Box::new(cairn_secrets::EncryptingStore::new(store, sealer))
+        }
+    } else if migrating {
+        bail!(
+            "`state encrypt` seals secrets with a passphrase: set `secrets = \"passphrase\"` in {} first",
+            config.path.display()
+        );
+    } else {
+        store
+    };
     let providers = PluginProviders::new(config.providers.clone());
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
@@ -359,6 +383,24 @@ impl Session {
                     })?,
                 };
                 println!("{}", serde_json::to_string_pretty(&state)?);
+            }
+            StateCommand::Encrypt => {
+                let session =
+                    cairn_state::lock(&*self.store, &self.project, &self.stack, "encrypt", &self.lock).await?;
+                let result = async {
+                    let r = session.read().await?;
+                    if !r.pending.is_empty() {
+                        bail!("stack `{}` has operations an interrupted run left pending; run `up` first", self.stack);
+                    }
+                    let mut state = r.state;
+                    state.serial += 1;
+                    session.compact(&state, &Default::default()).await?;
+                    Ok(state.resources.len())
+                }
+                .await;
+                session.release().await?;
+                let n = result?;
+                eprintln!("sealed the secrets of stack {} ({n} resources) in {}", self.stack, self.store.describe());
             }
             StateCommand::Import { file } => {
                 let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;

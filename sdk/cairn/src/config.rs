@@ -29,6 +29,8 @@ struct File {
     backend: Option<String>,
     /// The lock lease, e.g. "60s".
     lock_ttl: Option<String>,
+    /// How secrets are encrypted at rest: "passphrase".
+    secrets: Option<String>,
     #[serde(default)]
     provider: BTreeMap<String, toml::Table>,
     #[serde(default)]
@@ -46,6 +48,8 @@ pub struct StackConfig {
     pub backend: String,
     /// The lock lease: a run's lock may be taken over this long after its last heartbeat.
     pub lock_ttl: std::time::Duration,
+    /// Secrets are sealed with a passphrase (`secrets = "passphrase"`).
+    pub encrypt_secrets: bool,
     /// Provider configuration per package.
     pub providers: BTreeMap<String, Value>,
     /// The program's config values.
@@ -104,7 +108,16 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
             )
         })?,
     };
+    let encrypt_secrets = match file.secrets.as_deref() {
+        None => false,
+        Some("passphrase") => true,
+        Some(other) => bail!(
+            "{}: `secrets = \"{other}\"` is not a known mode; use \"passphrase\" (with CAIRN_PASSPHRASE set)",
+            path.display()
+        ),
+    };
     Ok(StackConfig {
+        encrypt_secrets,
         project_dir: dir.to_owned(),
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
         lock_ttl,

@@ -74,6 +74,15 @@ impl Config {
         })
     }
 
+    /// A required value that is secret (a password, a token): it is hidden
+    /// in every display and encrypted at rest wherever it flows.
+    pub fn require_secret<T>(&self, key: &str) -> Result<crate::Output<T>, ConfigError>
+    where
+        T: DeserializeOwned + serde::Serialize + 'static,
+    {
+        Ok(crate::Output::secret(self.require(key)?))
+    }
+
     /// An optional value with a default.
     pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, ConfigError> {
         Ok(self.get(key)?.unwrap_or(default))

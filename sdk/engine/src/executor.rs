@@ -363,6 +363,22 @@ impl From<EngineError> for ActionError {
     }
 }
 
+/// Marks an output secret when the input of the same name was: a provider
+/// that echoes a secret input back must not make it plain text.
+fn keep_secrets(inputs: &Value, outputs: Value) -> Value {
+    match (inputs, outputs) {
+        (Value::Map(ins), Value::Map(outs)) => Value::Map(
+            outs.into_iter()
+                .map(|(k, v)| {
+                    let secret = ins.get(&k).is_some_and(Value::contains_secret) && !v.contains_secret();
+                    (k, if secret { v.into_secret() } else { v })
+                })
+                .collect(),
+        ),
+        (_, outputs) => outputs,
+    }
+}
+
 /// A deliberate pause after each provider call, before its result is
 /// journaled; only the crash tests set it, to kill a run mid-step.
 fn test_delay() -> Option<Duration> {
@@ -473,7 +489,8 @@ impl Run<'_> {
             tokio::time::sleep(d).await;
         }
         match result {
-            Ok(created) => {
+            Ok(mut created) => {
+                created.outputs = keep_secrets(&inputs, created.outputs);
                 let mut mutations = Vec::new();
                 if kind == ActionKind::CreateReplacement
                     && let Some(old_id) = step.old.as_ref().and_then(|o| o.id.clone())
@@ -513,7 +530,8 @@ impl Run<'_> {
             tokio::time::sleep(d).await;
         }
         match result {
-            Ok(updated) => {
+            Ok(mut updated) => {
+                updated.outputs = keep_secrets(&inputs, updated.outputs);
                 let outputs = updated.outputs.clone();
                 let done = Mutation::Completed { id: Some(id), outputs: updated.outputs };
                 self.recorder.commit(Some(op), vec![done]).await?;
@@ -575,5 +593,21 @@ impl Run<'_> {
             self.recorder.commit(None, vec![Mutation::SetOutputs(outputs)]).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_secret_inputs_stay_secret_in_outputs() {
+        let inputs: Value =
+            [("password", Value::Secret(Box::new("pw".into()))), ("name", "db".into())].into_iter().collect();
+        let outputs: Value =
+            [("password", Value::from("pw")), ("name", "db".into()), ("arn", "a".into())].into_iter().collect();
+        let kept = keep_secrets(&inputs, outputs);
+        assert_eq!(kept.get("password"), Some(&Value::Secret(Box::new("pw".into()))));
+        assert_eq!(kept.get("name"), Some(&Value::from("db")));
     }
 }

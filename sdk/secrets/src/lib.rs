@@ -71,7 +71,9 @@ fn open_value(sealer: &Sealer, v: &Value, allow_plaintext: bool) -> Result<Value
             Value::List(l.iter().map(|x| open_value(sealer, x, allow_plaintext)).collect::<Result<_, _>>()?)
         }
         Value::Map(m) => Value::Map(
-            m.iter().map(|(k, x)| Ok((k.clone(), open_value(sealer, x, allow_plaintext)?))).collect::<Result<_, _>>()?,
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), open_value(sealer, x, allow_plaintext)?)))
+                .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),
     })
@@ -173,7 +175,9 @@ fn open_replayed(
                  nothing was written"
                     .into()
             }
-            OpenError::Seal(SealError::Malformed(m)) => format!("a sealed secret is damaged ({m}); nothing was written"),
+            OpenError::Seal(SealError::Malformed(m)) => {
+                format!("a sealed secret is damaged ({m}); nothing was written")
+            }
             OpenError::Plaintext => "its state holds secrets in plain text, but this stack encrypts secrets: \
                  run `state encrypt` once to seal them; nothing was written"
                 .into(),
