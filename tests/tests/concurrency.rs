@@ -37,7 +37,7 @@ fn race(url: &str, project: &str, wait_secs: u64) -> Outcome {
 }
 
 async fn stored_names(url: &str, project: &str) -> Vec<String> {
-    let store = cairn::backends::open(url, std::path::Path::new(".")).unwrap();
+    let store = cairn::backends::open(url, std::path::Path::new("."), &Default::default()).await.unwrap();
     let p = cairn_core::ProjectName::new(project).unwrap();
     let s = cairn_core::StackName::new("dev").unwrap();
     let r = store.read(&p, &s).await.unwrap();

@@ -130,7 +130,7 @@ where
     let dir = config::project_dir(cli.cwd.as_deref(), &stack)?;
     let config = config::load(&dir, &stack)?;
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
-    let store = crate::backends::open(&backend, &config.project_dir)?;
+    let store = crate::backends::open(&backend, &config.project_dir, &config.providers).await?;
     let migrating = matches!(cli.command, Command::State { command: StateCommand::Encrypt });
     let store: Box<dyn StateStore> = if config.encrypt_secrets {
         let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {

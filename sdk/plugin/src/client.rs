@@ -13,6 +13,7 @@ use tonic::transport::Channel;
 /// A provider plugin process, reached over gRPC. Dropping it ends the process.
 pub struct GrpcProvider {
     client: ResourceProviderClient<Channel>,
+    channel: Channel,
     // Held so the process lives as long as this value (killed on drop; it also
     // exits by itself when its stdin, held here, closes).
     _child: tokio::process::Child,
@@ -25,7 +26,12 @@ impl GrpcProvider {
             .connect()
             .await
             .map_err(|e| format!("could not be reached at {addr}: {e}"))?;
-        Ok(Self { client: ResourceProviderClient::new(channel), _child: child })
+        Ok(Self { client: ResourceProviderClient::new(channel.clone()), channel, _child: child })
+    }
+
+    /// The connection to the plugin, for its other services (state backends).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     fn client(&self) -> ResourceProviderClient<Channel> {

@@ -14,10 +14,14 @@
 pub mod client;
 pub mod host;
 pub mod serve;
+pub mod state_client;
+pub mod state_serve;
 
 pub use client::GrpcProvider;
 pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
-pub use serve::serve_main;
+pub use serve::{serve_main, serve_main_with_backends};
+pub use state_client::GrpcStateStore;
+pub use state_serve::BackendOpener;
 
 /// The first field of the handshake line.
 pub const HANDSHAKE_PREFIX: &str = "CAIRN_PLUGIN";

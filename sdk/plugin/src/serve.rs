@@ -12,6 +12,8 @@ use tokio::io::AsyncReadExt;
 use tonic::{Request, Response, Status};
 
 use crate::HANDSHAKE_PREFIX;
+use crate::state_serve::{BackendOpener, StateServer};
+use cairn_proto::v1::state_backend_server::StateBackendServer;
 
 /// Runs a provider as a plugin process: binds a loopback port, prints the
 /// handshake line, serves until stdin closes. Call it from the plugin's `main`.
@@ -33,6 +35,16 @@ use crate::HANDSHAKE_PREFIX;
 /// }
 /// ```
 pub fn serve_main(provider: impl Provider + 'static) -> ExitCode {
+    serve_plugin(Arc::new(provider), None)
+}
+
+/// Like [`serve_main`], also serving the state backends `opener` opens
+/// (e.g. `s3://` URLs from the AWS plugin).
+pub fn serve_main_with_backends(provider: impl Provider + 'static, opener: impl BackendOpener + 'static) -> ExitCode {
+    serve_plugin(Arc::new(provider), Some(Arc::new(opener)))
+}
+
+fn serve_plugin(provider: Arc<dyn Provider>, opener: Option<Arc<dyn BackendOpener>>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into()))
@@ -44,7 +56,7 @@ pub fn serve_main(provider: impl Provider + 'static) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(Arc::new(provider))) {
+    match runtime.block_on(serve(provider, opener)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -53,7 +65,10 @@ pub fn serve_main(provider: impl Provider + 'static) -> ExitCode {
     }
 }
 
-async fn serve(provider: Arc<dyn Provider>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    provider: Arc<dyn Provider>,
+    opener: Option<Arc<dyn BackendOpener>>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     // The handshake is the only thing a plugin ever writes to stdout.
@@ -68,6 +83,7 @@ async fn serve(provider: Arc<dyn Provider>) -> Result<(), Box<dyn std::error::Er
     };
     tonic::transport::Server::builder()
         .add_service(ResourceProviderServer::new(Adapter(provider)))
+        .add_optional_service(opener.map(|o| StateBackendServer::new(StateServer::new(o))))
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), stdin_closed)
         .await?;
     Ok(())

@@ -312,3 +312,152 @@ pub trait StackSession: Send + Sync {
     /// Gives the lock back.
     async fn release(&self) -> Result<(), StateError>;
 }
+
+/// [`StateError`] as it crosses a process boundary (a state backend served
+/// by a plugin): JSON, with the fields the variants need.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WireError {
+    kind: String,
+    #[serde(default)]
+    backend: String,
+    #[serde(default)]
+    stack: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    expected: u64,
+    #[serde(default)]
+    found: u64,
+}
+
+impl StateError {
+    /// The error as JSON, for a plugin to send.
+    pub fn to_wire(&self) -> String {
+        let stack_of = |s: &StackName| s.to_string();
+        let w = match self {
+            StateError::Locked { stack, holder } => {
+                WireError { kind: "locked".into(), stack: stack_of(stack), message: holder.clone(), ..wire_default() }
+            }
+            StateError::LockLost { backend, stack, message } => WireError {
+                kind: "lock_lost".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                message: message.clone(),
+                ..wire_default()
+            },
+            StateError::Conflict { backend, stack, expected, found } => WireError {
+                kind: "conflict".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                expected: *expected,
+                found: *found,
+                ..wire_default()
+            },
+            StateError::Refused { backend, stack, message } => WireError {
+                kind: "refused".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                message: message.clone(),
+                ..wire_default()
+            },
+            StateError::Unlock { stack, message } => {
+                WireError { kind: "unlock".into(), stack: stack_of(stack), message: message.clone(), ..wire_default() }
+            }
+            StateError::Corrupt { backend, stack, what, message } => WireError {
+                kind: "corrupt".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                message: format!("{what}\u{1f}{message}"),
+                ..wire_default()
+            },
+            StateError::BadUrl { url, reason } => {
+                WireError { kind: "bad_url".into(), backend: url.clone(), message: reason.clone(), ..wire_default() }
+            }
+            StateError::Io { backend, stack, action, source } => WireError {
+                kind: "backend".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                message: format!("{action}\u{1f}{source}"),
+                ..wire_default()
+            },
+            StateError::Backend { backend, stack, action, message } => WireError {
+                kind: "backend".into(),
+                backend: backend.clone(),
+                stack: stack_of(stack),
+                message: format!("{action}\u{1f}{message}"),
+                ..wire_default()
+            },
+        };
+        serde_json::to_string(&w).expect("wire errors serialize")
+    }
+
+    /// The error a plugin sent; anything unreadable becomes a backend error for `stack`.
+    pub fn from_wire(json: &str, fallback_stack: &StackName, fallback_backend: &str) -> StateError {
+        let Ok(w) = serde_json::from_str::<WireError>(json) else {
+            return StateError::Backend {
+                backend: fallback_backend.to_owned(),
+                stack: fallback_stack.clone(),
+                action: "talk to the state backend plugin".into(),
+                message: json.to_owned(),
+            };
+        };
+        let stack = StackName::new(&w.stack).unwrap_or_else(|_| fallback_stack.clone());
+        let split = |m: &str| match m.split_once('\u{1f}') {
+            Some((a, b)) => (a.to_owned(), b.to_owned()),
+            None => (String::new(), m.to_owned()),
+        };
+        match w.kind.as_str() {
+            "locked" => StateError::Locked { stack, holder: w.message },
+            "lock_lost" => StateError::LockLost { backend: w.backend, stack, message: w.message },
+            "conflict" => StateError::Conflict { backend: w.backend, stack, expected: w.expected, found: w.found },
+            "refused" => StateError::Refused { backend: w.backend, stack, message: w.message },
+            "unlock" => StateError::Unlock { stack, message: w.message },
+            "corrupt" => {
+                let (what, message) = split(&w.message);
+                StateError::Corrupt { backend: w.backend, stack, what, message }
+            }
+            "bad_url" => StateError::BadUrl { url: w.backend, reason: w.message },
+            _ => {
+                let (action, message) = split(&w.message);
+                StateError::Backend { backend: w.backend, stack, action, message }
+            }
+        }
+    }
+}
+
+fn wire_default() -> WireError {
+    WireError {
+        kind: String::new(),
+        backend: String::new(),
+        stack: String::new(),
+        message: String::new(),
+        expected: 0,
+        found: 0,
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_the_wire_with_their_kind_and_text() {
+        let stack = StackName::new("prod").unwrap();
+        let errors = [
+            StateError::Locked { stack: stack.clone(), holder: "me@host (pid 1)".into() },
+            StateError::LockLost { backend: "s3://b".into(), stack: stack.clone(), message: "taken".into() },
+            StateError::Conflict { backend: "s3://b".into(), stack: stack.clone(), expected: 3, found: 5 },
+            StateError::Refused { backend: "s3://b".into(), stack: stack.clone(), message: "no".into() },
+            StateError::Backend {
+                backend: "s3://b".into(),
+                stack: stack.clone(),
+                action: "read".into(),
+                message: "AccessDenied".into(),
+            },
+        ];
+        for e in errors {
+            let back = StateError::from_wire(&e.to_wire(), &stack, "x");
+            assert_eq!(back.to_string(), e.to_string());
+        }
+    }
+}

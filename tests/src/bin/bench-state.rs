@@ -106,7 +106,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).ok_or("usage: bench-state N BACKEND_URL...")?;
     for url in &args[2..] {
         let bytes = Arc::new(AtomicU64::new(0));
-        let store = Counting { inner: cairn::backends::open(url, std::path::Path::new("."))?, bytes: bytes.clone() };
+        let store = Counting {
+            inner: cairn::backends::open(url, std::path::Path::new("."), &Default::default()).await?,
+            bytes: bytes.clone(),
+        };
         let project = ProjectName::new(format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))?;
         let stack = StackName::new("dev")?;
         let ctx = Stack::new(stack.clone(), project.clone(), Config::default());

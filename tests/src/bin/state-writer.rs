@@ -22,7 +22,7 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let (project, stack) = (ProjectName::new(project.as_str()).unwrap(), StackName::new(stack.as_str()).unwrap());
-    let store = cairn::backends::open(url, std::path::Path::new(".")).unwrap();
+    let store = cairn::backends::open(url, std::path::Path::new("."), &Default::default()).await.unwrap();
     let options = LockOptions { wait: Duration::from_secs(wait.parse().unwrap()), ..Default::default() };
     let session = match cairn_state::lock(&*store, &project, &stack, "up", &options).await {
         Ok(s) => s,
