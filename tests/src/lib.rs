@@ -245,3 +245,21 @@ pub fn postgres_url() -> String {
         )
     })
 }
+
+/// A fresh versioned bucket in the emulator, as a state backend URL `s3://BUCKET/state`.
+pub async fn s3_state_url() -> String {
+    let bucket = unique("cairn-state");
+    let s3 = s3().await;
+    s3.create_bucket().bucket(&bucket).send().await.expect("create the state bucket");
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning on the state bucket");
+    format!("s3://{bucket}/state")
+}

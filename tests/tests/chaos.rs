@@ -71,6 +71,14 @@ async fn chaos_kill_9_on_the_file_store() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn chaos_kill_9_on_s3() {
+    let url = cairn_tests::s3_state_url().await;
+    for n in 0..trials() {
+        trial(Some(&url), n).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn chaos_kill_9_on_postgres() {
     let url = postgres_url();
     for n in 0..trials() {

@@ -18,6 +18,8 @@ fn race(url: &str, project: &str, wait_secs: u64) -> Outcome {
         .map(|i| {
             Command::new(bin("state-writer"))
                 .args([url, project, "dev", &format!("w{i:02}"), &wait_secs.to_string()])
+                .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
+                .env_remove("CARGO")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -37,6 +39,7 @@ fn race(url: &str, project: &str, wait_secs: u64) -> Outcome {
 }
 
 async fn stored_names(url: &str, project: &str) -> Vec<String> {
+    // s3:// opens in the AWS plugin: `cargo xtask test` sets CAIRN_PLUGIN_AWS to the built one.
     let store = cairn::backends::open(url, std::path::Path::new("."), &Default::default()).await.unwrap();
     let p = cairn_core::ProjectName::new(project).unwrap();
     let s = cairn_core::StackName::new("dev").unwrap();
@@ -83,6 +86,13 @@ async fn impatient_writers_fail_fast_naming_the_holder(url: &str) {
 async fn file_store_under_16_concurrent_writers() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().display());
+    waiting_writers_lose_nothing(&url).await;
+    impatient_writers_fail_fast_naming_the_holder(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_store_under_16_concurrent_writers() {
+    let url = cairn_tests::s3_state_url().await;
     waiting_writers_lose_nothing(&url).await;
     impatient_writers_fail_fast_naming_the_holder(&url).await;
 }
@@ -137,6 +147,11 @@ async fn sixteen_ups(backend: Option<String>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_concurrent_ups_on_the_file_store() {
     sixteen_ups(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_concurrent_ups_on_s3() {
+    sixteen_ups(Some(cairn_tests::s3_state_url().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,15 +15,19 @@ const MAX_WRITE_AMPLIFICATION: f64 = 3.0;
 
 pub(crate) fn run() -> Result {
     let postgres = Postgres::start()?;
+    let emulator = crate::moto::Emulator::start()?;
     let mut build = cargo();
-    build.args(["build", "-p", "cairn-tests", "--bin", "bench-state"]);
+    build.args(["build", "-p", "cairn-tests", "--bin", "bench-state", "-p", "cairn-provider-aws"]);
     crate::run(&mut build)?;
 
     let state_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let file_url = format!("file://{}", state_dir.path().display());
     let exe = target_dir().join("debug").join("bench-state");
-    let out = std::process::Command::new(&exe)
-        .args(["1000", &file_url, &postgres.url()])
+    let mut bench = std::process::Command::new(&exe);
+    emulator.configure(&mut bench);
+    bench.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
+    let out = bench
+        .args(["1000", &file_url, &postgres.url(), "s3"])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;

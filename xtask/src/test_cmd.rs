@@ -80,6 +80,9 @@ impl Services {
     fn configure(&self, mut cmd: Command) -> Command {
         self.emulator.configure(&mut cmd);
         self.postgres.configure(&mut cmd);
+        // Tests that open s3:// state or run programs use the plugin just built,
+        // never a cargo build of their own (nested builds would contend for the lock).
+        cmd.env("CAIRN_PLUGIN_AWS", crate::target_dir().join("debug").join("cairn-provider-aws"));
         cmd
     }
 }

@@ -226,6 +226,24 @@ impl Provider for AwsProvider {
     }
 }
 
+/// Opens `s3://BUCKET/PREFIX` state stores for the engine, configured like
+/// the provider (`region`, `endpoint`), so programs keep state in S3 without
+/// linking the AWS SDK.
+pub struct S3Backends;
+
+#[async_trait::async_trait]
+impl cairn_plugin::BackendOpener for S3Backends {
+    async fn open(
+        &self,
+        url: &str,
+        config: Value,
+    ) -> Result<Box<dyn cairn_state::StateStore>, cairn_state::StateError> {
+        let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
+        let store = cairn_state_s3::S3Store::from_url(url, text("region"), text("endpoint")).await?;
+        Ok(Box::new(store))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,8 @@ async fn compaction_is_compare_and_swap_on_the_serial_read() {
     // refused even though it holds the lock: the lock alone is not trusted.
     let b2 = store.try_lock(&p, &s, "up", TTL).await.unwrap();
     b_state.serial = 2;
+    // ... and differs from what C stored (an identical write would be a harmless retry).
+    b_state.outputs.insert("written_by".into(), Value::from("b"));
     let err = b2.compact(&b_state, &ChangeSummary::default()).await.unwrap_err();
     assert!(matches!(err, StateError::Conflict { found: 2, .. }), "{err}");
     assert_eq!(store.read(&p, &s).await.unwrap().state.serial, 2, "nothing was overwritten");

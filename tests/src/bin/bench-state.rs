@@ -2,7 +2,7 @@
 //! an `up` of N creates, over the size of the final state. Run by
 //! `cargo xtask bench`; prints one JSON line per backend.
 //!
-//! Usage: bench-state N BACKEND_URL...
+//! Usage: bench-state N BACKEND_URL... (`s3` for a fresh bucket in the emulator)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -104,7 +104,12 @@ impl StackSession for CountingSession {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).ok_or("usage: bench-state N BACKEND_URL...")?;
-    for url in &args[2..] {
+    let mut urls = Vec::new();
+    for a in &args[2..] {
+        // `s3` means: a fresh versioned bucket in the emulator.
+        urls.push(if a == "s3" { cairn_tests::s3_state_url().await } else { a.clone() });
+    }
+    for url in &urls {
         let bytes = Arc::new(AtomicU64::new(0));
         let store = Counting {
             inner: cairn::backends::open(url, std::path::Path::new("."), &Default::default()).await?,
