@@ -1,13 +1,11 @@
 //! The S3 backend against the AWS emulator (`cargo xtask test` starts moto
 //! and sets `CAIRN_TEST_AWS_ENDPOINT`). Each test uses its own bucket.
 
-use std::time::Duration;
-
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use cairn_core::{ProjectName, ResourceKind, StackName, Urn, Value};
-use cairn_state::{ChangeSummary, JournalEntry, Mutation, ResourceState, StackState, StateError, StateStore};
+use cairn_state::conformance::{self, TTL, names, put};
+use cairn_state::{ChangeSummary, StateError, StateStore};
 use cairn_state_s3::S3Store;
 
 fn endpoint() -> String {
@@ -54,185 +52,6 @@ async fn store() -> S3Store {
     S3Store::new(client, name, "states")
 }
 
-fn names() -> (ProjectName, StackName) {
-    let p = format!("s3test-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    (ProjectName::new(p).unwrap(), StackName::new("dev").unwrap())
-}
-
-fn put(p: &ProjectName, name: &str, serial: u64) -> JournalEntry {
-    let urn = Urn::parse(&format!("urn:cairn:dev::{p}::aws:s3:Bucket::{name}")).unwrap();
-    let r = ResourceState {
-        urn,
-        kind: ResourceKind::Custom,
-        id: Some(name.into()),
-        parent: None,
-        inputs: Value::map(),
-        outputs: Value::map(),
-        dependencies: vec![],
-        protect: false,
-        pending_delete: false,
-    };
-    JournalEntry::Commit { serial, op: None, mutations: vec![Mutation::Put(r)] }
-}
-
-const TTL: Duration = Duration::from_secs(60);
-
-#[tokio::test]
-async fn journal_and_snapshot_round_trip() {
-    let store = store().await;
-    let (p, s) = names();
-    let session = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let start = session.read().await.unwrap();
-    assert_eq!(start.state.serial, 0);
-    session.append(&put(&p, "a", 1)).await.unwrap();
-    session.append(&put(&p, "b", 2)).await.unwrap();
-    let mid = store.read(&p, &s).await.unwrap();
-    assert_eq!((mid.state.serial, mid.state.resources.len()), (2, 2), "readers see committed journal entries");
-
-    let mut state = mid.state.clone();
-    state.serial = 3;
-    session.compact(&state, &ChangeSummary::default()).await.unwrap();
-    let after = store.read(&p, &s).await.unwrap();
-    assert_eq!(after.state, state);
-    assert_eq!(after.journal_entries, 0, "the journal was folded into the snapshot");
-    session.release().await.unwrap();
-    assert_eq!(store.current_lock(&p, &s).await.unwrap(), None);
-}
-
-#[tokio::test]
-async fn a_live_lock_is_refused_naming_its_holder() {
-    let store = store().await;
-    let (p, s) = names();
-    let held = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let err = store.try_lock(&p, &s, "destroy", TTL).await.err().expect("refused").to_string();
-    let info = held.lock_info();
-    for needle in [info.who.as_str(), "`up`", &format!("pid {}", info.pid), &info.id] {
-        assert!(err.contains(needle), "`{needle}` missing from: {err}");
-    }
-    let current = store.current_lock(&p, &s).await.unwrap().expect("locked");
-    assert_eq!(current.id, info.id);
-    assert!(current.heartbeat.ends_with('Z'), "the heartbeat is the server's time: {}", current.heartbeat);
-    held.release().await.unwrap();
-    store.try_lock(&p, &s, "destroy", TTL).await.expect("free after release");
-}
-
-#[tokio::test]
-async fn an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing() {
-    let store = store().await;
-    let (p, s) = names();
-    // A holds a 1 s lease and stops renewing it (as a killed or frozen run would).
-    let a = store.try_lock(&p, &s, "up", Duration::from_secs(1)).await.unwrap();
-    a.read().await.unwrap();
-    a.append(&put(&p, "from-a", 1)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-
-    let b = store.try_lock(&p, &s, "up", TTL).await.expect("the expired lease is taken over");
-    let seen = b.read().await.unwrap();
-    assert_eq!(seen.state.serial, 1, "B sees A's committed step");
-    b.append(&put(&p, "from-b", 2)).await.unwrap();
-
-    // A wakes up: every write is refused, and the newer state stays.
-    let lost = a.append(&put(&p, "late", 2)).await.unwrap_err();
-    assert!(matches!(lost, StateError::LockLost { .. }), "{lost}");
-    assert!(lost.to_string().contains(&b.lock_info().id), "names the new holder: {lost}");
-    let mut stale = StackState::new(s.clone());
-    stale.serial = 9;
-    assert!(matches!(a.compact(&stale, &ChangeSummary::default()).await.unwrap_err(), StateError::LockLost { .. }));
-    assert!(matches!(a.heartbeat().await.unwrap_err(), StateError::LockLost { .. }));
-    // Releasing gives back nothing of B's.
-    a.release().await.unwrap();
-    assert_eq!(store.current_lock(&p, &s).await.unwrap().map(|l| l.id), Some(b.lock_info().id.clone()));
-
-    let state = store.read(&p, &s).await.unwrap().state;
-    let names: Vec<&str> = state.resources.iter().map(|r| r.urn.name()).collect();
-    assert_eq!(names, ["from-a", "from-b"]);
-    assert_eq!(state.serial, 2);
-    b.heartbeat().await.expect("B still holds the lock");
-}
-
-#[tokio::test]
-async fn compaction_is_compare_and_swap_on_the_serial_read() {
-    let store = store().await;
-    let (p, s) = names();
-    let a = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let mut state = a.read().await.unwrap().state;
-    state.serial = 1;
-    a.compact(&state, &ChangeSummary::default()).await.unwrap();
-    a.release().await.unwrap();
-
-    // B reads serial 1, then someone else's run moves the stack on.
-    let b = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let mut b_state = b.read().await.unwrap().state;
-    b.release().await.unwrap();
-    let c = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let mut c_state = c.read().await.unwrap().state;
-    c_state.serial = 2;
-    c.compact(&c_state, &ChangeSummary::default()).await.unwrap();
-    c.release().await.unwrap();
-
-    // A session whose view of the snapshot is not the stored one (it holds
-    // B's stale state from serial 1, and has not read the object C wrote) is
-    // refused even though it holds the lock: the lock alone is not trusted.
-    let b2 = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    b_state.serial = 2;
-    // ... and differs from what C stored (an identical write would be a harmless retry).
-    b_state.outputs.insert("written_by".into(), Value::from("b"));
-    let err = b2.compact(&b_state, &ChangeSummary::default()).await.unwrap_err();
-    assert!(matches!(err, StateError::Conflict { found: 2, .. }), "{err}");
-    assert_eq!(store.read(&p, &s).await.unwrap().state.serial, 2, "nothing was overwritten");
-}
-
-#[tokio::test]
-async fn unlock_removes_only_the_named_lock() {
-    let store = store().await;
-    let (p, s) = names();
-    let held = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    let id = held.lock_info().id.clone();
-    let wrong = store.unlock(&p, &s, "not-the-id").await.unwrap_err().to_string();
-    assert!(wrong.contains(&id) && wrong.contains("nothing was removed"), "{wrong}");
-    let removed = store.unlock(&p, &s, &id).await.unwrap();
-    assert_eq!(removed.id, id);
-    assert!(matches!(held.append(&put(&p, "x", 1)).await.unwrap_err(), StateError::LockLost { .. }));
-    let again = store.unlock(&p, &s, &id).await.unwrap_err().to_string();
-    assert!(again.contains("is not locked"), "{again}");
-}
-
-#[tokio::test]
-async fn history_lists_each_compaction_with_its_changes() {
-    let store = store().await;
-    let (p, s) = names();
-    let session = store.try_lock(&p, &s, "up", TTL).await.unwrap();
-    session.read().await.unwrap();
-    assert!(store.history(&p, &s).await.unwrap().is_empty(), "no versions before the first compaction");
-
-    session.append(&put(&p, "a", 1)).await.unwrap();
-    session.append(&put(&p, "b", 2)).await.unwrap();
-    let first = session.read().await.unwrap().state;
-    let created = ChangeSummary { created: 2, updated: 0, deleted: 0, resources: 2 };
-    session.compact(&first, &created).await.unwrap();
-
-    let mut second = first.clone();
-    second.resources.pop();
-    second.serial = 3;
-    let deleted = ChangeSummary { created: 0, updated: 0, deleted: 1, resources: 1 };
-    session.compact(&second, &deleted).await.unwrap();
-    session.release().await.unwrap();
-
-    let history = store.history(&p, &s).await.unwrap();
-    let serials: Vec<u64> = history.iter().map(|h| h.serial).collect();
-    assert_eq!(serials, [2, 3], "oldest first: {history:?}");
-    assert_eq!(history[0].changes, created);
-    assert_eq!(history[1].changes, deleted);
-    for h in &history {
-        assert_eq!(h.operation, "up");
-        assert_eq!(h.who, session.lock_info().who);
-        assert!(h.time.ends_with('Z'), "RFC 3339, UTC: {}", h.time);
-    }
-    assert_eq!(store.version(&p, &s, 2).await.unwrap(), Some(first));
-    assert_eq!(store.version(&p, &s, 3).await.unwrap(), Some(second));
-    assert_eq!(store.version(&p, &s, 1).await.unwrap(), None, "serial 1 was never a snapshot");
-}
-
 #[tokio::test]
 async fn history_needs_a_versioned_bucket() {
     let (client, name) = bucket(false).await;
@@ -267,4 +86,36 @@ async fn from_url_reaches_the_bucket() {
 
     let bad = S3Store::from_url("s3:///nobucket", None, None).await.err().expect("refused");
     assert!(matches!(bad, StateError::BadUrl { .. }), "{bad}");
+}
+
+// The conformance suite every lease-locking backend passes.
+
+#[tokio::test]
+async fn journal_and_snapshot_round_trip() {
+    conformance::journal_and_snapshot_round_trip(&store().await).await;
+}
+
+#[tokio::test]
+async fn a_live_lock_is_refused_naming_its_holder() {
+    conformance::a_live_lock_is_refused_naming_its_holder(&store().await).await;
+}
+
+#[tokio::test]
+async fn an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing() {
+    conformance::an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing(&store().await).await;
+}
+
+#[tokio::test]
+async fn compaction_is_compare_and_swap_on_the_serial_read() {
+    conformance::compaction_is_compare_and_swap_on_the_serial_read(&store().await).await;
+}
+
+#[tokio::test]
+async fn unlock_removes_only_the_named_lock() {
+    conformance::unlock_removes_only_the_named_lock(&store().await).await;
+}
+
+#[tokio::test]
+async fn history_lists_each_compaction_with_its_changes() {
+    conformance::history_lists_each_compaction_with_its_changes(&store().await).await;
 }

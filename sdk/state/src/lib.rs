@@ -7,6 +7,8 @@
 //! - [`file`]: the embedded file store.
 //! - [`recorder`]: the writer the engine uses during a run.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod file;
 pub mod journal;
 pub mod model;
