@@ -258,6 +258,7 @@ pub async fn apply(
     ready.reverse(); // pop() takes them in plan order
     let mut failed: HashMap<NodeIndex, String> = HashMap::new();
     let mut skipped: HashSet<NodeIndex> = HashSet::new();
+    let mut done: HashSet<NodeIndex> = HashSet::new();
     let mut in_flight = FuturesUnordered::new();
     let parallelism = options.parallelism.max(1);
 
@@ -274,7 +275,9 @@ pub async fn apply(
         }
         let Some((n, result)) = in_flight.next().await else { break };
         match result {
-            Ok(()) => {}
+            Ok(()) => {
+                done.insert(n);
+            }
             Err(ActionError::State(e)) => return Err(e.into()),
             Err(ActionError::Step(msg)) => {
                 failed.insert(n, msg);
@@ -299,6 +302,13 @@ pub async fn apply(
         }
     }
 
+    // Every action ran, failed or was skipped; anything else would be a
+    // graph the scheduler could not order, and must not pass for success.
+    for n in graph.node_indices() {
+        if !done.contains(&n) && !failed.contains_key(&n) && !skipped.contains(&n) {
+            failed.insert(n, "not run: its dependencies could not be ordered (an internal error; please report it)".into());
+        }
+    }
     // Writes only when the outputs changed.
     run.record_outputs().await?;
     let outcomes = plan
