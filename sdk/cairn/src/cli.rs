@@ -214,7 +214,9 @@ impl Session {
                 return Err(e.into());
             }
         };
-        Ok((Recorder::new(session, replayed.state, replayed.next_op), replayed.pending))
+        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+        recorder.track_pending(&replayed.pending);
+        Ok((recorder, replayed.pending))
     }
 
     /// Ends a locked command: keeps whatever was recorded (even after an
@@ -312,7 +314,7 @@ impl Session {
         self.settle(recorder, pending).await?;
         let plan = preview(declared, &recorder.state(), &self.providers).await?;
         self.print_plan(&plan, "Update");
-        if plan.is_noop() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
+        if plan.changes_nothing() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
             if self.json {
                 let report = cairn_engine::ApplyReport::unchanged(&plan, recorder.state());
                 self.print_json(&render::report_json(&plan, &report, self.stack.as_str(), self.project.as_str()))?;

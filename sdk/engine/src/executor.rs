@@ -306,7 +306,10 @@ pub async fn apply(
     // graph the scheduler could not order, and must not pass for success.
     for n in graph.node_indices() {
         if !done.contains(&n) && !failed.contains_key(&n) && !skipped.contains(&n) {
-            failed.insert(n, "not run: its dependencies could not be ordered (an internal error; please report it)".into());
+            failed.insert(
+                n,
+                "not run: its dependencies could not be ordered (an internal error; please report it)".into(),
+            );
         }
     }
     // Writes only when the outputs changed.

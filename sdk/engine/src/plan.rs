@@ -76,6 +76,17 @@ pub struct Step {
     pub declared_index: Option<usize>,
 }
 
+impl Step {
+    /// True when an unchanged resource's parent, dependencies or `protect`
+    /// flag changed: nothing to ask the provider, but the state must record it.
+    pub fn metadata_changed(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(o), Some(n)) => o.parent != n.parent || o.dependencies != n.dependencies || o.protect != n.protect,
+            _ => false,
+        }
+    }
+}
+
 /// Count of steps per operation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -135,5 +146,54 @@ impl Plan {
     /// True when applying it would change nothing in the cloud.
     pub fn is_noop(&self) -> bool {
         self.summary().is_noop()
+    }
+
+    /// True when applying it would change nothing at all, state included.
+    pub fn changes_nothing(&self) -> bool {
+        self.is_noop() && !self.steps.iter().any(Step::metadata_changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_state::ResourceState;
+
+    #[test]
+    fn a_changed_protect_flag_is_a_change_to_record() {
+        let urn = Urn::parse("urn:cairn:dev::p::aws:s3:Bucket::b").unwrap();
+        let old = ResourceState {
+            urn: urn.clone(),
+            kind: ResourceKind::Custom,
+            id: Some("b".into()),
+            parent: None,
+            inputs: Value::map(),
+            outputs: Value::map(),
+            dependencies: vec![],
+            protect: false,
+            pending_delete: false,
+        };
+        let step = |protect| Step {
+            urn: urn.clone(),
+            ty: urn.resource_type(),
+            kind: ResourceKind::Custom,
+            op: Op::Same,
+            old: Some(old.clone()),
+            new: Some(Desired { inputs: Value::map(), parent: None, dependencies: vec![], protect }),
+            diffs: vec![],
+            replaces: vec![],
+            delete_before_replace: false,
+            warnings: vec![],
+            declared_index: Some(0),
+        };
+        let plan = |protect| Plan {
+            base_serial: 1,
+            lineage: "l".into(),
+            steps: vec![step(protect)],
+            outputs: Default::default(),
+        };
+        assert!(plan(false).changes_nothing());
+        assert!(plan(true).is_noop(), "nothing for the cloud to do");
+        assert!(!plan(true).changes_nothing(), "but the state must record the flag");
     }
 }

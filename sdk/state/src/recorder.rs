@@ -50,8 +50,11 @@ struct Inner {
     writes: u64,
     /// Journal entries written since the last compaction.
     uncompacted: u64,
-    /// Begun operations, so their commits can be expanded.
+    /// Begun operations, so their commits can be expanded (and so that no
+    /// compaction drops one that has no outcome yet).
     begun: std::collections::HashMap<u64, Intent>,
+    /// An append failed: what is stored may be ahead of what is known here.
+    poisoned: bool,
 }
 
 impl Recorder {
@@ -69,6 +72,7 @@ impl Recorder {
                 writes: 0,
                 uncompacted: 0,
                 begun: Default::default(),
+                poisoned: false,
             }),
             append: Default::default(),
             heartbeat,
@@ -96,6 +100,23 @@ impl Recorder {
         self.inner.lock().expect("recorder").uncompacted > 0
     }
 
+    /// Records operations a crashed run left pending, as begun: until each
+    /// has an outcome, compaction keeps the journal.
+    pub fn track_pending(&self, pending: &[crate::journal::PendingOp]) {
+        let mut inner = self.inner.lock().expect("recorder");
+        for p in pending {
+            inner.begun.insert(p.op, p.intent.clone());
+        }
+    }
+
+    /// True when compacting is safe: every begun operation has an outcome and
+    /// no append failed. Otherwise the journal must stay as it is, for the
+    /// next run to settle through the providers' Read.
+    pub fn can_compact(&self) -> bool {
+        let inner = self.inner.lock().expect("recorder");
+        inner.begun.is_empty() && !inner.poisoned
+    }
+
     /// Journal entries written by this recorder.
     pub fn writes(&self) -> u64 {
         self.inner.lock().expect("recorder").writes
@@ -114,7 +135,10 @@ impl Recorder {
             }
             e
         };
-        self.session.append(&entry).await?;
+        if let Err(e) = self.session.append(&entry).await {
+            self.inner.lock().expect("recorder").poisoned = true;
+            return Err(e);
+        }
         let mut inner = self.inner.lock().expect("recorder");
         inner.state.serial = entry.serial();
         inner.writes += 1;
@@ -162,8 +186,16 @@ impl Recorder {
     }
 
     /// Writes the recorded state as the new snapshot and empties the journal.
+    /// When that is not safe (see [`Recorder::can_compact`]) it writes
+    /// nothing and returns the state as recorded.
     pub async fn compact(&self) -> Result<StackState, StateError> {
         let _order = self.append.lock().await;
+        if !self.can_compact() {
+            tracing::warn!(
+                "the journal is kept as it is: operations without an outcome will be settled by the next run"
+            );
+            return Ok(self.state());
+        }
         let (mut state, changes) = {
             let inner = self.inner.lock().expect("recorder");
             (inner.state.clone(), crate::store::ChangeSummary::between(&inner.start, &inner.state))
@@ -175,5 +207,41 @@ impl Recorder {
         inner.writes += 1;
         inner.uncompacted = 0;
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FileStore;
+    use crate::journal::OpKind;
+    use crate::store::StateStore;
+    use cairn_core::{ProjectName, ResourceKind, StackName, Urn, Value};
+
+    #[tokio::test]
+    async fn an_operation_without_an_outcome_keeps_the_journal_from_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let (p, s) = (ProjectName::new("p").unwrap(), StackName::new("dev").unwrap());
+        let session = store.try_lock(&p, &s, "up", Duration::from_secs(60)).await.unwrap();
+        let recorder = Recorder::new(session, StackState::new(s.clone()), 0);
+        let intent = Intent {
+            kind: OpKind::Create,
+            urn: Urn::parse("urn:cairn:dev::p::aws:s3:Bucket::b").unwrap(),
+            id: None,
+            inputs: Value::map(),
+            resource_kind: ResourceKind::Custom,
+            parent: None,
+            dependencies: vec![],
+            protect: false,
+        };
+        let op = recorder.begin(intent).await.unwrap();
+        assert!(!recorder.can_compact());
+        recorder.compact().await.unwrap();
+        drop(recorder);
+        let replayed = store.read(&p, &s).await.unwrap();
+        assert_eq!(replayed.pending.len(), 1, "the in-flight create survives for the next run to settle");
+        assert_eq!(replayed.pending[0].op, op);
+        assert!(!dir.path().join("p/dev/state.json").exists(), "no snapshot dropped it");
     }
 }
