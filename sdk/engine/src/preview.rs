@@ -79,8 +79,21 @@ pub async fn preview(
                 .inputs;
         }
         let step = decide(decl, index, old, desired(decl, inputs), diff, checked.warnings)?;
-        if matches!(step.op, Op::Create | Op::Replace) {
-            known.remove(&decl.urn);
+        match step.op {
+            Op::Create | Op::Replace => known.remove(&decl.urn),
+            // An output named like a changed input will change too: unknown
+            // until applied, so dependents are resolved again then.
+            Op::Update => {
+                if let Some(Value::Map(outs)) = old.map(|o| o.outputs.clone()) {
+                    let touched: BTreeSet<&str> = step.diffs.iter().filter_map(|d| d.path.top()).collect();
+                    let outs = outs
+                        .into_iter()
+                        .map(|(k, v)| if touched.contains(k.as_str()) { (k, Value::Unknown) } else { (k, v) })
+                        .collect();
+                    known.insert(decl.urn.clone(), Value::Map(outs));
+                }
+            }
+            _ => {}
         }
         steps.push(step);
     }

@@ -241,3 +241,23 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
     assert_eq!(steps, [("a".into(), Op::Same, Status::Succeeded)]);
     assert!(h.provider.calls().is_empty(), "nothing created twice: {:?}", h.provider.calls());
 }
+
+#[tokio::test]
+async fn a_value_changed_by_an_in_place_update_reaches_its_dependents_in_the_same_run() {
+    let h = harness(TestProvider::new());
+    let program = |root: &'static str| {
+        move |ctx: &Stack| {
+            let a = thing(ctx, "a", root, 1);
+            thing(ctx, "b", a.value.clone(), 1);
+        }
+    };
+    up(&h, 4, program("v1")).await;
+    let steps = up(&h, 4, program("v2")).await;
+    let ops: Vec<(String, Op)> = steps.iter().map(|s| (s.0.clone(), s.1)).collect();
+    assert_eq!(ops, [("a".into(), Op::Update), ("b".into(), Op::Update)], "b follows a's new value at once");
+    let cloud = h.provider.cloud.lock().unwrap().clone();
+    let b = cloud.iter().find(|(k, _)| k.starts_with("b-")).unwrap().1;
+    assert_eq!(b.get("value").and_then(cairn_core::Value::as_str), Some("v2"));
+    let again = up(&h, 4, program("v2")).await;
+    assert!(again.iter().all(|s| s.1 == Op::Same), "converged in one run: {again:?}");
+}
