@@ -263,3 +263,15 @@ pub async fn s3_state_url() -> String {
         .expect("enable versioning on the state bucket");
     format!("s3://{bucket}/state")
 }
+
+/// Asserts the example platform tagged `team` exists exactly once in the
+/// emulator: two roles (cluster, nodes), one bucket, one cluster with one
+/// node group — nothing duplicated, nothing missing. `context` prefixes the
+/// messages (e.g. the chaos trial).
+pub async fn assert_platform_exists_once(team: &str, context: &str) {
+    assert_eq!(team_roles(team).await.len(), 2, "{context}: cluster role and node role, once each");
+    assert_eq!(team_buckets(team).await.len(), 1, "{context}: one artifact bucket");
+    let clusters = team_clusters(team).await;
+    assert_eq!(clusters.len(), 1, "{context}: one cluster: {clusters:?}");
+    assert_eq!(clusters[0].1.len(), 1, "{context}: one node group: {clusters:?}");
+}

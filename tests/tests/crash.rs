@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cairn_tests::{Project, platform_config, team_buckets, team_clusters, team_roles, unique, wait_for};
+use cairn_tests::{Project, assert_platform_exists_once, platform_config, team_buckets, team_roles, unique, wait_for};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_up_is_finished_by_the_next_one_without_duplicates_or_orphans() {
@@ -35,11 +35,7 @@ async fn a_killed_up_is_finished_by_the_next_one_without_duplicates_or_orphans()
     let again = p.run(&["preview", "--json"]).ok();
     assert!(again.ops().iter().all(|(_, op)| op == "same"), "a valid, converged state: {:?}", again.ops());
 
-    assert_eq!(team_roles(&team).await.len(), 2, "cluster role and node role, once each");
-    assert_eq!(team_buckets(&team).await.len(), 1, "one artifact bucket");
-    let clusters = team_clusters(&team).await;
-    assert_eq!(clusters.len(), 1, "one cluster: {clusters:?}");
-    assert_eq!(clusters[0].1.len(), 1, "one node group: {clusters:?}");
+    assert_platform_exists_once(&team, "after the killed up").await;
 
     p.run(&["destroy", "--yes"]).ok();
     assert!(team_roles(&team).await.is_empty() && team_buckets(&team).await.is_empty());
