@@ -13,15 +13,9 @@ fn urn(chain: &str, name: &str) -> Urn {
 
 fn rec(u: &Urn, inputs: serde_json::Value, parent: Option<&Urn>) -> ResourceState {
     ResourceState {
-        urn: u.clone(),
-        kind: ResourceKind::Custom,
-        id: Some(u.name().into()),
         parent: parent.cloned(),
         inputs: Value::from_json(&inputs),
-        outputs: Value::map(),
-        dependencies: vec![],
-        protect: false,
-        pending_delete: false,
+        ..ResourceState::custom(u.clone(), u.name())
     }
 }
 

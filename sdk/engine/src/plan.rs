@@ -162,17 +162,7 @@ mod tests {
     #[test]
     fn a_changed_protect_flag_is_a_change_to_record() {
         let urn = Urn::parse("urn:cairn:dev::p::aws:s3:Bucket::b").unwrap();
-        let old = ResourceState {
-            urn: urn.clone(),
-            kind: ResourceKind::Custom,
-            id: Some("b".into()),
-            parent: None,
-            inputs: Value::map(),
-            outputs: Value::map(),
-            dependencies: vec![],
-            protect: false,
-            pending_delete: false,
-        };
+        let old = ResourceState::custom(urn.clone(), "b");
         let step = |protect| Step {
             urn: urn.clone(),
             ty: urn.resource_type(),

@@ -192,17 +192,7 @@ mod tests {
 
     fn rs(name: &str, deps: &[&str]) -> ResourceState {
         let u = |n: &str| Urn::parse(&format!("urn:cairn:dev::p::aws:iam:Role::{n}")).unwrap();
-        ResourceState {
-            urn: u(name),
-            kind: ResourceKind::Custom,
-            id: Some(name.into()),
-            parent: None,
-            inputs: Value::map(),
-            outputs: Value::map(),
-            dependencies: deps.iter().map(|d| u(d)).collect(),
-            protect: false,
-            pending_delete: false,
-        }
+        ResourceState { dependencies: deps.iter().map(|d| u(d)).collect(), ..ResourceState::custom(u(name), name) }
     }
 
     #[test]

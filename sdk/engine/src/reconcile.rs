@@ -6,7 +6,7 @@
 //! the call), so it is adopted, never created twice.
 
 use cairn_core::ReadRequest;
-use cairn_state::{Mutation, OpKind, PendingOp, ResourceState, StackState};
+use cairn_state::{Mutation, OpKind, PendingOp, StackState};
 
 use crate::error::EngineError;
 use crate::providers::{ProviderSource, for_type};
@@ -34,17 +34,7 @@ pub async fn reconcile(
             .read(ReadRequest { urn: intent.urn.clone(), id: intent.id.clone(), inputs: intent.inputs.clone() })
             .await
             .map_err(|source| EngineError::Provider { urn: intent.urn.clone(), action: "read", source })?;
-        let record = |id: String, inputs, outputs| ResourceState {
-            urn: intent.urn.clone(),
-            kind: intent.resource_kind,
-            id: Some(id),
-            parent: intent.parent.clone(),
-            inputs,
-            outputs,
-            dependencies: intent.dependencies.clone(),
-            protect: intent.protect,
-            pending_delete: false,
-        };
+        let record = |id: String, inputs, outputs| intent.record(Some(id), inputs, outputs);
         let resolution = match (intent.kind, live) {
             (OpKind::Create | OpKind::CreateReplacement, Some(r)) => {
                 let mut m = Vec::new();

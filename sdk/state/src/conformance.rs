@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use cairn_core::{ProjectName, ResourceKind, StackName, Urn, Value};
+use cairn_core::{ProjectName, StackName, Urn, Value};
 
 use crate::{ChangeSummary, JournalEntry, Mutation, ResourceState, StackState, StateError, StateStore};
 
@@ -22,17 +22,7 @@ pub fn names() -> (ProjectName, StackName) {
 /// A journal commit recording one resource.
 pub fn put(p: &ProjectName, name: &str, serial: u64) -> JournalEntry {
     let urn = Urn::parse(&format!("urn:cairn:dev::{p}::aws:s3:Bucket::{name}")).unwrap();
-    let r = ResourceState {
-        urn,
-        kind: ResourceKind::Custom,
-        id: Some(name.into()),
-        parent: None,
-        inputs: Value::map(),
-        outputs: Value::map(),
-        dependencies: vec![],
-        protect: false,
-        pending_delete: false,
-    };
+    let r = ResourceState::custom(urn, name);
     JournalEntry::Commit { serial, op: None, mutations: vec![Mutation::Put(r)] }
 }
 

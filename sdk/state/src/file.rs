@@ -350,17 +350,7 @@ mod tests {
     }
 
     fn res(name: &str) -> ResourceState {
-        ResourceState {
-            urn: Urn::parse(&format!("urn:cairn:dev::p::aws:s3:Bucket::{name}")).unwrap(),
-            kind: ResourceKind::Custom,
-            id: Some(name.into()),
-            parent: None,
-            inputs: Value::map(),
-            outputs: Value::map(),
-            dependencies: vec![],
-            protect: false,
-            pending_delete: false,
-        }
+        ResourceState::custom(Urn::parse(&format!("urn:cairn:dev::p::aws:s3:Bucket::{name}")).unwrap(), name)
     }
 
     fn intent(r: &ResourceState) -> Intent {

@@ -55,6 +55,24 @@ pub struct Intent {
     pub protect: bool,
 }
 
+impl Intent {
+    /// The record of the resource this operation was about, once it took
+    /// effect with this ID, these inputs and these outputs.
+    pub fn record(&self, id: Option<String>, inputs: Value, outputs: Value) -> crate::model::ResourceState {
+        crate::model::ResourceState {
+            urn: self.urn.clone(),
+            kind: self.resource_kind,
+            id,
+            parent: self.parent.clone(),
+            inputs,
+            outputs,
+            dependencies: self.dependencies.clone(),
+            protect: self.protect,
+            pending_delete: false,
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case")]

@@ -49,17 +49,9 @@ impl StackState {
     /// intent, which [`Mutation::Completed`] is expanded from.
     pub fn apply_committed(&mut self, m: &Mutation, intent: Option<&crate::journal::Intent>) {
         match (m, intent) {
-            (Mutation::Completed { id, outputs }, Some(i)) => self.apply(&Mutation::Put(ResourceState {
-                urn: i.urn.clone(),
-                kind: i.resource_kind,
-                id: id.clone(),
-                parent: i.parent.clone(),
-                inputs: i.inputs.clone(),
-                outputs: outputs.clone(),
-                dependencies: i.dependencies.clone(),
-                protect: i.protect,
-                pending_delete: false,
-            })),
+            (Mutation::Completed { id, outputs }, Some(i)) => {
+                self.apply(&Mutation::Put(i.record(id.clone(), i.inputs.clone(), outputs.clone())))
+            }
             (Mutation::Completed { .. }, None) => {
                 tracing::warn!("a journal commit completes an operation with no recorded intent; skipped");
             }
@@ -89,6 +81,23 @@ impl StackState {
                 self.resources.retain(|x| !(&x.urn == urn && x.id == *id));
             }
             Mutation::SetOutputs(outputs) => self.outputs = outputs.clone(),
+        }
+    }
+}
+
+impl ResourceState {
+    /// A provider-managed resource with no inputs, outputs or relations yet.
+    pub fn custom(urn: Urn, id: impl Into<String>) -> Self {
+        Self {
+            urn,
+            kind: ResourceKind::Custom,
+            id: Some(id.into()),
+            parent: None,
+            inputs: Value::map(),
+            outputs: Value::map(),
+            dependencies: Vec::new(),
+            protect: false,
+            pending_delete: false,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cairn_core::{ProjectName, ResourceKind, StackName, Urn, Value};
+use cairn_core::{ProjectName, StackName, Urn};
 use cairn_state::{LockOptions, Mutation, Recorder, ResourceState};
 
 fn micros() -> u128 {
@@ -35,17 +35,7 @@ async fn main() -> std::process::ExitCode {
     let replayed = session.read().await.unwrap();
     let recorder = Recorder::new(session, replayed.state, replayed.next_op);
     let urn = Urn::parse(&format!("urn:cairn:{stack}::{project}::test:index:Thing::{name}")).unwrap();
-    let record = ResourceState {
-        urn,
-        kind: ResourceKind::Custom,
-        id: Some(name.clone()),
-        parent: None,
-        inputs: Value::map(),
-        outputs: Value::map(),
-        dependencies: vec![],
-        protect: false,
-        pending_delete: false,
-    };
+    let record = ResourceState::custom(urn, name.as_str());
     recorder.commit(None, vec![Mutation::Put(record)]).await.unwrap();
     let state = recorder.compact().await.unwrap();
     let held_until = micros();
