@@ -264,6 +264,36 @@ pub async fn s3_state_url() -> String {
     format!("s3://{bucket}/state")
 }
 
+/// A fresh versioned bucket plus a fresh DynamoDB lock table (partition key
+/// `LockID`) in the emulator: `s3://BUCKET/state?lock_table=TABLE`.
+pub async fn s3_dynamodb_state_url() -> String {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let url = s3_state_url().await;
+    let table = unique("cairn-locks");
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("LockID")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a complete attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("LockID")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a complete key schema"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the lock table");
+    format!("{url}?lock_table={table}")
+}
+
 /// Asserts the example platform tagged `team` exists exactly once in the
 /// emulator: two roles (cluster, nodes), one bucket, one cluster with one
 /// node group — nothing duplicated, nothing missing. `context` prefixes the

@@ -78,6 +78,14 @@ async fn chaos_kill_9_on_s3() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn chaos_kill_9_on_s3_with_dynamodb_lock() {
+    let url = cairn_tests::s3_dynamodb_state_url().await;
+    for n in 0..trials() {
+        trial(Some(&url), n).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn chaos_kill_9_on_postgres() {
     let url = postgres_url();
     for n in 0..trials() {

@@ -98,6 +98,13 @@ async fn s3_store_under_16_concurrent_writers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn s3_with_dynamodb_lock_under_16_concurrent_writers() {
+    let url = cairn_tests::s3_dynamodb_state_url().await;
+    waiting_writers_lose_nothing(&url).await;
+    impatient_writers_fail_fast_naming_the_holder(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn postgres_store_under_16_concurrent_writers() {
     let url = postgres_url();
     waiting_writers_lose_nothing(&url).await;
@@ -149,6 +156,11 @@ async fn sixteen_concurrent_ups_on_the_file_store() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_concurrent_ups_on_s3() {
     sixteen_ups(Some(cairn_tests::s3_state_url().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_concurrent_ups_on_s3_with_dynamodb_lock() {
+    sixteen_ups(Some(cairn_tests::s3_dynamodb_state_url().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -27,7 +27,7 @@ pub(crate) fn run() -> Result {
     emulator.configure(&mut bench);
     bench.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
     let out = bench
-        .args(["1000", &file_url, &postgres.url(), "s3"])
+        .args(["1000", &file_url, &postgres.url(), "s3", "s3+dynamodb"])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;

@@ -164,6 +164,14 @@ impl Bucket {
         }
     }
 
+    /// The `LastModified` of `key` (Unix seconds, the server's clock): right
+    /// after writing it, the server's time of that write. This machine's
+    /// clock if the object is gone.
+    pub(crate) async fn written_at(&self, stack: &StackName, action: &str, key: &str) -> Result<i64, StateError> {
+        let head = self.head(stack, action, key, None).await?;
+        Ok(head.and_then(|h| h.last_modified).map_or_else(crate::local_now, |t| t.secs()))
+    }
+
     /// Writes an object if `cond` holds.
     pub(crate) async fn put(
         &self,
@@ -408,7 +416,7 @@ fn is_missing<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
 
 /// The AWS error code and message, or the whole error chain when the
 /// request got no service answer (connection refused, timeout, ...).
-fn describe<E>(err: &SdkError<E>) -> String
+pub(crate) fn describe<E>(err: &SdkError<E>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

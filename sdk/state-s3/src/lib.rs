@@ -24,12 +24,17 @@
 //! the new holder wrote (it fails, or makes the new holder's write fail),
 //! and a late snapshot cannot replace one the late run has not read.
 //!
+//! With `?lock_table=NAME` the run must also hold an item in that DynamoDB
+//! table (see [`dynamo`](crate::dynamo)): both locks are taken, renewed,
+//! checked before every write and released together.
+//!
 //! The bucket needs versioning for `history` and `version`; everything else
 //! works without it. Versioning also keeps every heartbeat and journal
 //! entry as a noncurrent version: a lifecycle rule that expires noncurrent
 //! versions under `*/journal/` and of `lock.json` after a day keeps that small.
 
 mod bucket;
+mod dynamo;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -48,6 +53,7 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::bucket::{Bucket, Cond, Head, Object, Put, Removed, same_etag};
+use crate::dynamo::{LockTable, Taken};
 
 /// Snapshot metadata: the state's serial.
 const META_SERIAL: &str = "cairn-serial";
@@ -72,6 +78,8 @@ pub struct S3Store {
     prefix: String,
     /// Set once the bucket was found versioned.
     versioning: OnceCell<()>,
+    /// The DynamoDB lock table, when the URL names one.
+    lock_table: Option<LockTable>,
 }
 
 impl S3Store {
@@ -81,8 +89,10 @@ impl S3Store {
     /// override it (`AWS_REGION` and `AWS_ENDPOINT_URL` are honoured too).
     /// With an endpoint override (an emulator such as moto, MinIO) requests
     /// use path-style URLs.
+    ///
+    /// `?lock_table=NAME` adds the DynamoDB lock: a run then holds both.
     pub async fn from_url(url: &str, region: Option<String>, endpoint: Option<String>) -> Result<Self, StateError> {
-        let (bucket, prefix) = parse_url(url)?;
+        let Parsed { bucket, prefix, lock_table } = parse_url(url)?;
         // Adaptive retries slow down under throttling, which many parallel runs may cause.
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
@@ -108,7 +118,20 @@ impl S3Store {
         if config.endpoint_url().is_some() || env_endpoint {
             s3 = s3.force_path_style(true);
         }
-        Ok(Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket, prefix))
+        let store = Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket, prefix);
+        Ok(match lock_table {
+            Some(table) => store.with_lock_table(aws_sdk_dynamodb::Client::new(&config), table),
+            None => store,
+        })
+    }
+
+    /// Also locks with an item in the DynamoDB table `table` (partition key
+    /// `LockID`, a string): every run then needs both locks.
+    pub fn with_lock_table(mut self, client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        let name = table.into();
+        self.s3.shown = format!("{}?lock_table={name}", self.s3.shown);
+        self.lock_table = Some(LockTable { client, name, shown: self.s3.shown.clone() });
+        self
     }
 
     /// A store in `bucket` under `prefix` (may be empty) through `client`.
@@ -116,7 +139,7 @@ impl S3Store {
         let name = bucket.into();
         let prefix = prefix.into().trim_matches('/').to_owned();
         let shown = if prefix.is_empty() { format!("s3://{name}") } else { format!("s3://{name}/{prefix}") };
-        Self { s3: Bucket { client, name, shown }, prefix, versioning: OnceCell::new() }
+        Self { s3: Bucket { client, name, shown }, prefix, versioning: OnceCell::new(), lock_table: None }
     }
 
     fn keys(&self, project: &ProjectName, stack: &StackName) -> Keys {
@@ -151,33 +174,128 @@ impl S3Store {
             .map(|_| ())
     }
 
-    fn session(&self, keys: Keys, stack: &StackName, info: LockInfo, lock_etag: String) -> Box<dyn StackSession> {
-        Box::new(S3Session {
+    /// Takes the lock object for `info` (taking over an expired lease);
+    /// returns its ETag.
+    async fn take_lock_object(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        keys: &Keys,
+        info: &LockInfo,
+    ) -> Result<String, StateError> {
+        let lock_key = keys.lock();
+        let body = serde_json::to_vec(info).expect("lock records serialize");
+        for _ in 0..LOCK_ATTEMPTS {
+            let server_time = match self.s3.put(stack, "lock", &lock_key, body.clone(), Cond::Absent, None).await? {
+                Put::Written { etag } => return Ok(etag),
+                Put::Refused { server_time } => server_time,
+                Put::Missing => continue,
+            };
+            let Some(held) = self.s3.get(stack, "read the lock", &lock_key, None).await? else {
+                continue; // released meanwhile: the lock is free, try again
+            };
+            let holder = lock_info(&self.s3, stack, &held, &lock_key)?;
+            if holder.id == info.id {
+                // Our own write, retried by the SDK after its answer was lost.
+                return Ok(held.etag);
+            }
+            // Both times on the server's clock: the last write of the lock, and the refusal just now.
+            let now = server_time.unwrap_or_else(local_now);
+            let ttl_secs = i64::try_from(holder.ttl_secs).unwrap_or(i64::MAX);
+            let expired = held.last_modified.is_some_and(|at| at.secs().saturating_add(ttl_secs) < now);
+            if !expired {
+                return Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() });
+            }
+            tracing::warn!(
+                "stack `{stack}`: taking over the lock of {holder}: no heartbeat since {} (lease {} s)",
+                holder.heartbeat,
+                holder.ttl_secs
+            );
+            match self
+                .s3
+                .put(stack, "take over the lock", &lock_key, body.clone(), Cond::Matches(&held.etag), None)
+                .await?
+            {
+                Put::Written { etag } => {
+                    log_lock_event(&self.s3, keys, stack, "takeover", &info.id, &info.who, &holder).await;
+                    return Ok(etag);
+                }
+                Put::Refused { .. } => {
+                    // Another run took it over first (or the holder came back to life).
+                    let holder = match self.current_lock(project, stack).await? {
+                        Some(current) => current.to_string(),
+                        None => holder.to_string(),
+                    };
+                    return Err(StateError::Locked { stack: stack.clone(), holder });
+                }
+                Put::Missing => continue,
+            }
+        }
+        Err(StateError::Locked {
+            stack: stack.clone(),
+            holder: "other runs (the lock changed during every attempt to take it)".into(),
+        })
+    }
+
+    fn session(&self, keys: Keys, stack: &StackName, info: LockInfo, lock_etag: String) -> S3Session {
+        S3Session {
+            item_key: keys.lock_item(&self.s3.name),
             s3: self.s3.clone(),
+            table: self.lock_table.clone(),
             stack: stack.clone(),
             keys,
             info,
             lock_etag: Mutex::new(lock_etag),
             snapshot: Mutex::new(None),
-        })
+        }
     }
 }
 
-/// Splits `s3://BUCKET/PREFIX`.
-fn parse_url(url: &str) -> Result<(String, String), StateError> {
+/// The parts of `s3://BUCKET/PREFIX[?lock_table=NAME]`.
+#[derive(Debug, PartialEq)]
+struct Parsed {
+    bucket: String,
+    prefix: String,
+    lock_table: Option<String>,
+}
+
+/// Splits `s3://BUCKET/PREFIX[?lock_table=NAME]`.
+fn parse_url(url: &str) -> Result<Parsed, StateError> {
     let bad = |reason: &str| StateError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
     let rest = url.strip_prefix("s3://").ok_or_else(|| bad("write an S3 backend as s3://BUCKET/PREFIX"))?;
-    if rest.contains(['?', '#']) {
-        return Err(bad(
-            "an S3 backend URL takes no query or fragment: write it as s3://BUCKET/PREFIX, and set the region and \
-             endpoint in the backend settings (or AWS_REGION, AWS_ENDPOINT_URL)",
-        ));
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+        return Err(bad("an S3 backend URL takes no fragment: write it as s3://BUCKET/PREFIX[?lock_table=NAME]"));
+    }
+    let mut lock_table = None;
+    for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("lock_table", name))
+                if !name.is_empty()
+                    && name.len() <= 255
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) =>
+            {
+                lock_table = Some(name.to_owned());
+            }
+            Some(("lock_table", _)) => {
+                return Err(bad("name the DynamoDB lock table: ?lock_table=NAME, in letters, digits, `.`, `-`, `_`"));
+            }
+            _ => {
+                return Err(bad(&format!(
+                    "`{pair}` is not an S3 backend setting: the URL takes only ?lock_table=NAME (a DynamoDB lock); \
+                     set the region and endpoint in [provider.aws] (or AWS_REGION, AWS_ENDPOINT_URL)"
+                )));
+            }
+        }
     }
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() || !bucket.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
         return Err(bad("name the bucket: s3://BUCKET/PREFIX, the bucket in letters, digits, `.`, `-` and `_`"));
     }
-    Ok((bucket.to_owned(), prefix.trim_matches('/').to_owned()))
+    Ok(Parsed { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned(), lock_table })
 }
 
 /// The object keys of one stack.
@@ -208,6 +326,11 @@ impl Keys {
 
     fn lock(&self) -> String {
         format!("{}lock.json", self.base)
+    }
+
+    /// The DynamoDB lock item's `LockID`: `BUCKET/KEY` of the lock object.
+    fn lock_item(&self, bucket: &str) -> String {
+        format!("{bucket}/{}", self.lock())
     }
 
     fn lock_log(&self, lock_id: &str) -> String {
@@ -265,7 +388,7 @@ fn rfc3339(t: &DateTime) -> Option<String> {
 }
 
 /// This machine's clock, in Unix seconds (when the server's is unknown).
-fn local_now() -> i64 {
+pub(crate) fn local_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -403,66 +526,29 @@ impl StateStore for S3Store {
         ttl: Duration,
     ) -> Result<Box<dyn StackSession>, StateError> {
         let keys = self.keys(project, stack);
-        let lock_key = keys.lock();
         let info = LockInfo::for_this_process(operation, ttl);
-        let body = serde_json::to_vec(&info).expect("lock records serialize");
-        for _ in 0..LOCK_ATTEMPTS {
-            let server_time = match self.s3.put(stack, "lock", &lock_key, body.clone(), Cond::Absent, None).await? {
-                Put::Written { etag } => return Ok(self.session(keys, stack, info, etag)),
-                Put::Refused { server_time } => server_time,
-                Put::Missing => continue,
-            };
-            let Some(held) = self.s3.get(stack, "read the lock", &lock_key, None).await? else {
-                continue; // released meanwhile: the lock is free, try again
-            };
-            let holder = lock_info(&self.s3, stack, &held, &lock_key)?;
-            if holder.id == info.id {
-                // Our own write, retried by the SDK after its answer was lost.
-                return Ok(self.session(keys, stack, info, held.etag));
+        let etag = self.take_lock_object(project, stack, &keys, &info).await?;
+        let session = self.session(keys, stack, info, etag);
+        if let Err(e) = session.take_lock_item().await {
+            // Holding one lock of two is holding none: give the object back.
+            if let Err(r) = session.release_object().await {
+                tracing::warn!("stack `{stack}`: the lock object was not given back ({r}); it expires with its lease");
             }
-            // Both times on the server's clock: the last write of the lock, and the refusal just now.
-            let now = server_time.unwrap_or_else(local_now);
-            let ttl_secs = i64::try_from(holder.ttl_secs).unwrap_or(i64::MAX);
-            let expired = held.last_modified.is_some_and(|at| at.secs().saturating_add(ttl_secs) < now);
-            if !expired {
-                return Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() });
-            }
-            tracing::warn!(
-                "stack `{stack}`: taking over the lock of {holder}: no heartbeat since {} (lease {} s)",
-                holder.heartbeat,
-                holder.ttl_secs
-            );
-            match self
-                .s3
-                .put(stack, "take over the lock", &lock_key, body.clone(), Cond::Matches(&held.etag), None)
-                .await?
-            {
-                Put::Written { etag } => {
-                    log_lock_event(&self.s3, &keys, stack, "takeover", &info.id, &info.who, &holder).await;
-                    return Ok(self.session(keys, stack, info, etag));
-                }
-                Put::Refused { .. } => {
-                    // Another run took it over first (or the holder came back to life).
-                    let holder = match self.current_lock(project, stack).await? {
-                        Some(current) => current.to_string(),
-                        None => holder.to_string(),
-                    };
-                    return Err(StateError::Locked { stack: stack.clone(), holder });
-                }
-                Put::Missing => continue,
-            }
+            return Err(e);
         }
-        Err(StateError::Locked {
-            stack: stack.clone(),
-            holder: "other runs (the lock changed during every attempt to take it)".into(),
-        })
+        Ok(Box::new(session))
     }
 
     async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError> {
-        let lock_key = self.keys(project, stack).lock();
+        let keys = self.keys(project, stack);
+        let lock_key = keys.lock();
         match self.s3.get(stack, "read the lock", &lock_key, None).await? {
             Some(object) => Ok(Some(lock_info(&self.s3, stack, &object, &lock_key)?)),
-            None => Ok(None),
+            // A run between taking the item and the object (or one that died there).
+            None => match &self.lock_table {
+                Some(table) => table.holder(stack, &keys.lock_item(&self.s3.name)).await,
+                None => Ok(None),
+            },
         }
     }
 
@@ -518,6 +604,29 @@ impl StateStore for S3Store {
 
     async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
         let keys = self.keys(project, stack);
+        let object = self.unlock_object(&keys, stack, lock_id).await;
+        let Some(table) = &self.lock_table else { return object };
+        let item_key = keys.lock_item(&self.s3.name);
+        let item = table.holder(stack, &item_key).await?.filter(|l| l.id == lock_id);
+        if let Some(info) = &item
+            && table.remove(stack, &item_key, lock_id).await?
+            && object.is_err()
+        {
+            let who = LockInfo::for_this_process("unlock", Duration::from_secs(1)).who;
+            log_lock_event(&self.s3, &keys, stack, "unlock", lock_id, &who, info).await;
+        }
+        match (object, item) {
+            (Ok(info), _) => Ok(info),
+            // Only the item was left (its run died before taking the object).
+            (Err(StateError::Unlock { .. }), Some(info)) => Ok(info),
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+impl S3Store {
+    /// Removes the lock object if it is the lock `lock_id`.
+    async fn unlock_object(&self, keys: &Keys, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
         let lock_key = keys.lock();
         let not_locked = || StateError::Unlock {
             stack: stack.clone(),
@@ -540,7 +649,7 @@ impl StateStore for S3Store {
             match self.s3.remove(stack, "remove the lock", &lock_key, Some(object.etag.as_str())).await? {
                 Removed::Done => {
                     let who = LockInfo::for_this_process("unlock", Duration::from_secs(1)).who;
-                    log_lock_event(&self.s3, &keys, stack, "unlock", lock_id, &who, &info).await;
+                    log_lock_event(&self.s3, keys, stack, "unlock", lock_id, &who, &info).await;
                     return Ok(info);
                 }
                 // Renewed by its holder meanwhile: read it again.
@@ -554,6 +663,10 @@ impl StateStore for S3Store {
 
 struct S3Session {
     s3: Bucket,
+    /// The DynamoDB lock, when configured.
+    table: Option<LockTable>,
+    /// The lock item's `LockID`.
+    item_key: String,
     stack: StackName,
     keys: Keys,
     info: LockInfo,
@@ -572,8 +685,51 @@ impl S3Session {
         StateError::LockLost { backend: self.s3.shown.clone(), stack: self.stack.clone(), message }
     }
 
-    /// Fails with `LockLost` unless this session still holds the lock.
+    /// Takes the DynamoDB lock item, when there is a table; the lock object is already ours.
+    async fn take_lock_item(&self) -> Result<(), StateError> {
+        let Some(table) = &self.table else { return Ok(()) };
+        let now = self.s3.written_at(&self.stack, "lock", &self.keys.lock()).await?;
+        for _ in 0..LOCK_ATTEMPTS {
+            match table.take(&self.stack, &self.item_key, &self.info, now).await? {
+                Taken::Ours { replaced } => {
+                    if let Some(previous) = replaced {
+                        tracing::warn!(
+                            "stack `{}`: took over the DynamoDB lock of {previous}: its lease had run out",
+                            self.stack
+                        );
+                        let (id, who) = (&self.info.id, &self.info.who);
+                        log_lock_event(&self.s3, &self.keys, &self.stack, "takeover", id, who, &previous).await;
+                    }
+                    return Ok(());
+                }
+                Taken::Held(holder) => {
+                    return Err(StateError::Locked {
+                        stack: self.stack.clone(),
+                        holder: format!("{holder} (in DynamoDB table {})", table.name),
+                    });
+                }
+                Taken::Freed => continue,
+            }
+        }
+        Err(StateError::Locked {
+            stack: self.stack.clone(),
+            holder: format!("other runs (the item in DynamoDB table {} changed during every attempt)", table.name),
+        })
+    }
+
+    /// Fails with `LockLost` unless this session still holds both locks.
     async fn check_lock(&self) -> Result<(), StateError> {
+        self.check_lock_object().await?;
+        let Some(table) = &self.table else { return Ok(()) };
+        match table.holder(&self.stack, &self.item_key).await? {
+            Some(l) if l.id == self.info.id => Ok(()),
+            Some(l) => Err(self.lost(format!("its DynamoDB lock in table {} is now held by {l}", table.name))),
+            None => Err(self.lost(format!("its DynamoDB lock in table {} was removed", table.name))),
+        }
+    }
+
+    /// Fails with `LockLost` unless this session still holds the lock object.
+    async fn check_lock_object(&self) -> Result<(), StateError> {
         let lock_key = self.keys.lock();
         let Some(current) = self.s3.get(&self.stack, "check the lock", &lock_key, None).await? else {
             return Err(self.lost("it was removed with `state unlock`".into()));
@@ -688,6 +844,26 @@ impl StackSession for S3Session {
     }
 
     async fn heartbeat(&self) -> Result<(), StateError> {
+        self.renew_lock_object().await?;
+        let Some(table) = &self.table else { return Ok(()) };
+        let now = self.s3.written_at(&self.stack, "renew the lock", &self.keys.lock()).await?;
+        let mut info = self.info.clone();
+        info.heartbeat = now_rfc3339();
+        if table.renew(&self.stack, &self.item_key, &info, now).await? { Ok(()) } else { self.check_lock().await }
+    }
+
+    async fn release(&self) -> Result<(), StateError> {
+        if let Some(table) = &self.table {
+            // Not ours (taken over, or removed): nothing of ours to give back.
+            table.remove(&self.stack, &self.item_key, &self.info.id).await?;
+        }
+        self.release_object().await
+    }
+}
+
+impl S3Session {
+    /// Renews the lock object (rewrites it `If-Match` its ETag).
+    async fn renew_lock_object(&self) -> Result<(), StateError> {
         let mut info = self.info.clone();
         info.heartbeat = now_rfc3339();
         let body = serde_json::to_vec(&info).expect("lock records serialize");
@@ -699,11 +875,12 @@ impl StackSession for S3Session {
             }
             // Taken over or removed (`LockLost`), unless it is still ours under
             // another ETag (a renewal whose answer was lost, retried by the SDK).
-            Put::Refused { .. } | Put::Missing => self.check_lock().await,
+            Put::Refused { .. } | Put::Missing => self.check_lock_object().await,
         }
     }
 
-    async fn release(&self) -> Result<(), StateError> {
+    /// Gives back the lock object, if it is still this session's.
+    async fn release_object(&self) -> Result<(), StateError> {
         let lock_key = self.keys.lock();
         for _ in 0..LOCK_ATTEMPTS {
             let Some(current) = self.s3.get(&self.stack, "release the lock", &lock_key, None).await? else {
@@ -742,10 +919,26 @@ mod tests {
 
     #[test]
     fn urls_name_a_bucket_and_an_optional_prefix() {
-        assert_eq!(parse_url("s3://b").unwrap(), ("b".into(), String::new()));
-        assert_eq!(parse_url("s3://b/").unwrap(), ("b".into(), String::new()));
-        assert_eq!(parse_url("s3://my.bucket/team/cairn/").unwrap(), ("my.bucket".into(), "team/cairn".into()));
-        for bad in ["s3://", "s3:///prefix", "file:///x", "s3://b/p?region=x", "s3://b c/p"] {
+        let parsed = |b: &str, p: &str, t: Option<&str>| Parsed {
+            bucket: b.into(),
+            prefix: p.into(),
+            lock_table: t.map(str::to_owned),
+        };
+        assert_eq!(parse_url("s3://b").unwrap(), parsed("b", "", None));
+        assert_eq!(parse_url("s3://b/").unwrap(), parsed("b", "", None));
+        assert_eq!(parse_url("s3://my.bucket/team/cairn/").unwrap(), parsed("my.bucket", "team/cairn", None));
+        assert_eq!(parse_url("s3://b/p?lock_table=locks").unwrap(), parsed("b", "p", Some("locks")));
+        assert_eq!(parse_url("s3://b?lock_table=t-1").unwrap(), parsed("b", "", Some("t-1")));
+        for bad in [
+            "s3://",
+            "s3:///prefix",
+            "file:///x",
+            "s3://b/p?region=x",
+            "s3://b c/p",
+            "s3://b/p?lock_table=",
+            "s3://b/p?lock_table=a/b",
+            "s3://b/p#x",
+        ] {
             assert!(matches!(parse_url(bad), Err(StateError::BadUrl { .. })), "{bad}");
         }
     }

@@ -52,6 +52,46 @@ async fn store() -> S3Store {
     S3Store::new(client, name, "states")
 }
 
+async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "cairn-tests"))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// A new lock table (partition key `LockID`, a string), as the docs tell users to create it.
+async fn lock_table() -> (aws_sdk_dynamodb::Client, String) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let client = dynamodb().await;
+    let name = format!("cairn-locks-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("LockID")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the lock table");
+    (client, name)
+}
+
+/// A store in a new versioned bucket that also locks in a new DynamoDB table.
+async fn store_with_table() -> (S3Store, aws_sdk_s3::Client, String) {
+    let (client, name) = bucket(true).await;
+    let (dynamo, table) = lock_table().await;
+    (S3Store::new(client.clone(), name.clone(), "states").with_lock_table(dynamo, table), client, name)
+}
+
 #[tokio::test]
 async fn history_needs_a_versioned_bucket() {
     let (client, name) = bucket(false).await;
@@ -118,4 +158,91 @@ async fn unlock_removes_only_the_named_lock() {
 #[tokio::test]
 async fn history_lists_each_compaction_with_its_changes() {
     conformance::history_lists_each_compaction_with_its_changes(&store().await).await;
+}
+
+// The same suite with the DynamoDB lock: every guarantee holds with both locks.
+
+#[tokio::test]
+async fn with_dynamodb_journal_and_snapshot_round_trip() {
+    conformance::journal_and_snapshot_round_trip(&store_with_table().await.0).await;
+}
+
+#[tokio::test]
+async fn with_dynamodb_a_live_lock_is_refused_naming_its_holder() {
+    conformance::a_live_lock_is_refused_naming_its_holder(&store_with_table().await.0).await;
+}
+
+#[tokio::test]
+async fn with_dynamodb_an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing() {
+    conformance::an_expired_lock_is_taken_over_and_its_old_holder_can_write_nothing(&store_with_table().await.0).await;
+}
+
+#[tokio::test]
+async fn with_dynamodb_compaction_is_compare_and_swap_on_the_serial_read() {
+    conformance::compaction_is_compare_and_swap_on_the_serial_read(&store_with_table().await.0).await;
+}
+
+#[tokio::test]
+async fn with_dynamodb_unlock_removes_only_the_named_lock() {
+    conformance::unlock_removes_only_the_named_lock(&store_with_table().await.0).await;
+}
+
+#[tokio::test]
+async fn with_dynamodb_both_locks_are_required() {
+    let (store, s3, bucket) = store_with_table().await;
+    let (p, s) = names();
+    let a = store.try_lock(&p, &s, "up", TTL).await.unwrap();
+    a.append(&put(&p, "from-a", 1)).await.unwrap();
+
+    // The lock object vanishes (deleted by hand): the DynamoDB item still holds the stack.
+    let lock_key = format!("states/{p}/{s}/lock.json");
+    s3.delete_object().bucket(&bucket).key(&lock_key).send().await.unwrap();
+    let err = store.try_lock(&p, &s, "up", TTL).await.err().expect("the item alone still locks").to_string();
+    assert!(err.contains(&a.lock_info().who) && err.contains("DynamoDB table"), "{err}");
+    assert!(
+        s3.head_object().bucket(&bucket).key(&lock_key).send().await.is_err(),
+        "the refused run gave back the lock object it took"
+    );
+    assert_eq!(store.current_lock(&p, &s).await.unwrap().map(|l| l.id), Some(a.lock_info().id.clone()));
+
+    // The holder lost half its lock: it may write nothing more.
+    let lost = a.append(&put(&p, "late", 2)).await.unwrap_err();
+    assert!(matches!(lost, StateError::LockLost { .. }), "{lost}");
+
+    // `state unlock` with the item's id frees the stack.
+    store.unlock(&p, &s, &a.lock_info().id).await.unwrap();
+    assert_eq!(store.current_lock(&p, &s).await.unwrap(), None);
+    let b = store.try_lock(&p, &s, "up", TTL).await.expect("free again");
+    b.release().await.unwrap();
+    a.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_dynamodb_an_abandoned_item_expires_and_its_takeover_is_logged() {
+    let (store, s3, bucket) = store_with_table().await;
+    let (p, s) = names();
+    // A run takes both locks with a 1 s lease, then dies after losing its object.
+    let a = store.try_lock(&p, &s, "up", std::time::Duration::from_secs(1)).await.unwrap();
+    s3.delete_object().bucket(&bucket).key(format!("states/{p}/{s}/lock.json")).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    let b = store.try_lock(&p, &s, "up", TTL).await.expect("the expired item is taken over");
+    let logged = s3.list_objects_v2().bucket(&bucket).prefix(format!("states/{p}/{s}/lock-log/")).send().await.unwrap();
+    let keys: Vec<&str> = logged.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(keys.iter().any(|k| k.ends_with(&format!("-{}.json", b.lock_info().id))), "{keys:?}");
+    assert!(matches!(a.heartbeat().await.unwrap_err(), StateError::LockLost { .. }));
+    b.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_lock_table_is_named_with_the_fix() {
+    let (s3, name) = bucket(true).await;
+    let store = S3Store::new(s3.clone(), name.clone(), "").with_lock_table(dynamodb().await, "no-such-table");
+    assert_eq!(store.describe(), format!("s3://{name}?lock_table=no-such-table"));
+    let (p, s) = names();
+    let err = store.try_lock(&p, &s, "up", TTL).await.err().expect("refused").to_string();
+    assert!(err.contains("no-such-table") && err.contains("create-table") && err.contains("LockID"), "{err}");
+    // Nothing is left locked.
+    let plain = S3Store::new(s3, name, "");
+    plain.try_lock(&p, &s, "up", TTL).await.expect("the lock object was given back").release().await.unwrap();
 }

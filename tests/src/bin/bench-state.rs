@@ -2,7 +2,7 @@
 //! an `up` of N creates, over the size of the final state. Run by
 //! `cargo xtask bench`; prints one JSON line per backend.
 //!
-//! Usage: bench-state N BACKEND_URL... (`s3` for a fresh bucket in the emulator)
+//! Usage: bench-state N BACKEND_URL... (`s3` for a fresh bucket in the emulator, `s3+dynamodb` with a lock table)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,8 +106,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).ok_or("usage: bench-state N BACKEND_URL...")?;
     let mut urls = Vec::new();
     for a in &args[2..] {
-        // `s3` means: a fresh versioned bucket in the emulator.
-        urls.push(if a == "s3" { cairn_tests::s3_state_url().await } else { a.clone() });
+        // `s3` means: a fresh versioned bucket in the emulator; `s3+dynamodb`, with a lock table too.
+        urls.push(match a.as_str() {
+            "s3" => cairn_tests::s3_state_url().await,
+            "s3+dynamodb" => cairn_tests::s3_dynamodb_state_url().await,
+            _ => a.clone(),
+        });
     }
     for url in &urls {
         let bytes = Arc::new(AtomicU64::new(0));
