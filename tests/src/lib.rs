@@ -294,6 +294,38 @@ pub async fn s3_dynamodb_state_url() -> String {
     format!("{url}?lock_table={table}")
 }
 
+/// A fresh KMS key in the emulator, with a fresh alias: `alias/NAME`.
+pub async fn kms_alias() -> String {
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let key = kms.create_key().description("cairn test key").send().await.expect("create a KMS key");
+    let id = key.key_metadata().expect("the new key's metadata").key_id().to_owned();
+    let alias = format!("alias/{}", unique("cairn-secrets"));
+    kms.create_alias().alias_name(&alias).target_key_id(id).send().await.expect("create the key's alias");
+    alias
+}
+
+/// Every stored byte of every object version in the bucket of an
+/// `s3://BUCKET/...` URL (state, journal, history, locks, lock log).
+pub async fn s3_stored_bytes(url: &str) -> Vec<u8> {
+    let bucket = url.trim_start_matches("s3://").split(['/', '?']).next().expect("a bucket in the URL").to_owned();
+    let s3 = s3().await;
+    let versions = s3.list_object_versions().bucket(&bucket).send().await.expect("list the bucket's versions");
+    assert_ne!(versions.is_truncated(), Some(true), "a test bucket holds under 1,000 versions");
+    let mut out = Vec::new();
+    for v in versions.versions() {
+        let got = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(v.key().expect("a version's key"))
+            .set_version_id(v.version_id().map(str::to_owned))
+            .send()
+            .await
+            .expect("read an object version");
+        out.extend(got.body.collect().await.expect("read the body").to_vec());
+    }
+    out
+}
+
 /// Asserts the example platform tagged `team` exists exactly once in the
 /// emulator: two roles (cluster, nodes), one bucket, one cluster with one
 /// node group — nothing duplicated, nothing missing. `context` prefixes the

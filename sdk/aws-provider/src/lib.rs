@@ -24,11 +24,13 @@ use cairn_core::{
 use tokio::sync::OnceCell;
 
 use crate::generic::TypedArgs;
+pub use crate::kms::KmsKeys;
 
 mod bucket;
 mod changes;
 mod cluster;
 mod generic;
+mod kms;
 mod node_group;
 mod role;
 mod sdk;
@@ -57,44 +59,48 @@ fn setting(config: &Value, key: &str) -> Result<Option<String>, ProviderError> {
     }
 }
 
+/// The AWS SDK configuration the stack's `aws` provider settings describe,
+/// and its region.
+async fn load_sdk_config(config: &Value) -> Result<(aws_config::SdkConfig, String), ProviderError> {
+    match config {
+        Value::Null => {}
+        Value::Map(map) => {
+            for key in map.keys().filter(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+                tracing::warn!("ignoring unknown aws provider setting `{key}` (known: {})", CONFIG_KEYS.join(", "));
+            }
+        }
+        other => {
+            return Err(ProviderError::invalid(format!("the aws provider configuration must be a map, not {other}")));
+        }
+    }
+    let (region, endpoint, profile) =
+        (setting(config, "region")?, setting(config, "endpoint")?, setting(config, "profile")?);
+
+    // Adaptive retries slow down under throttling, which parallel creates trigger.
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    // Without an explicit endpoint, aws-config already honours AWS_ENDPOINT_URL.
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let sdk_config = loader.load().await;
+    let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
+        ProviderError::invalid(
+            "no AWS region: set `region` in the aws provider configuration, or AWS_REGION in the environment",
+        )
+    })?;
+    Ok((sdk_config, region))
+}
+
 impl Clients {
     async fn connect(config: &Value) -> Result<Self, ProviderError> {
-        match config {
-            Value::Null => {}
-            Value::Map(map) => {
-                for key in map.keys().filter(|k| !CONFIG_KEYS.contains(&k.as_str())) {
-                    tracing::warn!("ignoring unknown aws provider setting `{key}` (known: {})", CONFIG_KEYS.join(", "));
-                }
-            }
-            other => {
-                return Err(ProviderError::invalid(format!(
-                    "the aws provider configuration must be a map, not {other}"
-                )));
-            }
-        }
-        let (region, endpoint, profile) =
-            (setting(config, "region")?, setting(config, "endpoint")?, setting(config, "profile")?);
-
-        // Adaptive retries slow down under throttling, which parallel creates trigger.
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
-        if let Some(profile) = profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = region {
-            loader = loader.region(Region::new(region));
-        }
-        // Without an explicit endpoint, aws-config already honours AWS_ENDPOINT_URL.
-        if let Some(endpoint) = endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk_config = loader.load().await;
-        let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
-            ProviderError::invalid(
-                "no AWS region: set `region` in the aws provider configuration, or AWS_REGION in the environment",
-            )
-        })?;
-
+        let (sdk_config, region) = load_sdk_config(config).await?;
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk_config);
         // Emulators such as moto serve every bucket on one host: `bucket.host` names would not resolve.
         if sdk_config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {

@@ -12,7 +12,7 @@ use cairn_engine::{ApplyOptions, Plan, ProviderSource, Resolution, apply, previe
 use cairn_state::{LockOptions, Recorder, StackSession, StateStore};
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, StackConfig};
+use crate::config::{self, SecretsMode, StackConfig};
 use crate::plugins::PluginProviders;
 use crate::progress::Progress;
 use crate::render;
@@ -85,7 +85,7 @@ enum StateCommand {
         #[arg(long)]
         serial: Option<u64>,
     },
-    /// Seal the secrets of a state written before `secrets = "passphrase"` was set.
+    /// Seal the secrets of a state written before `secrets = …` was set.
     Encrypt,
     /// Replace the stack's state with one exported before (e.g. from another backend).
     Import {
@@ -132,26 +132,39 @@ where
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
     let store = crate::backends::open(&backend, &config.project_dir, &config.providers).await?;
     let migrating = matches!(cli.command, Command::State { command: StateCommand::Encrypt });
-    let store: Box<dyn StateStore> = if config.encrypt_secrets {
-        let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {
-            anyhow!(
-                "stack `{stack}` encrypts its secrets (secrets = \"passphrase\" in {}): set CAIRN_PASSPHRASE to its passphrase",
-                config.path.display()
-            )
-        })?;
-        let sealer = cairn_secrets::Sealer::new(passphrase);
-        if migrating {
-            Box::new(cairn_secrets::EncryptingStore::migrating(store, sealer))
-        } else {
-            Box::new(cairn_secrets::EncryptingStore::new(store, sealer))
+    let store: Box<dyn StateStore> = match &config.secrets {
+        Some(mode) => {
+            let cipher = match mode {
+                SecretsMode::Passphrase => {
+                    let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {
+                        anyhow!(
+                            "stack `{stack}` encrypts its secrets (secrets = \"passphrase\" in {}): set \
+                             CAIRN_PASSPHRASE to its passphrase",
+                            config.path.display()
+                        )
+                    })?;
+                    cairn_secrets::Cipher::Passphrase(cairn_secrets::Sealer::new(passphrase))
+                }
+                SecretsMode::AwsKms(key) => {
+                    let keys =
+                        crate::backends::data_keys(key, &config.providers, &project, &stack).await.with_context(
+                            || format!("stack `{stack}`: secrets = \"{key}\" in {}", config.path.display()),
+                        )?;
+                    cairn_secrets::Cipher::Envelope(cairn_secrets::EnvelopeSealer::new(keys))
+                }
+            };
+            if migrating {
+                Box::new(cairn_secrets::EncryptingStore::migrating(store, cipher))
+            } else {
+                Box::new(cairn_secrets::EncryptingStore::new(store, cipher))
+            }
         }
-    } else if migrating {
-        bail!(
-            "`state encrypt` seals secrets with a passphrase: set `secrets = \"passphrase\"` in {} first",
+        None if migrating => bail!(
+            "`state encrypt` seals a stack's secrets: set `secrets = \"passphrase\"` or `secrets = \
+             \"awskms://alias/NAME\"` in {} first",
             config.path.display()
-        );
-    } else {
-        store
+        ),
+        None => store,
     };
     let providers = PluginProviders::new(config.providers.clone());
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };

@@ -29,12 +29,21 @@ struct File {
     backend: Option<String>,
     /// The lock lease, e.g. "60s".
     lock_ttl: Option<String>,
-    /// How secrets are encrypted at rest: "passphrase".
+    /// How secrets are encrypted at rest: "passphrase" or "awskms://KEY".
     secrets: Option<String>,
     #[serde(default)]
     provider: BTreeMap<String, toml::Table>,
     #[serde(default)]
     config: toml::Table,
+}
+
+/// How a stack seals its secrets (`secrets = "…"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretsMode {
+    /// `"passphrase"`: with `CAIRN_PASSPHRASE`.
+    Passphrase,
+    /// `"awskms://KEY"`: under data keys from AWS KMS (through the AWS plugin).
+    AwsKms(String),
 }
 
 /// A stack's configuration, read and checked.
@@ -48,8 +57,8 @@ pub struct StackConfig {
     pub backend: String,
     /// The lock lease: a run's lock may be taken over this long after its last heartbeat.
     pub lock_ttl: std::time::Duration,
-    /// Secrets are sealed with a passphrase (`secrets = "passphrase"`).
-    pub encrypt_secrets: bool,
+    /// How secrets are sealed at rest, if they are.
+    pub secrets: Option<SecretsMode>,
     /// Provider configuration per package.
     pub providers: BTreeMap<String, Value>,
     /// The program's config values.
@@ -108,16 +117,20 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
             )
         })?,
     };
-    let encrypt_secrets = match file.secrets.as_deref() {
-        None => false,
-        Some("passphrase") => true,
+    let secrets = match file.secrets.as_deref() {
+        None => None,
+        Some("passphrase") => Some(SecretsMode::Passphrase),
+        Some(url) if url.starts_with("awskms://") && url.len() > "awskms://".len() => {
+            Some(SecretsMode::AwsKms(url.to_owned()))
+        }
         Some(other) => bail!(
-            "{}: `secrets = \"{other}\"` is not a known mode; use \"passphrase\" (with CAIRN_PASSPHRASE set)",
+            "{}: `secrets = \"{other}\"` is not a known mode; use \"passphrase\" (with CAIRN_PASSPHRASE set) or an \
+             AWS KMS key, \"awskms://alias/NAME\"",
             path.display()
         ),
     };
     Ok(StackConfig {
-        encrypt_secrets,
+        secrets,
         project_dir: dir.to_owned(),
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
         lock_ttl,

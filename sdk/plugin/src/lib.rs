@@ -12,14 +12,16 @@
 //! when the engine is killed.
 
 pub mod client;
+pub mod data_keys;
 pub mod host;
 pub mod serve;
 pub mod state_client;
 pub mod state_serve;
 
 pub use client::GrpcProvider;
+pub use data_keys::{GrpcDataKeys, KeyService};
 pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
-pub use serve::{serve_main, serve_main_with_backends};
+pub use serve::{Services, serve_main, serve_main_with};
 pub use state_client::GrpcStateStore;
 pub use state_serve::BackendOpener;
 

@@ -12,7 +12,9 @@ use tokio::io::AsyncReadExt;
 use tonic::{Request, Response, Status};
 
 use crate::HANDSHAKE_PREFIX;
+use crate::data_keys::{KeyServer, KeyService};
 use crate::state_serve::{BackendOpener, StateServer};
+use cairn_proto::v1::data_keys_server::DataKeysServer;
 use cairn_proto::v1::state_backend_server::StateBackendServer;
 
 /// Runs a provider as a plugin process: binds a loopback port, prints the
@@ -35,16 +37,36 @@ use cairn_proto::v1::state_backend_server::StateBackendServer;
 /// }
 /// ```
 pub fn serve_main(provider: impl Provider + 'static) -> ExitCode {
-    serve_plugin(Arc::new(provider), None)
+    serve_plugin(Arc::new(provider), Services::default())
 }
 
-/// Like [`serve_main`], also serving the state backends `opener` opens
-/// (e.g. `s3://` URLs from the AWS plugin).
-pub fn serve_main_with_backends(provider: impl Provider + 'static, opener: impl BackendOpener + 'static) -> ExitCode {
-    serve_plugin(Arc::new(provider), Some(Arc::new(opener)))
+/// What a plugin serves besides its provider.
+#[derive(Default)]
+pub struct Services {
+    backends: Option<Arc<dyn BackendOpener>>,
+    keys: Option<Arc<dyn KeyService>>,
 }
 
-fn serve_plugin(provider: Arc<dyn Provider>, opener: Option<Arc<dyn BackendOpener>>) -> ExitCode {
+impl Services {
+    /// Also serve the state backends `opener` opens (e.g. `s3://` URLs).
+    pub fn backends(mut self, opener: impl BackendOpener + 'static) -> Self {
+        self.backends = Some(Arc::new(opener));
+        self
+    }
+
+    /// Also serve data keys from a key service (e.g. `awskms://` keys).
+    pub fn data_keys(mut self, keys: impl KeyService + 'static) -> Self {
+        self.keys = Some(Arc::new(keys));
+        self
+    }
+}
+
+/// Like [`serve_main`], also serving `services`.
+pub fn serve_main_with(provider: impl Provider + 'static, services: Services) -> ExitCode {
+    serve_plugin(Arc::new(provider), services)
+}
+
+fn serve_plugin(provider: Arc<dyn Provider>, services: Services) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into()))
@@ -56,7 +78,7 @@ fn serve_plugin(provider: Arc<dyn Provider>, opener: Option<Arc<dyn BackendOpene
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(provider, opener)) {
+    match runtime.block_on(serve(provider, services)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,10 +87,7 @@ fn serve_plugin(provider: Arc<dyn Provider>, opener: Option<Arc<dyn BackendOpene
     }
 }
 
-async fn serve(
-    provider: Arc<dyn Provider>,
-    opener: Option<Arc<dyn BackendOpener>>,
-) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(provider: Arc<dyn Provider>, services: Services) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     // The handshake is the only thing a plugin ever writes to stdout.
@@ -83,7 +102,8 @@ async fn serve(
     };
     tonic::transport::Server::builder()
         .add_service(ResourceProviderServer::new(Adapter(provider)))
-        .add_optional_service(opener.map(|o| StateBackendServer::new(StateServer::new(o))))
+        .add_optional_service(services.backends.map(|o| StateBackendServer::new(StateServer::new(o))))
+        .add_optional_service(services.keys.map(|k| DataKeysServer::new(KeyServer(k))))
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), stdin_closed)
         .await?;
     Ok(())

@@ -26,6 +26,15 @@ pub enum SealError {
     /// Not something this version seals.
     #[error("it is not a sealed value: {0}")]
     Malformed(String),
+    /// The key service did not make or unwrap a data key.
+    #[error("the key service refused: {0}")]
+    KeyService(String),
+    /// The data key opened, but the value fails authentication.
+    #[error("the value was altered after it was sealed")]
+    Altered,
+    /// Sealed by the other mode (e.g. a passphrase, when the stack now uses KMS).
+    #[error("it was sealed with {0}")]
+    OtherMode(String),
 }
 
 /// Seals and opens values with one passphrase.

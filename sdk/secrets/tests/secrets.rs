@@ -8,7 +8,7 @@ use std::time::Duration;
 use cairn_core::{Config, Input, Output, ProjectName, Stack, StackName, Value, resource};
 use cairn_engine::testing::TestProvider;
 use cairn_engine::{ApplyOptions, StaticProviders, apply, preview};
-use cairn_secrets::{EncryptingStore, Sealer};
+use cairn_secrets::{Cipher, EncryptingStore, Sealer};
 use cairn_state::{FileStore, Recorder, StateStore};
 use cairn_state_postgres::PostgresStore;
 
@@ -29,8 +29,8 @@ resource! {
 }
 
 /// A sealer with cheap key derivation: the tests are about where bytes go, not KDF cost.
-fn sealer(p: &str) -> Sealer {
-    Sealer::with_params(p, argon2::Params::new(64, 1, 1, Some(32)).unwrap())
+fn sealer(p: &str) -> Cipher {
+    Cipher::Passphrase(Sealer::with_params(p, argon2::Params::new(64, 1, 1, Some(32)).unwrap()))
 }
 
 fn names() -> (ProjectName, StackName) {
