@@ -31,10 +31,12 @@ fn bytes_under(dir: &std::path::Path) -> Vec<u8> {
 fn run_checked(p: &Project, stack: &str, pass: &str, args: &[&str]) -> cairn_tests::Run {
     let mut a: Vec<&str> = args.to_vec();
     a.extend(["--stack", stack]);
-    let run: cairn_tests::Run = p.command(&a).env("CAIRN_PASSPHRASE", pass).output().unwrap().into();
+    // Debug logs of the program and its plugins are searched too.
+    let run: cairn_tests::Run =
+        p.command(&a).env("CAIRN_PASSPHRASE", pass).env("CAIRN_LOG", "debug").output().unwrap().into();
     assert!(
         !contains(run.stdout.as_bytes(), WEBHOOK) && !contains(run.stderr.as_bytes(), WEBHOOK),
-        "printed in plain text: {run:?}"
+        "printed or logged in plain text: {run:?}"
     );
     run
 }

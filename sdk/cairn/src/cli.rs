@@ -111,6 +111,7 @@ where
     F: Fn(&Stack) -> crate::Result,
 {
     let cli = Cli::parse();
+    cairn_plugin::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(execute(project, cli, &program)) {
         Ok(code) => code,

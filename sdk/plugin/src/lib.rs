@@ -14,6 +14,7 @@
 pub mod client;
 pub mod data_keys;
 pub mod host;
+pub mod logging;
 pub mod serve;
 pub mod state_client;
 pub mod state_serve;

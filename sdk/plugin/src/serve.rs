@@ -67,10 +67,7 @@ pub fn serve_main_with(provider: impl Provider + 'static, services: Services) ->
 }
 
 fn serve_plugin(provider: Arc<dyn Provider>, services: Services) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG").unwrap_or_else(|_| "warn".into()))
-        .try_init();
+    crate::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
