@@ -36,20 +36,20 @@ pub(crate) fn run() -> Result {
     }
     let mut over = Vec::new();
     println!(
-        "{:<10} {:>8} {:>14} {:>14} {:>7} {:>8}",
+        "{:<12} {:>8} {:>14} {:>14} {:>7} {:>8}",
         "backend", "creates", "final bytes", "written", "ratio", "seconds"
     );
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let j: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
         let ratio = j["ratio"].as_f64().unwrap_or(f64::MAX);
         println!(
-            "{:<10} {:>8} {:>14} {:>14} {:>6.2}x {:>8}",
+            "{:<12} {:>8} {:>14} {:>14} {:>6.2}x {:>8}",
             j["backend"].as_str().unwrap_or("?"),
-            j["creates"],
-            j["final_state_bytes"],
-            j["bytes_written"],
+            j["creates"].as_u64().unwrap_or_default(),
+            j["final_state_bytes"].as_u64().unwrap_or_default(),
+            j["bytes_written"].as_u64().unwrap_or_default(),
             ratio,
-            j["seconds"]
+            format!("{:.2}", j["seconds"].as_f64().unwrap_or_default())
         );
         if ratio > MAX_WRITE_AMPLIFICATION {
             over.push(format!("{} ({ratio:.2}x)", j["backend"]));

@@ -154,7 +154,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{}",
             serde_json::json!({
-                "backend": url.split("://").next().unwrap_or(url),
+                "backend": if url.contains("lock_table=") {
+                    "s3+dynamodb"
+                } else {
+                    url.split("://").next().unwrap_or(url)
+                },
                 "creates": n,
                 "final_state_bytes": final_size,
                 "bytes_written": written,
