@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_core::{DeclaredStack, ProjectName, Stack, StackName};
+use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName};
 use cairn_engine::{ApplyOptions, Plan, ProviderSource, Resolution, apply, preview, reconcile};
 use cairn_state::{LockOptions, Recorder, StackSession, StateStore};
 use clap::{Parser, Subcommand};
@@ -42,9 +42,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show what `up` would do. Changes nothing.
-    Preview,
+    Preview {
+        #[command(flatten)]
+        imports: Imports,
+    },
     /// Make the cloud match the program.
     Up {
+        #[command(flatten)]
+        imports: Imports,
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
@@ -66,6 +71,48 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         parallel: usize,
     },
+}
+
+/// Existing resources to adopt instead of creating them.
+#[derive(Debug, clap::Args)]
+struct Imports {
+    /// Adopt the existing resource with provider ID `ID` as the declared
+    /// resource `NAME` (its name, or its URN when names repeat), unless the
+    /// state already has it. Repeatable. The program's arguments must match
+    /// the live resource.
+    #[arg(long = "import", value_name = "NAME=ID")]
+    specs: Vec<String>,
+}
+
+impl Imports {
+    /// Sets the `import` option of the resources named.
+    fn apply(&self, declared: &mut DeclaredStack) -> anyhow::Result<()> {
+        for spec in &self.specs {
+            let Some((name, id)) = spec.split_once('=').filter(|(n, i)| !n.is_empty() && !i.is_empty()) else {
+                bail!("--import `{spec}`: write it as NAME=ID (the resource's name or URN, then its provider ID)");
+            };
+            let found: Vec<usize> = declared
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.kind == ResourceKind::Custom && (r.urn.name() == name || r.urn.as_str() == name))
+                .map(|(i, _)| i)
+                .collect();
+            match found.as_slice() {
+                [i] => declared.resources[*i].import = Some(id.to_owned()),
+                [] => bail!(
+                    "--import `{spec}`: the program declares no resource named `{name}`; use a name or URN that \
+                     `preview` lists"
+                ),
+                many => bail!(
+                    "--import `{spec}`: `{name}` names {} resources; use one's URN instead: {}",
+                    many.len(),
+                    many.iter().map(|i| declared.resources[*i].urn.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,18 +218,24 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview => s.preview(program).await,
-        Command::Up { yes, parallel } => s.up(program, yes, parallel).await,
+        Command::Preview { imports } => s.preview(program, &imports).await,
+        Command::Up { imports, yes, parallel } => s.up(program, &imports, yes, parallel).await,
         Command::Destroy { yes, parallel } => s.destroy(yes, parallel).await,
         Command::State { command } => s.state(command).await,
     }
 }
 
 impl Session {
-    fn run_program<F: Fn(&Stack) -> crate::Result>(&self, program: &F) -> anyhow::Result<DeclaredStack> {
+    fn run_program<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        imports: &Imports,
+    ) -> anyhow::Result<DeclaredStack> {
         let ctx = Stack::new(self.stack.clone(), self.project.clone(), self.config.config.clone());
         program(&ctx).map_err(|e| anyhow!("the program failed: {e}"))?;
-        Ok(ctx.finish())
+        let mut declared = ctx.finish();
+        imports.apply(&mut declared)?;
+        Ok(declared)
     }
 
     fn print_json(&self, doc: &serde_json::Value) -> anyhow::Result<()> {
@@ -197,8 +250,12 @@ impl Session {
         eprint!("{}", render::plan_text(plan, self.stack.as_str(), self.project.as_str(), verb));
     }
 
-    async fn preview<F: Fn(&Stack) -> crate::Result>(&self, program: &F) -> anyhow::Result<ExitCode> {
-        let declared = self.run_program(program)?;
+    async fn preview<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        imports: &Imports,
+    ) -> anyhow::Result<ExitCode> {
+        let declared = self.run_program(program, imports)?;
         let replayed = self.store.read(&self.project, &self.stack).await?;
         let mut state = replayed.state;
         // Settle what a crashed run left pending, in memory only: preview writes nothing.
@@ -308,10 +365,11 @@ impl Session {
     async fn up<F: Fn(&Stack) -> crate::Result>(
         &self,
         program: &F,
+        imports: &Imports,
         yes: bool,
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
-        let declared = self.run_program(program)?;
+        let declared = self.run_program(program, imports)?;
         let (recorder, pending) = self.open("up").await?;
         let result = self.up_locked(&declared, &recorder, &pending, yes, parallel).await;
         self.finish(recorder, result).await

@@ -29,6 +29,7 @@ fn verb(a: ActionKind) -> (&'static str, &'static str, Style) {
         ActionKind::Same => ("checking", "unchanged", Style::new().dim()),
         ActionKind::Delete => ("deleting", "deleted", Style::new().red()),
         ActionKind::DeleteReplaced => ("deleting replaced", "deleted replaced", Style::new().red()),
+        ActionKind::Import => ("importing", "imported", Style::new().cyan()),
     }
 }
 

@@ -16,6 +16,7 @@ fn op_style(op: Op) -> Style {
         Op::Update => Style::new().yellow(),
         Op::Replace => Style::new().magenta(),
         Op::Delete => Style::new().red(),
+        Op::Import => Style::new().cyan(),
         Op::Same => Style::new().dim(),
     }
 }
@@ -26,6 +27,7 @@ fn op_word(op: Op) -> &'static str {
         Op::Update => "update",
         Op::Replace => "replace",
         Op::Delete => "delete",
+        Op::Import => "import",
         Op::Same => "same",
     }
 }
@@ -80,6 +82,7 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
         let extra = match s.op {
             Op::Replace if s.delete_before_replace => format!(" (delete first; forced by {})", paths(&s.replaces)),
             Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
+            Op::Import => format!(" (ID {})", s.import_id.as_deref().unwrap_or("?")),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -128,9 +131,10 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
     if s.is_noop() {
         let _ = writeln!(out, "No changes: stack {stack} matches the program ({} unchanged).", s.same);
     } else {
+        let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
         let _ = writeln!(
             out,
-            "Resources: {} to create, {} to update, {} to replace, {} to delete, {} unchanged",
+            "Resources: {imports}{} to create, {} to update, {} to replace, {} to delete, {} unchanged",
             s.create, s.update, s.replace, s.delete, s.same
         );
     }
@@ -142,13 +146,17 @@ fn paths(p: &[cairn_core::PropertyPath]) -> String {
 }
 
 fn step_json(s: &Step) -> serde_json::Value {
-    json!({
+    let mut j = json!({
         "urn": s.urn,
         "type": s.ty.as_str(),
         "op": s.op,
         "changes": s.diffs.iter().map(|d| d.path.to_string()).collect::<Vec<_>>(),
         "replaces": s.replaces.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(id) = &s.import_id {
+        j["import_id"] = json!(id);
+    }
+    j
 }
 
 fn outputs_json(outputs: &BTreeMap<String, Value>) -> serde_json::Value {

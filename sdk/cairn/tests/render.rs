@@ -41,6 +41,7 @@ fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Val
         delete_before_replace: false,
         warnings: vec![],
         declared_index: None,
+        import_id: (op == Op::Import).then(|| "imported-id".to_owned()),
     }
 }
 
@@ -50,6 +51,7 @@ fn sample_plan() -> Plan {
     let ng = urn("cairn:ai:GpuNodePool$aws:eks:NodeGroup", "gpu-nodes");
     let bucket = urn("aws:s3:Bucket", "artifacts");
     let old_bucket = urn("aws:s3:Bucket", "scratch");
+    let datasets = urn("aws:s3:Bucket", "datasets");
     let ng_old = rec(
         &ng,
         serde_json::json!({"instance_types": ["g5.2xlarge"], "scaling": {"min_size": 0, "max_size": 2}}),
@@ -79,6 +81,7 @@ fn sample_plan() -> Plan {
             step(&role, Op::Create, None, Some(serde_json::json!({"name": "r"})), Some(&pool)),
             replace,
             update,
+            step(&datasets, Op::Import, None, Some(serde_json::json!({"bucket": "ml-datasets"})), None),
             step(&old_bucket, Op::Delete, Some(rec(&old_bucket, serde_json::json!({}), None)), None, None),
         ],
         outputs: [

@@ -136,6 +136,7 @@ impl Stack {
             outputs,
             dependencies,
             protect: opts.protect,
+            import: opts.import,
         })?;
         Ok(A::Resource::from_urn(urn))
     }
@@ -153,6 +154,7 @@ impl Stack {
             outputs: Vec::new(),
             dependencies: BTreeSet::new(),
             protect: false,
+            import: None,
         })?;
         Ok(Stack { parent: Some(urn), ..self.clone() })
     }

@@ -45,6 +45,18 @@ pub struct ResourceOptions {
     /// The component this resource belongs to, when not declared inside it.
     #[builder(default, setter(strip_option, into))]
     pub parent: Option<Urn>,
+    /// Adopt the existing cloud resource with this provider ID instead of
+    /// creating one, when the state has no record of it. The declared
+    /// arguments must match the live resource (`preview` shows any
+    /// difference and refuses); afterwards the option has no effect.
+    ///
+    /// ```
+    /// use cairn_core::ResourceOptions;
+    /// let opts = ResourceOptions::builder().import("ml-artifacts-prod").build();
+    /// assert_eq!(opts.import.as_deref(), Some("ml-artifacts-prod"));
+    /// ```
+    #[builder(default, setter(strip_option, into))]
+    pub import: Option<String>,
 }
 
 /// Whether a declared resource is managed by a provider or groups others.
@@ -74,6 +86,8 @@ pub struct DeclaredResource {
     pub dependencies: BTreeSet<Urn>,
     /// The `protect` option.
     pub protect: bool,
+    /// The `import` option: the provider ID of an existing resource to adopt.
+    pub import: Option<String>,
 }
 
 /// Generates a resource type's handle and outputs struct, and ties its

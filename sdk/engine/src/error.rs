@@ -1,6 +1,6 @@
 //! Engine errors. Each names the resource it is about and, where there is one, the fix.
 
-use cairn_core::{CheckFailure, OutputError, ProviderError, Urn};
+use cairn_core::{CheckFailure, OutputError, PropertyPath, ProviderError, Urn, Value};
 use cairn_state::StateError;
 
 /// An engine failure.
@@ -50,6 +50,34 @@ pub enum EngineError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The resource an `import` names does not exist.
+    #[error(
+        "cannot import {urn}: no resource with ID `{id}` exists; check the ID (for a node group: CLUSTER:NODEGROUP) and the provider's region"
+    )]
+    ImportNotFound {
+        /// The resource.
+        urn: Urn,
+        /// The ID given.
+        id: String,
+    },
+    /// An `import` whose arguments use values not known before apply.
+    #[error(
+        "cannot import {urn}: its arguments use outputs of resources this run creates, unknown until then; create or import those first, then import this one"
+    )]
+    ImportUnknown {
+        /// The resource.
+        urn: Urn,
+    },
+    /// The declared arguments differ from the live resource an `import` adopts.
+    #[error("{}", render_import_mismatch(.urn, .id, .diffs))]
+    ImportMismatch {
+        /// The resource.
+        urn: Urn,
+        /// The ID given.
+        id: String,
+        /// Each differing property: its path, live value and declared value.
+        diffs: Vec<(PropertyPath, Option<Value>, Option<Value>)>,
+    },
     /// The plan was made against another state.
     #[error(
         "the plan was made against state serial {planned} but the state is now at serial {current}: run preview again"
@@ -67,6 +95,20 @@ fn render_check_failures(failures: &[(Urn, CheckFailure)]) -> String {
     for (urn, f) in failures {
         let at = if f.property.0.is_empty() { String::new() } else { format!(" property `{}`", f.property) };
         out.push_str(&format!("\n  - {urn}{at}: {}", f.reason));
+    }
+    out
+}
+
+fn render_import_mismatch(urn: &Urn, id: &str, diffs: &[(PropertyPath, Option<Value>, Option<Value>)]) -> String {
+    let mut out = format!(
+        "cannot import {urn} (ID `{id}`): its declared arguments differ from the live resource in {} propert{}; \
+         change the program to match, then import (an import adopts a resource, it never changes it):",
+        diffs.len(),
+        if diffs.len() == 1 { "y" } else { "ies" }
+    );
+    let show = |v: &Option<Value>| v.as_ref().map_or_else(|| "(absent)".to_owned(), ToString::to_string);
+    for (path, live, declared) in diffs {
+        out.push_str(&format!("\n  - `{path}`: live {}, declared {}", show(live), show(declared)));
     }
     out
 }

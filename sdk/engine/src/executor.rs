@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cairn_core::{CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ResourceKind, UpdateRequest, Urn, Value};
+use cairn_core::{
+    CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ReadRequest, ResourceKind, UpdateRequest, Urn, Value,
+};
 use cairn_state::{Intent, Mutation, OpKind, Recorder, ResourceState, StackState};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -53,6 +55,8 @@ pub enum ActionKind {
     DeleteReplaced,
     /// Delete a resource.
     Delete,
+    /// Record an existing resource (an import).
+    Import,
 }
 
 /// Progress notifications, for displays.
@@ -169,6 +173,9 @@ fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
             }
             Op::Same => {
                 new_side.insert(&s.urn, add(ActionKind::Same));
+            }
+            Op::Import => {
+                new_side.insert(&s.urn, add(ActionKind::Import));
             }
             Op::Replace => {
                 let create = add(ActionKind::CreateReplacement);
@@ -418,6 +425,7 @@ impl Run<'_> {
             ActionKind::Create | ActionKind::CreateReplacement => self.create(step, kind).await,
             ActionKind::Update => self.update(step).await,
             ActionKind::Delete | ActionKind::DeleteReplaced => self.delete(step).await,
+            ActionKind::Import => self.import(step).await,
         }
     }
 
@@ -522,6 +530,24 @@ impl Run<'_> {
                 Err(EngineError::Provider { urn: step.urn.clone(), action: "create", source }.into())
             }
         }
+    }
+
+    /// Reads the resource to adopt again (the plan may be old) and records
+    /// it. Nothing is changed in the cloud, so nothing is journaled before.
+    async fn import(&self, step: &Step) -> Result<(), ActionError> {
+        let id = step.import_id.clone().expect("an import step has an ID");
+        let inputs = self.final_inputs(step).await?;
+        let provider = for_type(self.providers, &step.ty).await?;
+        let live = provider
+            .read(ReadRequest { urn: step.urn.clone(), id: Some(id.clone()), inputs: inputs.clone() })
+            .await
+            .map_err(|source| EngineError::Provider { urn: step.urn.clone(), action: "import", source })?
+            .ok_or_else(|| EngineError::ImportNotFound { urn: step.urn.clone(), id })?;
+        let outputs = keep_secrets(&inputs, live.outputs);
+        let rec = Self::record(step, Some(live.id), inputs, outputs.clone());
+        self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
+        self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
+        Ok(())
     }
 
     async fn update(&self, step: &Step) -> Result<(), ActionError> {

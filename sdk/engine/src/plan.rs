@@ -19,6 +19,8 @@ pub enum Op {
     Replace,
     /// Delete it.
     Delete,
+    /// Adopt the existing resource with the `import` ID (read, not created).
+    Import,
     /// Nothing to do.
     Same,
 }
@@ -31,6 +33,7 @@ impl Op {
             Op::Update => "~",
             Op::Replace => "±",
             Op::Delete => "-",
+            Op::Import => "=",
             Op::Same => " ",
         }
     }
@@ -74,6 +77,8 @@ pub struct Step {
     pub warnings: Vec<CheckFailure>,
     /// Index into the declared resources, for resolving inputs at apply time.
     pub declared_index: Option<usize>,
+    /// The provider ID of the existing resource an `Import` step adopts.
+    pub import_id: Option<String>,
 }
 
 impl Step {
@@ -98,6 +103,8 @@ pub struct Summary {
     pub replace: usize,
     /// Deletes.
     pub delete: usize,
+    /// Imports.
+    pub import: usize,
     /// Unchanged.
     pub same: usize,
 }
@@ -110,13 +117,14 @@ impl Summary {
             Op::Update => self.update += 1,
             Op::Replace => self.replace += 1,
             Op::Delete => self.delete += 1,
+            Op::Import => self.import += 1,
             Op::Same => self.same += 1,
         }
     }
 
-    /// True when nothing would change.
+    /// True when nothing would change (an import changes the state).
     pub fn is_noop(&self) -> bool {
-        self.create + self.update + self.replace + self.delete == 0
+        self.create + self.update + self.replace + self.delete + self.import == 0
     }
 }
 
@@ -175,6 +183,7 @@ mod tests {
             delete_before_replace: false,
             warnings: vec![],
             declared_index: Some(0),
+            import_id: None,
         };
         let plan = |protect| Plan {
             base_serial: 1,

@@ -120,6 +120,7 @@ pub fn decide(
         delete_before_replace: diff.delete_before_replace,
         warnings,
         declared_index: Some(index),
+        import_id: None,
     })
 }
 
@@ -157,7 +158,25 @@ fn delete_step(r: &ResourceState) -> Step {
         delete_before_replace: false,
         warnings: Vec::new(),
         declared_index: None,
+        import_id: None,
     }
+}
+
+/// The `$cairn.defaults` of live inputs read for an import: every property
+/// the program leaves out, so that Check keeps its live value (an
+/// auto-named resource keeps its real name) instead of filling a new one.
+pub fn live_as_recorded(live: &Value, declared: &Value) -> Value {
+    let Value::Map(map) = live else { return live.clone() };
+    let left_out: Vec<Value> = map
+        .keys()
+        .filter(|k| !k.starts_with("$cairn.") && matches!(declared.get(k), None | Some(Value::Null)))
+        .map(|k| Value::String(k.clone()))
+        .collect();
+    let mut map = map.clone();
+    if !left_out.is_empty() {
+        map.insert(DEFAULTS_KEY.to_owned(), Value::List(left_out));
+    }
+    Value::Map(map)
 }
 
 /// Orders resources so that each comes before everything it depends on.
@@ -213,6 +232,15 @@ mod tests {
         let err = destroy_all(&state).unwrap_err().to_string();
         assert!(err.contains("protected") && err.contains("::a"), "{err}");
         assert!(deletions(&state, &BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn imported_inputs_mark_what_the_program_leaves_out() {
+        let live = Value::from_json(&serde_json::json!({"bucket": "real-1", "versioning": true}));
+        let declared = Value::from_json(&serde_json::json!({"versioning": true, "bucket": null}));
+        let recorded = live_as_recorded(&live, &declared);
+        assert_eq!(defaults_of(&recorded).into_iter().collect::<Vec<_>>(), ["bucket"]);
+        assert_eq!(recorded.get("bucket").and_then(Value::as_str), Some("real-1"));
     }
 
     #[test]

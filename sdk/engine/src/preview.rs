@@ -4,12 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use cairn_core::{CheckRequest, DeclaredStack, DiffRequest, ResourceKind, Urn, Value};
+use cairn_core::{
+    CheckRequest, DeclaredResource, DeclaredStack, DiffRequest, Provider, ReadRequest, ResourceKind, Urn, Value,
+};
 use cairn_state::StackState;
 
 use crate::error::EngineError;
 use crate::plan::{Op, Plan};
-use crate::planner::{KnownOutputs, decide, deletions, desired, resolve_inputs, unchanged};
+use crate::planner::{KnownOutputs, decide, deletions, desired, live_as_recorded, resolve_inputs, unchanged};
 use crate::providers::{ProviderSource, for_type};
 
 /// Plans `declared` against `state`.
@@ -32,6 +34,15 @@ pub async fn preview(
 
         if decl.kind == ResourceKind::Component {
             steps.push(decide(decl, index, old, meta, None, Vec::new())?);
+            continue;
+        }
+        if old.is_none()
+            && let Some(id) = &decl.import
+        {
+            let provider = for_type(providers, &decl.urn.resource_type()).await?;
+            let (step, outputs) = plan_import(&*provider, decl, index, id, resolved).await?;
+            known.insert(decl.urn.clone(), outputs);
+            steps.push(step);
             continue;
         }
         if let Some(old) = old
@@ -107,4 +118,59 @@ pub async fn preview(
     let outputs =
         declared.exports.iter().map(|(k, node)| (k.clone(), node.evaluate(&known).unwrap_or(Value::Unknown))).collect();
     Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs })
+}
+
+/// Plans the import of the existing resource `id` for `decl`: reads it,
+/// checks the declared arguments against its live inputs, and refuses any
+/// difference (an import adopts a resource as it is; it never changes it).
+/// Returns the step and the live outputs, which dependents may use at once.
+async fn plan_import(
+    provider: &dyn Provider,
+    decl: &DeclaredResource,
+    index: usize,
+    id: &str,
+    resolved: Value,
+) -> Result<(crate::plan::Step, Value), EngineError> {
+    let urn = &decl.urn;
+    let fail = |action: &'static str| move |source| EngineError::Provider { urn: urn.clone(), action, source };
+    if resolved.contains_unknown() {
+        return Err(EngineError::ImportUnknown { urn: urn.clone() });
+    }
+    let live = provider
+        .read(ReadRequest { urn: urn.clone(), id: Some(id.to_owned()), inputs: resolved.clone() })
+        .await
+        .map_err(fail("read"))?
+        .ok_or_else(|| EngineError::ImportNotFound { urn: urn.clone(), id: id.to_owned() })?;
+    let olds = live_as_recorded(&live.inputs, &resolved);
+    let checked = provider
+        .check(CheckRequest { urn: urn.clone(), olds: Some(olds.clone()), news: resolved })
+        .await
+        .map_err(fail("check"))?;
+    if !checked.failures.is_empty() {
+        return Err(EngineError::CheckFailed(checked.failures.into_iter().map(|f| (urn.clone(), f)).collect()));
+    }
+    let diff = provider
+        .diff(DiffRequest {
+            urn: urn.clone(),
+            id: live.id.clone(),
+            olds: olds.clone(),
+            old_outputs: live.outputs.clone(),
+            news: checked.inputs.clone(),
+        })
+        .await
+        .map_err(fail("diff"))?;
+    // Cairn's own bookkeeping (`$cairn.defaults`) is no property of the resource.
+    let differing: Vec<_> =
+        diff.changes.iter().filter(|d| !d.path.top().is_some_and(|t| t.starts_with("$cairn."))).collect();
+    if !differing.is_empty() {
+        let diffs = differing
+            .iter()
+            .map(|d| (d.path.clone(), olds.at(&d.path).cloned(), checked.inputs.at(&d.path).cloned()))
+            .collect();
+        return Err(EngineError::ImportMismatch { urn: urn.clone(), id: id.to_owned(), diffs });
+    }
+    let mut step = decide(decl, index, None, desired(decl, checked.inputs), None, checked.warnings)?;
+    step.op = Op::Import;
+    step.import_id = Some(live.id);
+    Ok((step, live.outputs))
 }

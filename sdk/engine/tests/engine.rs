@@ -261,3 +261,56 @@ async fn a_value_changed_by_an_in_place_update_reaches_its_dependents_in_the_sam
     let again = up(&h, 4, program("v2")).await;
     assert!(again.iter().all(|s| s.1 == Op::Same), "converged in one run: {again:?}");
 }
+
+#[tokio::test]
+async fn the_import_option_adopts_existing_resources_and_their_outputs_flow_at_once() {
+    let h = harness(TestProvider::new());
+    // Resources made outside this stack ("by hand").
+    h.provider
+        .cloud
+        .lock()
+        .unwrap()
+        .insert("a-hand".into(), cairn_core::Value::from_json(&serde_json::json!({"value": "root", "size": 1})));
+    let imported = |ctx: &Stack| {
+        let opts = ResourceOptions::builder().import("a-hand").build();
+        let a = ctx.resource_with("a", ThingArgs { value: "root".into(), size: 1 }, opts).unwrap();
+        thing(ctx, "b", a.id.map(|id| format!("after {id}")), 1);
+    };
+    let steps = up(&h, 4, imported).await;
+    assert_eq!(
+        steps.iter().map(|(n, op, st)| (n.as_str(), *op, *st)).collect::<Vec<_>>(),
+        [("a", Op::Import, Status::Succeeded), ("b", Op::Create, Status::Succeeded)]
+    );
+    let calls = h.provider.calls();
+    assert_eq!(calls, ["create b"], "an import creates nothing");
+    let cloud = h.provider.cloud.lock().unwrap().clone();
+    assert_eq!(cloud.len(), 2);
+    assert!(cloud.values().any(|v| v.get("value").and_then(cairn_core::Value::as_str) == Some("after a-hand")));
+
+    let again = up(&h, 4, imported).await;
+    assert!(again.iter().all(|(_, op, _)| *op == Op::Same), "the option has no effect once recorded: {again:?}");
+}
+
+#[tokio::test]
+async fn an_import_that_differs_from_the_live_resource_is_refused() {
+    let h = harness(TestProvider::new());
+    h.provider
+        .cloud
+        .lock()
+        .unwrap()
+        .insert("a-hand".into(), cairn_core::Value::from_json(&serde_json::json!({"value": "root", "size": 1})));
+    let (p, s) = names();
+    let ctx = Stack::new(s.clone(), p.clone(), Config::default());
+    let opts = ResourceOptions::builder().import("a-hand").build();
+    ctx.resource_with("a", ThingArgs { value: "root".into(), size: 2 }, opts).unwrap();
+    let state = cairn_state::StackState::new(s);
+    let err = preview(&ctx.finish(), &state, &h.providers).await.unwrap_err().to_string();
+    assert!(err.contains("cannot import") && err.contains("`size`: live 1, declared 2"), "{err}");
+
+    let ctx = Stack::new(StackName::new("dev").unwrap(), p, Config::default());
+    let opts = ResourceOptions::builder().import("gone").build();
+    ctx.resource_with("a", ThingArgs { value: "root".into(), size: 1 }, opts).unwrap();
+    let err = preview(&ctx.finish(), &state, &h.providers).await.unwrap_err().to_string();
+    assert!(err.contains("no resource with ID `gone`"), "{err}");
+    assert!(h.provider.calls().is_empty(), "planning changes nothing");
+}
