@@ -56,9 +56,18 @@ async fn the_platform_is_imported_into_a_fresh_state_and_then_unchanged() {
     let again = p.run(&with(&["preview", "--json"], &base.map(str::to_owned))).ok();
     assert!(again.ops().iter().all(|(_, op)| op == "same"), "imported state matches the program: {:?}", again.ops());
     let imported = p.run(&with(&["state", "export"], &base.map(str::to_owned))).ok().json();
-    for (a, b) in exported["resources"].as_array().unwrap().iter().zip(imported["resources"].as_array().unwrap()) {
-        assert_eq!((&a["urn"], &a["id"]), (&b["urn"], &b["id"]), "same resources, same IDs");
-    }
+    // Steps run in parallel, so records may come in another order.
+    let ids = |state: &serde_json::Value| {
+        let mut v: Vec<(String, String)> = state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["urn"].to_string(), r["id"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&exported), ids(&imported), "same resources, same IDs");
     cairn_tests::assert_platform_exists_once(&team, "after the import").await;
 
     // A program that differs from the live resources: refused, naming the property.
