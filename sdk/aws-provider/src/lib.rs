@@ -116,37 +116,70 @@ impl Clients {
     }
 }
 
-/// The resource types this provider manages.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Role,
-    Bucket,
-    Cluster,
-    NodeGroup,
+/// One resource type: its schema and typed arguments (which drive Check and
+/// Diff) and its module's AWS calls.
+#[async_trait]
+trait AwsType: Send + Sync {
+    fn schema(&self) -> &'static ResourceSchema;
+    fn check(&self, req: CheckRequest) -> CheckResponse;
+    async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
+    async fn read(&self, c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError>;
+    async fn update(&self, c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
+    async fn delete(&self, c: &Clients, req: DeleteRequest) -> Result<(), ProviderError>;
 }
 
-impl Kind {
-    const ALL: [Kind; 4] = [Kind::Role, Kind::Bucket, Kind::Cluster, Kind::NodeGroup];
+/// Registers resource types: `Handle => module, Args`. The module holds
+/// `create`, `read`, `update` and `delete`; the rest is generic.
+macro_rules! aws_types {
+    ($($handle:ident => $module:ident, $args:ty;)+) => {
+        $(
+            struct $handle;
 
-    fn schema(self) -> &'static ResourceSchema {
-        match self {
-            Kind::Role => RoleArgs::SCHEMA,
-            Kind::Bucket => BucketArgs::SCHEMA,
-            Kind::Cluster => ClusterArgs::SCHEMA,
-            Kind::NodeGroup => NodeGroupArgs::SCHEMA,
-        }
-    }
+            #[async_trait]
+            impl AwsType for $handle {
+                fn schema(&self) -> &'static ResourceSchema {
+                    <$args as TypedArgs>::SCHEMA
+                }
+                fn check(&self, req: CheckRequest) -> CheckResponse {
+                    generic::check::<$args>(req)
+                }
+                async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
+                    $module::create(c, req).await
+                }
+                async fn read(&self, c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
+                    $module::read(c, req).await
+                }
+                async fn update(&self, c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
+                    $module::update(c, req).await
+                }
+                async fn delete(&self, c: &Clients, req: DeleteRequest) -> Result<(), ProviderError> {
+                    $module::delete(c, req).await
+                }
+            }
+        )+
 
-    fn of(urn: &Urn) -> Result<Self, ProviderError> {
-        let ty = urn.resource_type();
-        Kind::ALL.into_iter().find(|k| k.schema().token == ty.as_str()).ok_or_else(|| {
-            let known: Vec<&str> = cairn_aws::SCHEMAS.iter().map(|s| s.token).collect();
-            ProviderError::invalid(format!(
-                "the aws provider has no resource type `{ty}`; known types: {}",
-                known.join(", ")
-            ))
-        })
-    }
+        /// Every resource type this provider manages.
+        const TYPES: &[&dyn AwsType] = &[$(&$handle),+];
+    };
+}
+
+aws_types! {
+    RoleType => role, RoleArgs;
+    BucketType => bucket, BucketArgs;
+    ClusterType => cluster, ClusterArgs;
+    NodeGroupType => node_group, NodeGroupArgs;
+}
+
+/// The resource type of `urn`.
+fn type_of(urn: &Urn) -> Result<&'static dyn AwsType, ProviderError> {
+    let ty = urn.resource_type();
+    TYPES.iter().copied().find(|t| t.schema().token == ty.as_str()).ok_or_else(|| {
+        let known: Vec<&str> = TYPES.iter().map(|t| t.schema().token).collect();
+        ProviderError::invalid(format!(
+            "the aws provider has no resource type `{ty}`; known types: {}",
+            known.join(", ")
+        ))
+    })
 }
 
 /// The AWS provider. Call [`Provider::configure`] before anything else.
@@ -179,56 +212,27 @@ impl Provider for AwsProvider {
     }
 
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
-        Ok(match Kind::of(&req.urn)? {
-            Kind::Role => generic::check::<RoleArgs>(req),
-            Kind::Bucket => generic::check::<BucketArgs>(req),
-            Kind::Cluster => generic::check::<ClusterArgs>(req),
-            Kind::NodeGroup => generic::check::<NodeGroupArgs>(req),
-        })
+        Ok(type_of(&req.urn)?.check(req))
     }
 
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
-        Ok(Kind::of(&req.urn)?.schema().diff(&req.olds, &req.news))
+        Ok(type_of(&req.urn)?.schema().diff(&req.olds, &req.news))
     }
 
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        let c = self.clients()?;
-        match Kind::of(&req.urn)? {
-            Kind::Role => role::create(c, req).await,
-            Kind::Bucket => bucket::create(c, req).await,
-            Kind::Cluster => cluster::create(c, req).await,
-            Kind::NodeGroup => node_group::create(c, req).await,
-        }
+        type_of(&req.urn)?.create(self.clients()?, req).await
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-        let c = self.clients()?;
-        match Kind::of(&req.urn)? {
-            Kind::Role => role::read(c, req).await,
-            Kind::Bucket => bucket::read(c, req).await,
-            Kind::Cluster => cluster::read(c, req).await,
-            Kind::NodeGroup => node_group::read(c, req).await,
-        }
+        type_of(&req.urn)?.read(self.clients()?, req).await
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        let c = self.clients()?;
-        match Kind::of(&req.urn)? {
-            Kind::Role => role::update(c, req).await,
-            Kind::Bucket => bucket::update(c, req).await,
-            Kind::Cluster => cluster::update(c, req).await,
-            Kind::NodeGroup => node_group::update(c, req).await,
-        }
+        type_of(&req.urn)?.update(self.clients()?, req).await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        let c = self.clients()?;
-        match Kind::of(&req.urn)? {
-            Kind::Role => role::delete(c, req).await,
-            Kind::Bucket => bucket::delete(c, req).await,
-            Kind::Cluster => cluster::delete(c, req).await,
-            Kind::NodeGroup => node_group::delete(c, req).await,
-        }
+        type_of(&req.urn)?.delete(self.clients()?, req).await
     }
 }
 
@@ -263,9 +267,10 @@ mod tests {
     #[test]
     fn every_schema_has_a_kind_and_unknown_types_are_named() {
         for s in cairn_aws::SCHEMAS {
-            assert_eq!(Kind::of(&urn(s.token)).unwrap().schema().token, s.token);
+            assert_eq!(type_of(&urn(s.token)).unwrap().schema().token, s.token);
         }
-        let err = Kind::of(&urn("aws:sqs:Queue")).unwrap_err();
+        assert_eq!(TYPES.len(), cairn_aws::SCHEMAS.len(), "every schema has a type and the other way round");
+        let err = type_of(&urn("aws:sqs:Queue")).err().unwrap();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
         assert!(err.message.contains("`aws:sqs:Queue`") && err.message.contains("aws:eks:NodeGroup"), "{err}");
     }
