@@ -51,6 +51,8 @@ enum Task {
     Bench,
     /// Deploy the ai-platform example to a local AWS emulator and show the result.
     Demo,
+    /// Regenerate the resource reference pages (docs/reference/) from the schemas.
+    Docs,
     /// Generate the gRPC code of the provider protocol from its .proto file.
     Codegen {
         /// Only check that the checked-in code is current; change nothing.
@@ -67,6 +69,12 @@ fn main() -> ExitCode {
         Task::Bench => bench::run(),
         Task::Demo => demo::run(),
         Task::Codegen { check } => codegen::run(check),
+        Task::Docs => {
+            // The test that checks the pages also writes them when asked to.
+            let mut cmd = cargo();
+            cmd.args(["test", "-p", "cairn-aws", "--test", "reference"]).env("CAIRN_UPDATE_DOCS", "1");
+            run(&mut cmd)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -154,6 +154,54 @@ impl ResourceSchema {
     }
 }
 
+/// A reference page in Markdown for a package's resource types: per type its
+/// description, auto-naming, and a table of properties with what a change
+/// does. `docs/reference/` is generated from it, and a test keeps it current.
+pub fn reference_markdown(package: &str, schemas: &[&ResourceSchema]) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "# `{package}` resource types\n\n<!-- Generated from the resource schemas; edit those, then run \
+         `cargo xtask docs`. -->\n\n"
+    );
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    for schema in schemas {
+        let _ = writeln!(out, "- [`{}`](#{})", schema.token, anchor(schema.token));
+    }
+    for schema in schemas {
+        let _ = write!(out, "\n## {}\n\n{}\n\n", schema.token, schema.doc);
+        if let Some(auto) = schema.auto_name {
+            let _ = write!(
+                out,
+                "Auto-named: when `{}` is not set, Check fills `<logical name>-<7 hex>` (at most {} characters{}), \
+                 kept across runs.\n\n",
+                auto.property,
+                auto.max_len,
+                if auto.lowercase { ", lowercase" } else { "" }
+            );
+        }
+        out.push_str("| Property | Required | On change | Description |\n|---|---|---|---|\n");
+        for p in schema.properties {
+            let change = match p.change {
+                Change::InPlace => "updated in place",
+                Change::Replace => "**replaces**",
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {change} | {} |",
+                p.name,
+                if p.required { "yes" } else { "" },
+                cell(p.doc)
+            );
+        }
+    }
+    out
+}
+
+/// The Markdown heading anchor of a type token (`aws:s3:Bucket` → `awss3bucket`).
+fn anchor(token: &str) -> String {
+    token.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
 /// The properties listed under `$cairn.defaults`.
 pub fn defaults_of(inputs: &Value) -> BTreeSet<String> {
     match inputs.get(DEFAULTS_KEY) {
