@@ -58,7 +58,11 @@ impl KmsKeys {
         if let Some(c) = clients.get(&cache_key) {
             return Ok(c.clone());
         }
-        let (sdk_config, _) = crate::load_sdk_config(config).await.map_err(|e| e.message)?;
+        let (sdk_config, _) = crate::settings::Settings::parse(config)
+            .map_err(|e| e.message)?
+            .sdk_config()
+            .await
+            .map_err(|e| e.message)?;
         let client = aws_sdk_kms::Client::new(&sdk_config);
         clients.insert(cache_key, client.clone());
         Ok(client)

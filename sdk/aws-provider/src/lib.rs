@@ -13,8 +13,6 @@
 //! `AWS_ENDPOINT_URL`, e.g. a local moto server) and `profile`.
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
 use cairn_aws::{BucketArgs, ClusterArgs, NodeGroupArgs, RoleArgs};
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
@@ -34,6 +32,7 @@ mod kms;
 mod node_group;
 mod role;
 mod sdk;
+mod settings;
 
 /// The AWS clients, built once by `configure`.
 #[derive(Debug)]
@@ -43,64 +42,16 @@ pub(crate) struct Clients {
     pub(crate) eks: aws_sdk_eks::Client,
     /// The region the clients talk to (S3 needs it to place buckets).
     pub(crate) region: String,
-}
-
-/// The keys the provider configuration accepts.
-const CONFIG_KEYS: [&str; 3] = ["region", "endpoint", "profile"];
-
-/// A string setting of the provider configuration; empty counts as unset.
-fn setting(config: &Value, key: &str) -> Result<Option<String>, ProviderError> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_str() {
-            Some(s) => Ok(Some(s.to_owned()).filter(|s| !s.is_empty())),
-            None => Err(ProviderError::invalid(format!("the aws provider setting `{key}` must be a string, not {v}"))),
-        },
-    }
-}
-
-/// The AWS SDK configuration the stack's `aws` provider settings describe,
-/// and its region.
-async fn load_sdk_config(config: &Value) -> Result<(aws_config::SdkConfig, String), ProviderError> {
-    match config {
-        Value::Null => {}
-        Value::Map(map) => {
-            for key in map.keys().filter(|k| !CONFIG_KEYS.contains(&k.as_str())) {
-                tracing::warn!("ignoring unknown aws provider setting `{key}` (known: {})", CONFIG_KEYS.join(", "));
-            }
-        }
-        other => {
-            return Err(ProviderError::invalid(format!("the aws provider configuration must be a map, not {other}")));
-        }
-    }
-    let (region, endpoint, profile) =
-        (setting(config, "region")?, setting(config, "endpoint")?, setting(config, "profile")?);
-
-    // Adaptive retries slow down under throttling, which parallel creates trigger.
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(region) = region {
-        loader = loader.region(Region::new(region));
-    }
-    // Without an explicit endpoint, aws-config already honours AWS_ENDPOINT_URL.
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let sdk_config = loader.load().await;
-    let region = sdk_config.region().map(ToString::to_string).ok_or_else(|| {
-        ProviderError::invalid(
-            "no AWS region: set `region` in the aws provider configuration, or AWS_REGION in the environment",
-        )
-    })?;
-    Ok((sdk_config, region))
+    /// Tags every taggable resource gets (`default_tags`).
+    default_tags: std::collections::BTreeMap<String, String>,
+    /// Calls in flight per service (`concurrency`).
+    limits: settings::Limits,
 }
 
 impl Clients {
     async fn connect(config: &Value) -> Result<Self, ProviderError> {
-        let (sdk_config, region) = load_sdk_config(config).await?;
+        let settings = settings::Settings::parse(config)?;
+        let (sdk_config, region) = settings.sdk_config().await?;
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk_config);
         // Emulators such as moto serve every bucket on one host: `bucket.host` names would not resolve.
         if sdk_config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some() {
@@ -112,6 +63,8 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             eks: aws_sdk_eks::Client::new(&sdk_config),
             region,
+            default_tags: settings.default_tags,
+            limits: settings::Limits::new(settings.concurrency),
         })
     }
 }
@@ -211,8 +164,14 @@ impl Provider for AwsProvider {
         Ok(())
     }
 
-    async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
-        Ok(type_of(&req.urn)?.check(req))
+    async fn check(&self, mut req: CheckRequest) -> Result<CheckResponse, ProviderError> {
+        let ty = type_of(&req.urn)?;
+        if let Some(c) = self.clients.get()
+            && ty.schema().property("tags").is_some()
+        {
+            settings::merge_default_tags(&mut req.news, &c.default_tags);
+        }
+        Ok(ty.check(req))
     }
 
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
@@ -220,25 +179,38 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        type_of(&req.urn)?.create(self.clients()?, req).await
+        let (ty, c) = (type_of(&req.urn)?, self.clients()?);
+        let _slot = c.limits.permit(&service_of(&req.urn)).await;
+        ty.create(c, req).await
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-        type_of(&req.urn)?.read(self.clients()?, req).await
+        let (ty, c) = (type_of(&req.urn)?, self.clients()?);
+        let _slot = c.limits.permit(&service_of(&req.urn)).await;
+        ty.read(c, req).await
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        type_of(&req.urn)?.update(self.clients()?, req).await
+        let (ty, c) = (type_of(&req.urn)?, self.clients()?);
+        let _slot = c.limits.permit(&service_of(&req.urn)).await;
+        ty.update(c, req).await
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        type_of(&req.urn)?.delete(self.clients()?, req).await
+        let (ty, c) = (type_of(&req.urn)?, self.clients()?);
+        let _slot = c.limits.permit(&service_of(&req.urn)).await;
+        ty.delete(c, req).await
     }
 }
 
+/// The AWS service of a resource type: `iam` for `aws:iam:Role`.
+fn service_of(urn: &Urn) -> String {
+    urn.resource_type().as_str().split(':').nth(1).unwrap_or("default").to_owned()
+}
+
 /// Opens `s3://BUCKET/PREFIX` state stores for the engine, configured like
-/// the provider (`region`, `endpoint`), so programs keep state in S3 without
-/// linking the AWS SDK.
+/// the provider (region, endpoint, profile, assumed role), so programs keep
+/// state in S3 without linking the AWS SDK.
 pub struct S3Backends;
 
 #[async_trait::async_trait]
@@ -248,8 +220,9 @@ impl cairn_plugin::BackendOpener for S3Backends {
         url: &str,
         config: Value,
     ) -> Result<Box<dyn cairn_state::StateStore>, cairn_state::StateError> {
-        let text = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
-        let store = cairn_state_s3::S3Store::from_url(url, text("region"), text("endpoint")).await?;
+        let bad = |e: ProviderError| cairn_state::StateError::BadUrl { url: url.to_owned(), reason: e.message };
+        let (sdk_config, _) = settings::Settings::parse(&config).map_err(bad)?.sdk_config().await.map_err(bad)?;
+        let store = cairn_state_s3::S3Store::from_sdk_config(url, &sdk_config)?;
         Ok(Box::new(store))
     }
 }
@@ -276,10 +249,8 @@ mod tests {
     }
 
     #[test]
-    fn settings_must_be_strings() {
-        let config = Value::from_json(&serde_json::json!({"region": "eu-west-1", "endpoint": "", "profile": 3}));
-        assert_eq!(setting(&config, "region").unwrap().as_deref(), Some("eu-west-1"));
-        assert_eq!(setting(&config, "endpoint").unwrap(), None);
-        assert!(setting(&config, "profile").unwrap_err().message.contains("must be a string"));
+    fn calls_are_limited_per_service() {
+        assert_eq!(service_of(&urn("aws:eks:NodeGroup")), "eks");
+        assert_eq!(service_of(&urn("aws:iam:Role")), "iam");
     }
 }

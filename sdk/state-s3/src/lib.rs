@@ -92,7 +92,6 @@ impl S3Store {
     ///
     /// `?lock_table=NAME` adds the DynamoDB lock: a run then holds both.
     pub async fn from_url(url: &str, region: Option<String>, endpoint: Option<String>) -> Result<Self, StateError> {
-        let Parsed { bucket, prefix, lock_table } = parse_url(url)?;
         // Adaptive retries slow down under throttling, which many parallel runs may cause.
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
@@ -102,15 +101,22 @@ impl S3Store {
         if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
             loader = loader.endpoint_url(endpoint);
         }
-        let config = loader.load().await;
+        Self::from_sdk_config(url, &loader.load().await)
+    }
+
+    /// A store for `url` through clients made from `config` (the AWS
+    /// plugin passes the provider's: profile, assumed role, endpoint).
+    pub fn from_sdk_config(url: &str, config: &aws_config::SdkConfig) -> Result<Self, StateError> {
+        let Parsed { bucket, prefix, lock_table } = parse_url(url)?;
         if config.region().is_none() {
             return Err(StateError::BadUrl {
                 url: url.to_owned(),
-                reason: "no AWS region for the bucket: set the backend's region, or AWS_REGION in the environment"
-                    .into(),
+                reason:
+                    "no AWS region for the bucket: set `region` in [provider.aws], or AWS_REGION in the environment"
+                        .into(),
             });
         }
-        let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+        let mut s3 = aws_sdk_s3::config::Builder::from(config);
         // Emulators serve every bucket on one host: `bucket.host` names would not resolve.
         let env_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
             .iter()
@@ -120,7 +126,7 @@ impl S3Store {
         }
         let store = Self::new(aws_sdk_s3::Client::from_conf(s3.build()), bucket, prefix);
         Ok(match lock_table {
-            Some(table) => store.with_lock_table(aws_sdk_dynamodb::Client::new(&config), table),
+            Some(table) => store.with_lock_table(aws_sdk_dynamodb::Client::new(config), table),
             None => store,
         })
     }
