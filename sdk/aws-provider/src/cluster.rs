@@ -14,7 +14,7 @@ use cairn_core::{
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
 use crate::generic::{self, TypedArgs, known};
-use crate::sdk::{AwsResultExt, LastStatus, POLL_INTERVAL, optional, wait_timeout, wait_until};
+use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
 impl TypedArgs for ClusterArgs {
     const SCHEMA: &'static ResourceSchema = &CLUSTER_SCHEMA;
@@ -66,7 +66,7 @@ fn status_of(cluster: &Cluster) -> &str {
 async fn wait_active(c: &Clients, name: &str) -> Result<Cluster, ProviderError> {
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("cluster `{name}` to become ACTIVE"), wait_timeout(), POLL_INTERVAL, move || async move {
+    wait_until(&format!("cluster `{name}` to become ACTIVE"), c.waits, move || async move {
         let cluster = describe(c, name).await?.ok_or_else(|| {
             ProviderError::new(ErrorCode::NotFound, format!("cluster `{name}` disappeared while starting"))
         })?;
@@ -137,7 +137,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("cluster `{name}` to be deleted"), wait_timeout(), POLL_INTERVAL, move || async move {
+    wait_until(&format!("cluster `{name}` to be deleted"), c.waits, move || async move {
         let Some(cluster) = describe(c, name).await? else { return Ok(true) };
         seen.set(status_of(&cluster));
         match cluster.status() {
@@ -198,7 +198,7 @@ pub(crate) async fn wait_for_update(
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("update {id} of `{target}` to finish"), wait_timeout(), POLL_INTERVAL, move || async move {
+    wait_until(&format!("update {id} of `{target}` to finish"), c.waits, move || async move {
         let out = c
             .eks
             .describe_update()

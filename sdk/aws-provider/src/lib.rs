@@ -25,6 +25,8 @@ use crate::generic::TypedArgs;
 pub use crate::kms::KmsKeys;
 
 mod bucket;
+#[cfg(test)]
+mod canned;
 mod changes;
 mod cluster;
 mod generic;
@@ -46,6 +48,8 @@ pub(crate) struct Clients {
     default_tags: std::collections::BTreeMap<String, String>,
     /// Calls in flight per service (`concurrency`).
     limits: settings::Limits,
+    /// How long create and delete wait for a resource, and how often they look.
+    pub(crate) waits: sdk::Waits,
 }
 
 impl Clients {
@@ -65,6 +69,7 @@ impl Clients {
             region,
             default_tags: settings.default_tags,
             limits: settings::Limits::new(settings.concurrency),
+            waits: sdk::Waits::from_env(),
         })
     }
 }

@@ -19,7 +19,7 @@ use crate::Clients;
 use crate::changes::{order_like, tag_changes, taint_changes};
 use crate::cluster::{eks_tags, retag, string_map, wait_for_update};
 use crate::generic::{self, TypedArgs, known};
-use crate::sdk::{AwsResultExt, LastStatus, POLL_INTERVAL, optional, wait_timeout, wait_until};
+use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
 impl TypedArgs for NodeGroupArgs {
     const SCHEMA: &'static ResourceSchema = &NODE_GROUP_SCHEMA;
@@ -121,7 +121,7 @@ async fn wait_active(c: &Clients, cluster: &str, name: &str) -> Result<Nodegroup
     let id = id.as_str();
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("node group `{id}` to become ACTIVE"), wait_timeout(), POLL_INTERVAL, move || async move {
+    wait_until(&format!("node group `{id}` to become ACTIVE"), c.waits, move || async move {
         let n = describe(c, cluster, name).await?.ok_or_else(|| {
             ProviderError::new(ErrorCode::NotFound, format!("node group `{id}` disappeared while starting"))
         })?;
@@ -281,7 +281,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("node group `{id}` to be deleted"), wait_timeout(), POLL_INTERVAL, move || async move {
+    wait_until(&format!("node group `{id}` to be deleted"), c.waits, move || async move {
         let Some(n) = describe(c, cluster, name).await? else { return Ok(true) };
         seen.set(status_of(&n));
         match n.status() {

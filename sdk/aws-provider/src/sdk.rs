@@ -10,7 +10,7 @@ use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use cairn_core::{ErrorCode, ProviderError};
 
 /// How often waiters poll.
-pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(5);
+const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The environment variable that overrides the waiters' time limit, in seconds.
 pub(crate) const WAIT_TIMEOUT_ENV: &str = "CAIRN_AWS_WAIT_TIMEOUT_SECS";
@@ -19,7 +19,7 @@ pub(crate) const WAIT_TIMEOUT_ENV: &str = "CAIRN_AWS_WAIT_TIMEOUT_SECS";
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The waiters' time limit: [`WAIT_TIMEOUT_ENV`] if set and valid, else 30 minutes.
-pub(crate) fn wait_timeout() -> Duration {
+fn wait_timeout() -> Duration {
     std::env::var(WAIT_TIMEOUT_ENV)
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
@@ -120,18 +120,28 @@ pub(crate) fn build_error(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::internal(format!("building an AWS request failed: {e}"))
 }
 
-/// Polls until `poll` says done, failing with DeadlineExceeded after `timeout`.
-/// `poll` fails the wait by returning an error (e.g. a FAILED status).
-pub(crate) async fn wait_until<F, Fut>(
-    what: &str,
-    timeout: Duration,
-    interval: Duration,
-    mut poll: F,
-) -> Result<(), ProviderError>
+/// How long waiters wait, and how often they poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Waits {
+    pub(crate) timeout: Duration,
+    pub(crate) interval: Duration,
+}
+
+impl Waits {
+    /// [`wait_timeout`] and [`POLL_INTERVAL`].
+    pub(crate) fn from_env() -> Self {
+        Self { timeout: wait_timeout(), interval: POLL_INTERVAL }
+    }
+}
+
+/// Polls until `poll` says done, failing with DeadlineExceeded after the
+/// timeout. `poll` fails the wait by returning an error (e.g. a FAILED status).
+pub(crate) async fn wait_until<F, Fut>(what: &str, waits: Waits, mut poll: F) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, ProviderError>>,
 {
+    let Waits { timeout, interval } = waits;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if poll().await? {

@@ -136,8 +136,7 @@ impl Settings {
 
     fn loader(&self) -> aws_config::ConfigLoader {
         // Adaptive retries slow down under throttling, which parallel creates trigger.
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
@@ -150,6 +149,15 @@ impl Settings {
         }
         loader
     }
+}
+
+/// Attempts per AWS call (the first and up to four retries).
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// Adaptive retries: throttling and 5xx are retried with backoff, and the
+/// client slows its own rate down under throttling.
+pub(crate) fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
 }
 
 /// Bounded calls in flight per AWS service, so that many parallel steps do

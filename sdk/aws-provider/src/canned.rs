@@ -1,0 +1,122 @@
+//! The error paths the emulator cannot produce, with canned SDK responses
+//! (aws-smithy-mocks): throttling and 5xx are retried with the provider's
+//! retry configuration, errors that cannot succeed fail at once naming the
+//! AWS code and the resource, and slow waiters stop at their time limit.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_eks::error::ErrorMetadata;
+use aws_sdk_eks::operation::create_cluster::CreateClusterOutput;
+use aws_sdk_eks::operation::delete_cluster::DeleteClusterOutput;
+use aws_sdk_eks::operation::describe_cluster::{DescribeClusterError, DescribeClusterOutput};
+use aws_sdk_eks::types::{Cluster, ClusterStatus};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Value};
+
+use crate::sdk::Waits;
+use crate::{Clients, cluster, settings};
+
+/// Clients whose EKS calls get `rules`; IAM and S3 answer nothing.
+fn clients(rules: &[&Rule]) -> Clients {
+    // The provider's own retry policy, with a short first backoff to keep the test quick.
+    let retry = || settings::retry_config().with_initial_backoff(Duration::from_millis(1));
+    Clients {
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
+        eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, rules, |b| b.retry_config(retry())),
+        region: "us-east-1".into(),
+        default_tags: BTreeMap::new(),
+        limits: settings::Limits::new(BTreeMap::new()),
+        waits: Waits { timeout: Duration::from_secs(60), interval: Duration::from_secs(5) },
+    }
+}
+
+fn urn() -> Urn {
+    Urn::parse("urn:cairn:dev::ai::aws:eks:Cluster::ai").unwrap()
+}
+
+fn read_request() -> ReadRequest {
+    ReadRequest { urn: urn(), id: Some("ai-1234567".into()), inputs: Value::map() }
+}
+
+fn cluster_in(status: ClusterStatus) -> Cluster {
+    Cluster::builder()
+        .name("ai-1234567")
+        .arn("arn:aws:eks:us-east-1:123456789012:cluster/ai-1234567")
+        .status(status)
+        .build()
+}
+
+fn aws_error(code: &str) -> DescribeClusterError {
+    DescribeClusterError::generic(ErrorMetadata::builder().code(code).message("canned").build())
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_and_5xx_are_retried_until_the_call_succeeds() {
+    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+        .sequence()
+        .error(|| aws_error("ThrottlingException"))
+        .http_status(500, None)
+        .http_status(503, None)
+        .output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Active)).build())
+        .build();
+    let c = clients(&[&describe]);
+    let read = cluster::read(&c, read_request()).await.expect("the fourth attempt succeeds");
+    assert!(read.is_some());
+    assert_eq!(describe.num_calls(), 4, "one call and three retries");
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
+    let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("ThrottlingException"));
+    let c = clients(&[&describe]);
+    let err = cluster::read(&c, read_request()).await.unwrap_err();
+    assert_eq!(describe.num_calls(), settings::MAX_ATTEMPTS as usize);
+    assert_eq!(err.code, ErrorCode::Unavailable, "{err}");
+    assert!(
+        err.message.contains("DescribeCluster `ai-1234567`") && err.message.contains("ThrottlingException"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_denied_fails_at_once_naming_the_code_and_the_resource() {
+    let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("AccessDeniedException"));
+    let c = clients(&[&describe]);
+    let err = cluster::read(&c, read_request()).await.unwrap_err();
+    assert_eq!(describe.num_calls(), 1, "no retry for an error that cannot succeed");
+    assert_eq!(err.code, ErrorCode::PermissionDenied);
+    assert!(err.message.contains("ai-1234567") && err.message.contains("AccessDeniedException"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cluster_that_never_becomes_active_stops_the_wait_at_its_limit() {
+    let create = mock!(aws_sdk_eks::Client::create_cluster)
+        .then_output(|| CreateClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
+    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+        .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
+    let c = clients(&[&create, &describe]);
+    let inputs = Value::from_json(&serde_json::json!({
+        "name": "ai-1234567", "role_arn": "arn:aws:iam::123456789012:role/eks", "subnet_ids": ["subnet-1", "subnet-2"]
+    }));
+    let started = tokio::time::Instant::now();
+    let err = cluster::create(&c, CreateRequest { urn: urn(), inputs }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeadlineExceeded, "{err}");
+    assert!(err.message.contains("timed out after 60 s") && err.message.contains("last status: CREATING"), "{err}");
+    assert!(started.elapsed() <= Duration::from_secs(60), "the wait stops at its limit");
+    assert_eq!(describe.num_calls(), 13, "polled at 0, 5, …, 60 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_that_never_finishes_stops_the_wait_at_its_limit() {
+    let delete = mock!(aws_sdk_eks::Client::delete_cluster)
+        .then_output(|| DeleteClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
+    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+        .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
+    let c = clients(&[&delete, &describe]);
+    let req = DeleteRequest { urn: urn(), id: "ai-1234567".into(), inputs: Value::map(), outputs: Value::map() };
+    let err = cluster::delete(&c, req).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeadlineExceeded, "{err}");
+    assert!(err.message.contains("to be deleted") && err.message.contains("last status: DELETING"), "{err}");
+}
