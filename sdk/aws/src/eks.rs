@@ -79,6 +79,7 @@ pub const CLUSTER_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "name", max_len: MAX_CLUSTER_NAME, lowercase: false }),
+    outputs: ClusterOutputs::FIELDS,
 };
 
 impl ClusterArgs {
@@ -265,6 +266,7 @@ pub const NODE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "node_group_name", max_len: MAX_NODE_GROUP_NAME, lowercase: false }),
+    outputs: NodeGroupOutputs::FIELDS,
 };
 
 impl NodeGroupArgs {

@@ -85,6 +85,7 @@ pub const ROLE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "name", max_len: MAX_ROLE_NAME, lowercase: false }),
+    outputs: RoleOutputs::FIELDS,
 };
 
 impl RoleArgs {

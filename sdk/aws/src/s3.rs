@@ -130,6 +130,7 @@ pub const BUCKET_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "bucket", max_len: MAX_BUCKET_NAME, lowercase: true }),
+    outputs: BucketOutputs::FIELDS,
 };
 
 impl BucketArgs {

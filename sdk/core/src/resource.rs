@@ -110,7 +110,7 @@ macro_rules! resource {
     (
         $(#[$doc:meta])*
         $handle:ident, token = $token:literal, args = $args:ty, outputs = $outputs:ident {
-            $( $(#[$fdoc:meta])* $field:ident : $fty:ty ),* $(,)?
+            $( $(#[doc = $fdoc:literal])* $field:ident : $fty:ty ),* $(,)?
         }
     ) => {
         $(#[$doc])*
@@ -118,14 +118,20 @@ macro_rules! resource {
         pub struct $handle {
             /// The resource's URN.
             pub urn: $crate::Urn,
-            $( $(#[$fdoc])* pub $field: $crate::Output<$fty>, )*
+            $( $(#[doc = $fdoc])* pub $field: $crate::Output<$fty>, )*
         }
 
         #[doc = concat!("The outputs of `", $token, "` as its provider reports them.")]
         #[derive(Debug, Clone, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
         #[serde(crate = "cairn_core::serde")]
         pub struct $outputs {
-            $( $(#[$fdoc])* pub $field: $fty, )*
+            $( $(#[doc = $fdoc])* pub $field: $fty, )*
+        }
+
+        impl $outputs {
+            /// Each output's name and description (for the reference docs).
+            pub const FIELDS: &'static [(&'static str, &'static str)] =
+                &[$( (stringify!($field), concat!($($fdoc),*)) ),*];
         }
 
         impl $crate::CustomResource for $handle {

@@ -73,6 +73,9 @@ pub struct ResourceSchema {
     pub properties: &'static [PropertySchema],
     /// Auto-naming, for types with a physical name.
     pub auto_name: Option<AutoName>,
+    /// The outputs, computed by the cloud: name and description (the
+    /// `FIELDS` of the type's outputs struct, made by [`resource!`](crate::resource)).
+    pub outputs: &'static [(&'static str, &'static str)],
 }
 
 impl ResourceSchema {
@@ -193,6 +196,12 @@ pub fn reference_markdown(package: &str, schemas: &[&ResourceSchema]) -> String 
                 cell(p.doc)
             );
         }
+        if !schema.outputs.is_empty() {
+            out.push_str("\nOutputs (computed by the cloud, never reported as changes):\n\n| Output | Description |\n|---|---|\n");
+            for (name, doc) in schema.outputs {
+                let _ = writeln!(out, "| `{name}` | {} |", cell(doc.trim()));
+            }
+        }
     }
     out
 }
@@ -236,6 +245,7 @@ mod tests {
             PropertySchema::replace("region", "region").required(),
         ],
         auto_name: Some(AutoName { property: "bucket", max_len: 63, lowercase: true }),
+        outputs: &[],
     };
 
     fn urn() -> Urn {
