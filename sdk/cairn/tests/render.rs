@@ -103,7 +103,8 @@ fn plan_text() {
 fn plan_json() {
     let j = render::plan_json(&sample_plan(), "dev", "ai");
     assert!(!j.to_string().contains("hunter2"), "secrets never reach --json");
-    insta::assert_json_snapshot!(j);
+    // Key order must not depend on serde_json's `preserve_order`, which a workspace build may switch on.
+    insta::with_settings!({ sort_maps => true }, { insta::assert_json_snapshot!(j) });
 }
 
 #[test]
@@ -129,7 +130,8 @@ fn report_json_and_text() {
     let mut j = render::report_json(&plan, &report, "dev", "ai");
     assert_eq!(j["succeeded"], false);
     j["serial"] = 0.into();
-    insta::assert_json_snapshot!(j);
+    // Key order must not depend on serde_json's `preserve_order`, which a workspace build may switch on.
+    insta::with_settings!({ sort_maps => true }, { insta::assert_json_snapshot!(j) });
     insta::assert_snapshot!(render::report_text(&report));
 }
 
