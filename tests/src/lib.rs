@@ -4,6 +4,8 @@
 //! plugin — against the AWS emulator that `cargo xtask test` starts. A test
 //! that needs the emulator fails loudly when it is missing: it never skips.
 
+pub mod inprocess;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

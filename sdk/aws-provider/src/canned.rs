@@ -17,14 +17,23 @@ use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Valu
 use crate::sdk::Waits;
 use crate::{Clients, cluster, settings};
 
-/// Clients whose EKS calls get `rules`; IAM and S3 answer nothing.
+/// Clients whose EKS calls get `rules`; the others answer nothing.
 fn clients(rules: &[&Rule]) -> Clients {
+    clients_for(rules, &[])
+}
+
+/// Clients whose EKS and KMS calls get these rules; the others answer nothing.
+fn clients_for(eks: &[&Rule], kms: &[&Rule]) -> Clients {
     // The provider's own retry policy, with a short first backoff to keep the test quick.
     let retry = || settings::retry_config().with_initial_backoff(Duration::from_millis(1));
     Clients {
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
-        eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, rules, |b| b.retry_config(retry())),
+        eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, eks, |b| b.retry_config(retry())),
+        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
+        kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, kms, |b| b.retry_config(retry())),
+        sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
+        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),
         limits: settings::Limits::new(BTreeMap::new()),
@@ -119,4 +128,35 @@ async fn a_delete_that_never_finishes_stops_the_wait_at_its_limit() {
     let err = cluster::delete(&c, req).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::DeadlineExceeded, "{err}");
     assert!(err.message.contains("to be deleted") && err.message.contains("last status: DELETING"), "{err}");
+}
+
+/// The emulator answers `UpdateAlias` with a 500 (moto 5.1.22), so moving an
+/// alias to another key in place is shown here.
+#[tokio::test(start_paused = true)]
+async fn an_alias_moves_to_another_key_in_place() {
+    use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
+    use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
+    use aws_sdk_kms::types::AliasListEntry;
+    let update = mock!(aws_sdk_kms::Client::update_alias)
+        .match_requests(|r| r.alias_name() == Some("alias/models") && r.target_key_id() == Some("key-b"))
+        .then_output(|| UpdateAliasOutput::builder().build());
+    let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| {
+        ListAliasesOutput::builder()
+            .aliases(
+                AliasListEntry::builder()
+                    .alias_name("alias/models")
+                    .alias_arn("arn:aws:kms:us-east-1:123456789012:alias/models")
+                    .target_key_id("key-b")
+                    .build(),
+            )
+            .build()
+    });
+    let c = clients_for(&[], &[&update, &list]);
+    let urn = Urn::parse("urn:cairn:dev::ai::aws:kms:Alias::models").unwrap();
+    let olds = Value::from_json(&serde_json::json!({"name": "alias/models", "target_key_id": "key-a"}));
+    let news = Value::from_json(&serde_json::json!({"name": "alias/models", "target_key_id": "key-b"}));
+    let req = cairn_core::UpdateRequest { urn, id: "alias/models".into(), olds, old_outputs: Value::map(), news };
+    let out = crate::kms_alias::update(&c, req).await.expect("UpdateAlias with the new target");
+    assert_eq!(update.num_calls(), 1, "one UpdateAlias naming the new key");
+    assert_eq!(out.outputs.get("target_key_id").and_then(Value::as_str), Some("key-b"), "{:?}", out.outputs);
 }

@@ -13,7 +13,12 @@
 //! `AWS_ENDPOINT_URL`, e.g. a local moto server) and `profile`.
 
 use async_trait::async_trait;
-use cairn_aws::{BucketArgs, ClusterArgs, NodeGroupArgs, RoleArgs};
+use cairn_aws::{
+    AliasArgs, BucketArgs, ClusterArgs, EipArgs, InstanceProfileArgs, InternetGatewayArgs, KeyArgs, LogGroupArgs,
+    NatGatewayArgs, NodeGroupArgs, OpenIdConnectProviderArgs, PolicyArgs, QueueArgs, RoleArgs, RolePolicyArgs,
+    RolePolicyAttachmentArgs, RouteArgs, RouteTableArgs, RouteTableAssociationArgs, SecurityGroupArgs,
+    SecurityGroupRuleArgs, SubnetArgs, VpcArgs,
+};
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
@@ -21,7 +26,16 @@ use cairn_core::{
 };
 use tokio::sync::OnceCell;
 
+use crate::ec2::{
+    eip, internet_gateway, nat_gateway, route, route_table, route_table_association, security_group,
+    security_group_rule, subnet, vpc,
+};
 use crate::generic::TypedArgs;
+// `aws_types!` takes a module name: the nested IAM modules get one each.
+use crate::iam::{
+    attachment as iam_attachment, instance_profile as iam_instance_profile, oidc as iam_oidc, policy as iam_policy,
+    role_policy as iam_role_policy,
+};
 pub use crate::kms::KmsKeys;
 
 mod bucket;
@@ -29,12 +43,18 @@ mod bucket;
 mod canned;
 mod changes;
 mod cluster;
+mod ec2;
 mod generic;
+mod iam;
 mod kms;
+mod kms_alias;
+mod kms_key;
+mod log_group;
 mod node_group;
 mod role;
 mod sdk;
 mod settings;
+mod sqs;
 
 /// The AWS clients, built once by `configure`.
 #[derive(Debug)]
@@ -42,6 +62,10 @@ pub(crate) struct Clients {
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) eks: aws_sdk_eks::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     /// The region the clients talk to (S3 needs it to place buckets).
     pub(crate) region: String,
     /// Tags every taggable resource gets (`default_tags`).
@@ -66,6 +90,10 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(&sdk_config),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             eks: aws_sdk_eks::Client::new(&sdk_config),
+            ec2: aws_sdk_ec2::Client::new(&sdk_config),
+            kms: aws_sdk_kms::Client::new(&sdk_config),
+            sqs: aws_sdk_sqs::Client::new(&sdk_config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
             region,
             default_tags: settings.default_tags,
             limits: settings::Limits::new(settings.concurrency),
@@ -126,6 +154,25 @@ aws_types! {
     BucketType => bucket, BucketArgs;
     ClusterType => cluster, ClusterArgs;
     NodeGroupType => node_group, NodeGroupArgs;
+    VpcType => vpc, VpcArgs;
+    SubnetType => subnet, SubnetArgs;
+    InternetGatewayType => internet_gateway, InternetGatewayArgs;
+    EipType => eip, EipArgs;
+    NatGatewayType => nat_gateway, NatGatewayArgs;
+    RouteTableType => route_table, RouteTableArgs;
+    RouteType => route, RouteArgs;
+    RouteTableAssociationType => route_table_association, RouteTableAssociationArgs;
+    SecurityGroupType => security_group, SecurityGroupArgs;
+    SecurityGroupRuleType => security_group_rule, SecurityGroupRuleArgs;
+    PolicyType => iam_policy, PolicyArgs;
+    RolePolicyType => iam_role_policy, RolePolicyArgs;
+    RolePolicyAttachmentType => iam_attachment, RolePolicyAttachmentArgs;
+    InstanceProfileType => iam_instance_profile, InstanceProfileArgs;
+    OpenIdConnectProviderType => iam_oidc, OpenIdConnectProviderArgs;
+    KmsKeyType => kms_key, KeyArgs;
+    KmsAliasType => kms_alias, AliasArgs;
+    QueueType => sqs, QueueArgs;
+    LogGroupType => log_group, LogGroupArgs;
 }
 
 /// The resource type of `urn`.
@@ -248,9 +295,9 @@ mod tests {
             assert_eq!(type_of(&urn(s.token)).unwrap().schema().token, s.token);
         }
         assert_eq!(TYPES.len(), cairn_aws::SCHEMAS.len(), "every schema has a type and the other way round");
-        let err = type_of(&urn("aws:sqs:Queue")).err().unwrap();
+        let err = type_of(&urn("aws:sns:Topic")).err().unwrap();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
-        assert!(err.message.contains("`aws:sqs:Queue`") && err.message.contains("aws:eks:NodeGroup"), "{err}");
+        assert!(err.message.contains("`aws:sns:Topic`") && err.message.contains("aws:eks:NodeGroup"), "{err}");
     }
 
     #[test]

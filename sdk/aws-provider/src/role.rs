@@ -223,7 +223,7 @@ async fn attached_policy_arns(c: &Clients, name: &str) -> Result<Vec<String>, Pr
 }
 
 /// IAM tags, or `None` to send none.
-fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
+pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
     if tags.is_empty() {
         return Ok(None);
     }
@@ -235,7 +235,7 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, Provide
 
 /// Reads a policy document as IAM returns it: URL-encoded JSON. (Some
 /// emulators return it plain; JSON starts with `{`, its encoding with `%7B`.)
-fn decode_policy(raw: &str) -> Result<PolicyDocument, String> {
+pub(crate) fn decode_policy(raw: &str) -> Result<PolicyDocument, String> {
     let text = if raw.trim_start().starts_with('{') { raw.to_owned() } else { percent_decode(raw)? };
     PolicyDocument::from_aws_json(&text)
 }

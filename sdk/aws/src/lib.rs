@@ -10,6 +10,16 @@
 //! | `aws:s3:Bucket`     | [`BucketArgs`]     | [`Bucket`]     |
 //! | `aws:eks:Cluster`   | [`ClusterArgs`]    | [`Cluster`]    |
 //! | `aws:eks:NodeGroup` | [`NodeGroupArgs`]  | [`NodeGroup`]  |
+//! | `aws:ec2:Vpc`       | [`VpcArgs`]        | [`Vpc`]        |
+//! | `aws:ec2:Subnet`    | [`SubnetArgs`]     | [`Subnet`]     |
+//! | `aws:ec2:InternetGateway` | [`InternetGatewayArgs`] | [`InternetGateway`] |
+//! | `aws:ec2:Eip`       | [`EipArgs`]        | [`Eip`]        |
+//! | `aws:ec2:NatGateway` | [`NatGatewayArgs`] | [`NatGateway`] |
+//! | `aws:ec2:RouteTable` | [`RouteTableArgs`] | [`RouteTable`] |
+//! | `aws:ec2:Route`     | [`RouteArgs`]      | [`Route`]      |
+//! | `aws:ec2:RouteTableAssociation` | [`RouteTableAssociationArgs`] | [`RouteTableAssociation`] |
+//! | `aws:ec2:SecurityGroup` | [`SecurityGroupArgs`] | [`SecurityGroup`] |
+//! | `aws:ec2:SecurityGroupRule` | [`SecurityGroupRuleArgs`] | [`SecurityGroupRule`] |
 //!
 //! ```
 //! use cairn_aws::{PolicyDocument, RoleArgs};
@@ -70,11 +80,23 @@ macro_rules! aws_enum {
     };
 }
 
+pub mod ec2;
 pub mod eks;
 pub mod iam;
+pub mod iam_extras;
+pub mod kms;
+pub mod logs;
 pub mod policy;
 pub mod s3;
+pub mod sqs;
 
+pub use ec2::{
+    ConnectivityType, Eip, EipArgs, EipDomain, EipOutputs, InternetGateway, InternetGatewayArgs,
+    InternetGatewayOutputs, NatGateway, NatGatewayArgs, NatGatewayOutputs, Route, RouteArgs, RouteOutputs, RouteTable,
+    RouteTableArgs, RouteTableAssociation, RouteTableAssociationArgs, RouteTableAssociationOutputs, RouteTableOutputs,
+    RuleProtocol, RuleType, SecurityGroup, SecurityGroupArgs, SecurityGroupOutputs, SecurityGroupRule,
+    SecurityGroupRuleArgs, SecurityGroupRuleOutputs, Subnet, SubnetArgs, SubnetOutputs, Vpc, VpcArgs, VpcOutputs,
+};
 pub use eks::{
     AmiType, CapacityType, Cluster, ClusterArgs, ClusterOutputs, NodeGroup, NodeGroupArgs, NodeGroupOutputs,
     ScalingConfig, Taint, TaintEffect,
@@ -83,9 +105,41 @@ pub use iam::{Role, RoleArgs, RoleOutputs};
 pub use policy::{Effect, PolicyDocument, Principal, Statement};
 pub use s3::{Bucket, BucketArgs, BucketEncryption, BucketOutputs, PublicAccessBlock, SseAlgorithm};
 
+pub use iam_extras::{
+    InstanceProfile, InstanceProfileArgs, InstanceProfileOutputs, OpenIdConnectProvider, OpenIdConnectProviderArgs,
+    OpenIdConnectProviderOutputs, Policy, PolicyArgs, PolicyOutputs, RolePolicy, RolePolicyArgs, RolePolicyAttachment,
+    RolePolicyAttachmentArgs, RolePolicyAttachmentOutputs, RolePolicyOutputs,
+};
+pub use kms::{Alias, AliasArgs, AliasOutputs, Key, KeyArgs, KeyOutputs, KeySpec, KeyUsage};
+pub use logs::{LogGroup, LogGroupArgs, LogGroupOutputs};
+pub use sqs::{Queue, QueueArgs, QueueOutputs, RedrivePolicy};
+
 /// The schemas of every resource type in this package.
-pub const SCHEMAS: &[&ResourceSchema] =
-    &[&iam::ROLE_SCHEMA, &s3::BUCKET_SCHEMA, &eks::CLUSTER_SCHEMA, &eks::NODE_GROUP_SCHEMA];
+pub const SCHEMAS: &[&ResourceSchema] = &[
+    &iam::ROLE_SCHEMA,
+    &s3::BUCKET_SCHEMA,
+    &eks::CLUSTER_SCHEMA,
+    &eks::NODE_GROUP_SCHEMA,
+    &ec2::VPC_SCHEMA,
+    &ec2::SUBNET_SCHEMA,
+    &ec2::INTERNET_GATEWAY_SCHEMA,
+    &ec2::EIP_SCHEMA,
+    &ec2::NAT_GATEWAY_SCHEMA,
+    &ec2::ROUTE_TABLE_SCHEMA,
+    &ec2::ROUTE_SCHEMA,
+    &ec2::ROUTE_TABLE_ASSOCIATION_SCHEMA,
+    &ec2::SECURITY_GROUP_SCHEMA,
+    &ec2::SECURITY_GROUP_RULE_SCHEMA,
+    &iam_extras::POLICY_SCHEMA,
+    &iam_extras::ROLE_POLICY_SCHEMA,
+    &iam_extras::ROLE_POLICY_ATTACHMENT_SCHEMA,
+    &iam_extras::INSTANCE_PROFILE_SCHEMA,
+    &iam_extras::OPEN_ID_CONNECT_PROVIDER_SCHEMA,
+    &kms::KEY_SCHEMA,
+    &kms::ALIAS_SCHEMA,
+    &sqs::QUEUE_SCHEMA,
+    &logs::LOG_GROUP_SCHEMA,
+];
 
 /// The schema of the type `token` (e.g. `aws:eks:NodeGroup`), if this package has it.
 ///

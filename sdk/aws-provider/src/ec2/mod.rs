@@ -1,0 +1,176 @@
+//! The `aws:ec2:*` types' EC2 calls, one module per type, and what they
+//! share: tags (TagSpecifications on create, CreateTags/DeleteTags after),
+//! EC2's "not found" error codes, ARNs and the undoing of half-made creates.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use cairn_core::{ErrorCode, ProviderError, ReadRequest, ReadResponse};
+
+use crate::Clients;
+use crate::changes::tag_changes;
+use crate::sdk::aws_error;
+
+pub(crate) mod eip;
+pub(crate) mod internet_gateway;
+pub(crate) mod nat_gateway;
+pub(crate) mod route;
+pub(crate) mod route_table;
+pub(crate) mod route_table_association;
+pub(crate) mod security_group;
+pub(crate) mod security_group_rule;
+pub(crate) mod subnet;
+pub(crate) mod vpc;
+
+/// True for EC2's "does not exist" error codes: `InvalidVpcID.NotFound`,
+/// `InvalidGroup.NotFound`, `InvalidPermission.NotFound`, `NatGatewayNotFound`, ...
+fn is_not_found(code: &str) -> bool {
+    code.ends_with("NotFound")
+}
+
+/// Turns EC2 SDK results into provider results.
+pub(crate) trait Ec2ResultExt<T> {
+    /// Maps an error like [`crate::sdk::AwsResultExt::aws`], and EC2's many
+    /// `*.NotFound` codes to [`ErrorCode::NotFound`] (so `optional` works).
+    fn ec2(self, call: &str, target: &str) -> Result<T, ProviderError>;
+}
+
+impl<T, E> Ec2ResultExt<T> for Result<T, SdkError<E>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn ec2(self, call: &str, target: &str) -> Result<T, ProviderError> {
+        self.map_err(|e| {
+            let missing = e.code().is_some_and(is_not_found);
+            let mut err = aws_error(call, target, e);
+            if missing {
+                err.code = ErrorCode::NotFound;
+            }
+            err
+        })
+    }
+}
+
+/// EC2 tags.
+pub(crate) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The TagSpecifications of a create call (`resource_type` as EC2 spells it,
+/// e.g. `vpc`, `natgateway`), or `None` to send none.
+pub(crate) fn tag_specs(resource_type: &str, tags: &BTreeMap<String, String>) -> Option<Vec<TagSpecification>> {
+    (!tags.is_empty()).then(|| {
+        vec![
+            TagSpecification::builder()
+                .resource_type(ResourceType::from(resource_type))
+                .set_tags(Some(ec2_tags(tags)))
+                .build(),
+        ]
+    })
+}
+
+/// The tags EC2 reports, sorted, without the `aws:` tags AWS itself manages
+/// (a program cannot set those, so they would look like drift).
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect()
+}
+
+/// Applies tag changes to an EC2 resource by ID.
+pub(crate) async fn retag(
+    c: &Clients,
+    id: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let (set, remove) = tag_changes(old, new);
+    if !set.is_empty() {
+        c.ec2.create_tags().resources(id).set_tags(Some(ec2_tags(&set))).send().await.ec2("CreateTags", id)?;
+    }
+    if !remove.is_empty() {
+        let keys = remove.iter().map(|k| Tag::builder().key(k).build()).collect();
+        c.ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.ec2("DeleteTags", id)?;
+    }
+    Ok(())
+}
+
+/// An EC2 ARN, `arn:aws:ec2:REGION:OWNER:KIND/ID` (EC2 reports ARNs for few types).
+pub(crate) fn arn(c: &Clients, owner: Option<&str>, kind: &str, id: &str) -> String {
+    format!("arn:aws:ec2:{}:{}:{kind}/{id}", c.region, owner.unwrap_or_default())
+}
+
+/// A Describe* filter.
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// A value EC2 should have returned but did not.
+pub(crate) fn missing(call: &str, target: &str, what: &str) -> ProviderError {
+    ProviderError::internal(format!("{call} `{target}` returned no {what}"))
+}
+
+/// A resource that vanished between two calls.
+pub(crate) fn gone(what: &str, id: &str) -> ProviderError {
+    ProviderError::new(ErrorCode::NotFound, format!("{what} `{id}` does not exist"))
+}
+
+/// Deletes what a failed create made (so that the create can simply be run
+/// again) and says so in the error.
+pub(crate) async fn undo(
+    e: ProviderError,
+    what: &str,
+    delete: impl Future<Output = Result<(), ProviderError>>,
+) -> ProviderError {
+    match delete.await {
+        Ok(()) => ProviderError { message: format!("{}; the {what} was deleted again", e.message), ..e },
+        Err(cleanup) => ProviderError {
+            message: format!("{}; deleting the half-created {what} also failed: {}", e.message, cleanup.message),
+            ..e
+        },
+    }
+}
+
+/// Read without an ID, for types EC2 names only by a generated ID: an
+/// interrupted create cannot be found again from its inputs. Reports nothing
+/// (so the run goes on), and warns that an unrecorded resource may be left.
+pub(crate) fn unrecorded(req: &ReadRequest, what: &str) -> Result<Option<ReadResponse>, ProviderError> {
+    tracing::warn!(
+        urn = %req.urn,
+        "an interrupted create of {what} has no recorded ID and EC2 cannot find it by its inputs; \
+         if it was created, it is not managed by this stack: delete it by hand or import it"
+    );
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ec2_not_found_codes_are_recognised() {
+        for code in
+            ["InvalidVpcID.NotFound", "InvalidGroup.NotFound", "InvalidPermission.NotFound", "NatGatewayNotFound"]
+        {
+            assert!(is_not_found(code), "{code}");
+        }
+        for code in ["DependencyViolation", "InvalidParameterValue", "Gateway.NotAttached"] {
+            assert!(!is_not_found(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn tags_drop_aws_managed_keys_and_specs_are_omitted_when_empty() {
+        let tags: BTreeMap<String, String> = [("team".to_owned(), "ml".to_owned())].into();
+        let mut live = ec2_tags(&tags);
+        live.push(Tag::builder().key("aws:cloudformation:stack-name").value("x").build());
+        assert_eq!(tag_map(&live), tags);
+        assert!(tag_specs("vpc", &BTreeMap::new()).is_none());
+        let specs = tag_specs("natgateway", &tags).unwrap();
+        assert_eq!(specs[0].resource_type().map(|t| t.as_str()), Some("natgateway"));
+        assert_eq!(specs[0].tags().len(), 1);
+    }
+}

@@ -1,0 +1,147 @@
+//! In-process runs: the engine and the AWS provider in the test process,
+//! against the emulator, each harness with its own temporary file store.
+//! Per-type tests use this instead of running a program as a process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::{Config, DeclaredStack, ProjectName, Provider, Stack, StackName, Value};
+use cairn_engine::{ApplyOptions, Op, Plan, StaticProviders, Status, apply, planner, preview};
+use cairn_provider_aws::AwsProvider;
+use cairn_state::{FileStore, Recorder, StackSession, StackState, StateStore};
+
+/// How long a run waits for the stack's lock (the harness runs one at a time).
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// An EC2 client for the emulator.
+pub async fn ec2() -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&crate::sdk_config().await)
+}
+
+/// One stack with its own state, and the AWS provider configured for the emulator.
+pub struct InProcess {
+    _dir: tempfile::TempDir,
+    store: FileStore,
+    provider: Arc<AwsProvider>,
+    providers: StaticProviders,
+}
+
+fn names() -> (ProjectName, StackName) {
+    (ProjectName::new("inprocess").expect("project name"), StackName::new("dev").expect("stack name"))
+}
+
+/// Runs the program once and returns what it declared.
+fn declare(program: impl Fn(&Stack)) -> DeclaredStack {
+    let (p, s) = names();
+    let ctx = Stack::new(s, p, Config::default());
+    program(&ctx);
+    ctx.finish()
+}
+
+/// `(name, op)` of every step.
+fn ops(plan: &Plan) -> Vec<(String, Op)> {
+    plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect()
+}
+
+impl InProcess {
+    /// A fresh stack and a provider configured with `{"region": "us-east-1", "endpoint": <emulator>}`.
+    pub async fn new() -> Self {
+        let provider = Arc::new(AwsProvider::new());
+        let config = serde_json::json!({"region": "us-east-1", "endpoint": crate::aws_endpoint()});
+        provider.configure(Value::from_json(&config)).await.expect("configure the aws provider");
+        Self::with_provider(provider)
+    }
+
+    fn with_provider(provider: Arc<AwsProvider>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::new(dir.path());
+        let providers = StaticProviders::default().with("aws", provider.clone());
+        Self { _dir: dir, store, provider, providers }
+    }
+
+    /// Another stack with an empty state sharing this provider (for import tests).
+    pub fn fresh(&self) -> Self {
+        Self::with_provider(self.provider.clone())
+    }
+
+    /// The recorded state.
+    pub async fn state(&self) -> StackState {
+        let (p, s) = names();
+        let replayed = self.store.read(&p, &s).await.expect("read the state");
+        assert!(replayed.pending.is_empty(), "no pending operations: {:?}", replayed.pending);
+        replayed.state
+    }
+
+    /// The provider ID recorded for the resource called `name`.
+    pub async fn id(&self, name: &str) -> String {
+        let state = self.state().await;
+        let r = state.resources.iter().find(|r| r.urn.name() == name && !r.pending_delete);
+        r.and_then(|r| r.id.clone()).unwrap_or_else(|| panic!("no recorded ID for `{name}`"))
+    }
+
+    /// The recorded outputs of the resource called `name`.
+    pub async fn outputs(&self, name: &str) -> Value {
+        let state = self.state().await;
+        let r = state.resources.iter().find(|r| r.urn.name() == name && !r.pending_delete);
+        r.map(|r| r.outputs.clone()).unwrap_or_else(|| panic!("no record for `{name}`"))
+    }
+
+    /// What `up` would do, step by step; panics with the error if planning fails.
+    pub async fn preview_ops(&self, program: impl Fn(&Stack)) -> Vec<(String, Op)> {
+        let declared = declare(program);
+        let state = self.state().await;
+        let plan = preview(&declared, &state, &self.providers).await.unwrap_or_else(|e| panic!("preview failed: {e}"));
+        ops(&plan)
+    }
+
+    /// Preview, then apply; panics with the error unless every step succeeded.
+    /// Returns the planned `(name, op)` of every step.
+    pub async fn up(&self, program: impl Fn(&Stack)) -> Vec<(String, Op)> {
+        let declared = declare(program);
+        let (session, state, next_op) = self.open("up").await;
+        let plan = preview(&declared, &state, &self.providers).await.unwrap_or_else(|e| panic!("preview failed: {e}"));
+        self.carry_out(&plan, Some(&declared), session, state, next_op).await;
+        ops(&plan)
+    }
+
+    /// Deletes every recorded resource, dependents first (as `destroy` does).
+    pub async fn destroy(&self) {
+        let (session, state, next_op) = self.open("destroy").await;
+        let steps = planner::destroy_all(&state).unwrap_or_else(|e| panic!("planning the destroy failed: {e}"));
+        let plan =
+            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
+        self.carry_out(&plan, None, session, state, next_op).await;
+        assert!(self.state().await.resources.is_empty(), "destroy leaves no record");
+    }
+
+    async fn open(&self, operation: &str) -> (Box<dyn StackSession>, StackState, u64) {
+        let (p, s) = names();
+        let session = self.store.try_lock(&p, &s, operation, LOCK_WAIT).await.expect("lock the stack");
+        let replayed = session.read().await.expect("read the state");
+        assert!(replayed.pending.is_empty(), "no pending operations: {:?}", replayed.pending);
+        (session, replayed.state, replayed.next_op)
+    }
+
+    async fn carry_out(
+        &self,
+        plan: &Plan,
+        declared: Option<&DeclaredStack>,
+        session: Box<dyn StackSession>,
+        state: StackState,
+        next_op: u64,
+    ) {
+        let recorder = Recorder::new(session, state, next_op);
+        let report = apply(plan, declared, &recorder, &self.providers, &ApplyOptions { parallelism: 4 }, &())
+            .await
+            .unwrap_or_else(|e| panic!("apply failed: {e}"));
+        recorder.compact().await.expect("compact the journal");
+        recorder.release().await.expect("release the lock");
+        let failed: Vec<String> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.status != Status::Succeeded)
+            .map(|o| format!("{} {:?} {:?}: {}", o.urn.name(), o.op, o.status, o.error.as_deref().unwrap_or("")))
+            .collect();
+        assert!(failed.is_empty(), "every step succeeds: {failed:#?}");
+    }
+}
