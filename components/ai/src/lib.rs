@@ -5,16 +5,20 @@
 //! everything, least-privilege roles with only the AWS-managed policies the
 //! service needs, GPU taints and labels, replica caps.
 //!
+//! - [`BaseNetwork`]: a VPC with public and private subnets per zone, an
+//!   internet gateway and a NAT gateway.
 //! - [`EksCluster`]: the cluster's IAM role and an EKS cluster.
 //! - [`GpuNodePool`]: a node IAM role and a GPU node group (spot by default,
 //!   tainted so only GPU workloads land on it, scaled to zero when idle).
 
 mod eks_cluster;
 mod gpu_node_pool;
+mod network;
 mod tags;
 
 pub use eks_cluster::{EksCluster, EksClusterArgs};
 pub use gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES, gpu_taint};
+pub use network::{BaseNetwork, BaseNetworkArgs};
 pub use tags::cost_tags;
 
 /// A component that could not be declared.

@@ -1,5 +1,7 @@
-//! An AI platform on AWS: an EKS cluster, a spot GPU node pool and a
-//! versioned, encrypted artifact bucket.
+//! An AI platform on AWS: a VPC with private subnets in two zones behind a
+//! NAT gateway, an EKS cluster in them, a spot GPU node pool and a versioned,
+//! encrypted artifact bucket. With `subnet_ids` in the config it uses an
+//! existing network instead of making one.
 //!
 //! ```sh
 //! cargo run -p ai-platform -- preview --stack dev
@@ -7,14 +9,33 @@
 //! ```
 
 use cairn::aws::s3::BucketArgs;
-use cairn_ai::{EksCluster, EksClusterArgs, GpuNodePool, GpuNodePoolArgs, cost_tags};
+use cairn::Input;
+use cairn_ai::{BaseNetwork, BaseNetworkArgs, EksCluster, EksClusterArgs, GpuNodePool, GpuNodePoolArgs, cost_tags};
 
 fn main() -> std::process::ExitCode {
     cairn::run("ai-platform", |ctx| {
         let cfg = ctx.config();
-        let subnets: Vec<String> = cfg.require("subnet_ids")?;
         let team: String = cfg.get_or("team", "ml-platform".to_owned())?;
         let tags: std::collections::BTreeMap<String, String> = [("team".to_owned(), team)].into_iter().collect();
+
+        // The cluster and its nodes live in private subnets: existing ones, or a network of our own.
+        let subnets: Input<Vec<String>> = match cfg.get::<Vec<String>>("subnet_ids")? {
+            Some(ids) => ids.into(),
+            None => {
+                let zones: Vec<String> = cfg.require("availability_zones")?;
+                let network = BaseNetwork::new(
+                    ctx,
+                    "net",
+                    BaseNetworkArgs::builder()
+                        .cidr_block(cfg.get_or("vpc_cidr", "10.0.0.0/16".to_owned())?)
+                        .availability_zones(zones)
+                        .tags(tags.clone())
+                        .build(),
+                )?;
+                ctx.export("vpc_id", &network.vpc.id);
+                network.private_subnet_ids().into()
+            }
+        };
 
         let eks = EksCluster::new(
             ctx,
