@@ -94,3 +94,50 @@ async fn a_mistyped_setting_is_refused_naming_it() {
         AwsProvider::new().configure(Value::from_json(&serde_json::json!({"regoin": "us-east-1"}))).await.unwrap_err();
     assert!(err.message.contains("[provider.aws]") && err.message.contains("`regoin`"), "{err}");
 }
+
+/// The example platform with a network of its own: the default tags reach
+/// every EC2 resource too (listed through EC2's DescribeTags), and a second
+/// preview finds nothing to change.
+#[tokio::test(flavor = "multi_thread")]
+async fn default_tags_reach_the_platform_network() {
+    let (stack, team, owner) = (unique("net"), unique("net"), unique("owner"));
+    let p = Project::new("ai-platform");
+    p.write_config(
+        &stack,
+        &format!(
+            "[provider.aws]\nregion = \"us-east-1\"\ndefault_tags = {{ owner = \"{owner}\" }}\n[config]\n\
+             availability_zones = [\"us-east-1a\", \"us-east-1b\"]\nkubernetes_version = \"1.30\"\nteam = \"{team}\"\n"
+        ),
+    );
+    p.run(&["up", "--yes", "--stack", &stack]).ok();
+    let ec2 = cairn_tests::inprocess::ec2().await;
+    let tagged = ec2
+        .describe_tags()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("key").values("owner").build())
+        .filters(aws_sdk_ec2::types::Filter::builder().name("value").values(&owner).build())
+        .send()
+        .await
+        .unwrap();
+    // EC2 names an elastic IP `elastic-ip` and a NAT gateway `natgateway`; the emulator says
+    // `vpc-elastic-ip` and `nat-gateway`.
+    let mut kinds: Vec<String> =
+        tagged.tags().iter().filter_map(|t| t.resource_type().map(|r| r.as_str().to_owned())).collect();
+    kinds.sort();
+    let count = |k: &str| kinds.iter().filter(|x| x.replace('-', "").ends_with(&k.replace('-', ""))).count();
+    assert_eq!(count("vpc"), 1, "{kinds:?}");
+    assert_eq!(count("subnet"), 4, "{kinds:?}");
+    assert_eq!(count("internet-gateway"), 1, "{kinds:?}");
+    assert_eq!(count("nat-gateway"), 1, "{kinds:?}");
+    assert_eq!(count("route-table"), 2, "{kinds:?}");
+    assert_eq!(count("elastic-ip"), 1, "{kinds:?}");
+    let again = p.run(&["preview", "--json", "--stack", &stack]).ok();
+    assert!(again.ops().iter().all(|(_, op)| op == "same"), "{:?}", again.ops());
+    p.run(&["destroy", "--yes", "--stack", &stack]).ok();
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:owner").values(&owner).build())
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty(), "destroy removed the network");
+}

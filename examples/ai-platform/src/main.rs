@@ -8,8 +8,8 @@
 //! cargo run -p ai-platform -- up --stack dev
 //! ```
 
-use cairn::aws::s3::BucketArgs;
 use cairn::Input;
+use cairn::aws::s3::BucketArgs;
 use cairn_ai::{BaseNetwork, BaseNetworkArgs, EksCluster, EksClusterArgs, GpuNodePool, GpuNodePoolArgs, cost_tags};
 
 fn main() -> std::process::ExitCode {

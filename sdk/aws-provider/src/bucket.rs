@@ -3,18 +3,25 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ObjectIdentifier,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule as S3LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, Transition, TransitionStorageClass as S3StorageClass, VersioningConfiguration,
 };
-use cairn_aws::s3::{BUCKET_SCHEMA, BucketArgs, BucketEncryption, BucketOutputs, PublicAccessBlock, SseAlgorithm};
+use cairn_aws::policy::PolicyDocument;
+use cairn_aws::s3::{
+    BUCKET_SCHEMA, BucketArgs, BucketEncryption, BucketLifecycleRule, BucketOutputs, LifecycleTransition,
+    PublicAccessBlock, SseAlgorithm, TransitionStorageClass,
+};
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, PropertyPath, ProviderError, ReadRequest,
+    ReadResponse, UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
+use crate::changes::order_like;
 use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, build_error, optional};
 
@@ -29,6 +36,10 @@ impl TypedArgs for BucketArgs {
 
     fn failures(&self) -> Vec<CheckFailure> {
         self.validate()
+    }
+
+    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        self.policy_documents()
     }
 }
 
@@ -106,6 +117,37 @@ async fn apply(c: &Clients, name: &str, old: Option<&BucketArgs>, new: &BucketAr
             .await
             .aws("PutPublicAccessBlock", name)?;
     }
+    if old.map_or(!new.lifecycle_rules.is_empty(), |o| o.lifecycle_rules != new.lifecycle_rules) {
+        if new.lifecycle_rules.is_empty() {
+            // PutBucketLifecycleConfiguration refuses an empty rule list.
+            c.s3.delete_bucket_lifecycle().bucket(name).send().await.aws("DeleteBucketLifecycle", name)?;
+        } else {
+            let rules = new.lifecycle_rules.iter().map(s3_rule).collect::<Result<Vec<_>, _>>()?;
+            let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(build_error)?;
+            c.s3.put_bucket_lifecycle_configuration()
+                .bucket(name)
+                .lifecycle_configuration(config)
+                .send()
+                .await
+                .aws("PutBucketLifecycleConfiguration", name)?;
+        }
+    }
+    // After the public access block, which decides whether a public policy is accepted.
+    if old.map_or(new.policy.is_some(), |o| o.policy != new.policy) {
+        match &new.policy {
+            Some(policy) => {
+                c.s3.put_bucket_policy()
+                    .bucket(name)
+                    .policy(policy.to_aws_json())
+                    .send()
+                    .await
+                    .aws("PutBucketPolicy", name)?;
+            }
+            None => {
+                c.s3.delete_bucket_policy().bucket(name).send().await.aws("DeleteBucketPolicy", name)?;
+            }
+        }
+    }
     if old.map_or(!new.tags.is_empty(), |o| o.tags != new.tags) {
         if new.tags.is_empty() {
             // PutBucketTagging refuses an empty tag set.
@@ -121,6 +163,84 @@ async fn apply(c: &Clients, name: &str, old: Option<&BucketArgs>, new: &BucketAr
         }
     }
     Ok(())
+}
+
+/// A lifecycle rule as S3 takes it. The filter is always sent (empty for the
+/// whole bucket): the rule-level prefix is deprecated.
+fn s3_rule(rule: &BucketLifecycleRule) -> Result<S3LifecycleRule, ProviderError> {
+    let transitions: Vec<Transition> = rule
+        .transitions
+        .iter()
+        .map(|t| {
+            Transition::builder().days(t.days).storage_class(S3StorageClass::from(t.storage_class.as_str())).build()
+        })
+        .collect();
+    S3LifecycleRule::builder()
+        .id(&rule.id)
+        .status(if rule.enabled { ExpirationStatus::Enabled } else { ExpirationStatus::Disabled })
+        .filter(LifecycleRuleFilter::builder().set_prefix(rule.prefix.clone()).build())
+        .set_expiration(rule.expiration_days.map(|d| LifecycleExpiration::builder().days(d).build()))
+        .set_noncurrent_version_expiration(
+            rule.noncurrent_version_expiration_days
+                .map(|d| NoncurrentVersionExpiration::builder().noncurrent_days(d).build()),
+        )
+        .set_abort_incomplete_multipart_upload(
+            rule.abort_incomplete_multipart_upload_days
+                .map(|d| AbortIncompleteMultipartUpload::builder().days_after_initiation(d).build()),
+        )
+        .set_transitions((!transitions.is_empty()).then_some(transitions))
+        .build()
+        .map_err(build_error)
+}
+
+/// A lifecycle rule as S3 reports it, or why Cairn cannot model it.
+fn cairn_rule(rule: &S3LifecycleRule) -> Result<BucketLifecycleRule, String> {
+    let id = rule.id().unwrap_or_default();
+    let unmodelled = |what: &str| format!("lifecycle rule `{id}` uses {what}, which Cairn does not model");
+    if let Some(f) = rule.filter()
+        && (f.tag().is_some()
+            || f.and().is_some()
+            || f.object_size_greater_than().is_some()
+            || f.object_size_less_than().is_some())
+    {
+        return Err(unmodelled("a tag, size or combined filter"));
+    }
+    if !rule.noncurrent_version_transitions().is_empty() {
+        return Err(unmodelled("noncurrent version transitions"));
+    }
+    if let Some(e) = rule.expiration()
+        && (e.date().is_some() || e.expired_object_delete_marker() == Some(true))
+    {
+        return Err(unmodelled("an expiration date or expired delete marker cleanup"));
+    }
+    let transitions = rule
+        .transitions()
+        .iter()
+        .map(|t| {
+            let class = t.storage_class().map_or("none", |c| c.as_str());
+            match (t.days(), TransitionStorageClass::from_aws(class)) {
+                (Some(days), Some(storage_class)) => Ok(LifecycleTransition { days, storage_class }),
+                (None, _) => Err(unmodelled("a transition by date")),
+                (_, None) => Err(unmodelled(&format!("storage class `{class}`"))),
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    // The deprecated rule-level prefix is read too (rules made by older tools); an empty prefix is the whole bucket.
+    #[allow(deprecated)]
+    let prefix = rule.filter().and_then(LifecycleRuleFilter::prefix).or(rule.prefix()).filter(|p| !p.is_empty());
+    Ok(BucketLifecycleRule {
+        id: id.to_owned(),
+        enabled: *rule.status() == ExpirationStatus::Enabled,
+        prefix: prefix.map(str::to_owned),
+        expiration_days: rule.expiration().and_then(LifecycleExpiration::days),
+        noncurrent_version_expiration_days: rule
+            .noncurrent_version_expiration()
+            .and_then(NoncurrentVersionExpiration::noncurrent_days),
+        abort_incomplete_multipart_upload_days: rule
+            .abort_incomplete_multipart_upload()
+            .and_then(AbortIncompleteMultipartUpload::days_after_initiation),
+        transitions,
+    })
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
@@ -185,6 +305,34 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         .map(|t| t.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
         .unwrap_or_default();
 
+    let recorded: Option<BucketArgs> = generic::recorded(&req.inputs);
+    let lifecycle = c.s3.get_bucket_lifecycle_configuration().bucket(&name).send().await.aws_unless(
+        &["NoSuchLifecycleConfiguration"],
+        "GetBucketLifecycleConfiguration",
+        &name,
+    )?;
+    let live_rules = lifecycle
+        .as_ref()
+        .map_or(&[][..], |l| l.rules())
+        .iter()
+        .map(cairn_rule)
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| ProviderError::internal(format!("bucket `{name}`: {e}")))?;
+    let lifecycle_rules = order_like(live_rules, recorded.as_ref().map_or(&[][..], |r| r.lifecycle_rules.as_slice()));
+
+    let policy = c.s3.get_bucket_policy().bucket(&name).send().await.aws_unless(
+        &["NoSuchBucketPolicy"],
+        "GetBucketPolicy",
+        &name,
+    )?;
+    let policy =
+        match policy.as_ref().and_then(|p| p.policy()) {
+            None => None,
+            Some(text) => Some(PolicyDocument::from_aws_json(text).map_err(|e| {
+                ProviderError::internal(format!("the policy of bucket `{name}` could not be read: {e}"))
+            })?),
+        };
+
     let live = BucketArgs {
         bucket: Some(Input::Value(name.clone())),
         versioning: versioning.status() == Some(&BucketVersioningStatus::Enabled),
@@ -192,6 +340,8 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         public_access_block,
         // Not an S3 setting: only Cairn's delete uses it.
         force_destroy: force_destroy(&req.inputs),
+        lifecycle_rules,
+        policy,
         tags,
     };
     Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&name)?, id: name }))
@@ -276,5 +426,70 @@ async fn empty_bucket(c: &Clients, name: &str) -> Result<bool, ProviderError> {
         }
         key_marker = page.next_key_marker().map(str::to_owned);
         version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_rules_round_trip_through_the_s3_shape() {
+        let full = BucketLifecycleRule::builder()
+            .id("logs")
+            .enabled(false)
+            .prefix("logs/")
+            .expiration_days(365)
+            .noncurrent_version_expiration_days(30)
+            .abort_incomplete_multipart_upload_days(7)
+            .transitions(vec![
+                LifecycleTransition { days: 30, storage_class: TransitionStorageClass::StandardIa },
+                LifecycleTransition { days: 90, storage_class: TransitionStorageClass::DeepArchive },
+            ])
+            .build();
+        let bare = BucketLifecycleRule::builder().id("uploads").abort_incomplete_multipart_upload_days(1).build();
+        for rule in [full, bare] {
+            let sent = s3_rule(&rule).unwrap();
+            assert!(sent.filter().is_some(), "a filter, not the deprecated rule-level prefix");
+            #[allow(deprecated)] // the legacy field must stay unset
+            let legacy_prefix = sent.prefix();
+            assert_eq!(legacy_prefix, None);
+            assert_eq!(cairn_rule(&sent).unwrap(), rule);
+        }
+        for class in TransitionStorageClass::ALL {
+            assert_eq!(S3StorageClass::from(class.as_str()).as_str(), class.as_str());
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)] // rules written by older tools use the rule-level prefix
+    fn lifecycle_rules_read_the_legacy_prefix_and_refuse_what_is_not_modelled() {
+        let legacy = S3LifecycleRule::builder()
+            .id("old")
+            .prefix("tmp/")
+            .status(ExpirationStatus::Enabled)
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .unwrap();
+        let read = cairn_rule(&legacy).unwrap();
+        assert_eq!((read.prefix.as_deref(), read.expiration_days), (Some("tmp/"), Some(1)));
+
+        let empty_prefix = S3LifecycleRule::builder()
+            .id("all")
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .status(ExpirationStatus::Enabled)
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .build()
+            .unwrap();
+        assert_eq!(cairn_rule(&empty_prefix).unwrap().prefix, None, "an empty prefix is the whole bucket");
+
+        let tagged = S3LifecycleRule::builder()
+            .id("tagged")
+            .filter(LifecycleRuleFilter::builder().tag(Tag::builder().key("k").value("v").build().unwrap()).build())
+            .status(ExpirationStatus::Enabled)
+            .build()
+            .unwrap();
+        let err = cairn_rule(&tagged).unwrap_err();
+        assert!(err.contains("lifecycle rule `tagged`") && err.contains("does not model"), "{err}");
     }
 }

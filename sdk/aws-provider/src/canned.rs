@@ -17,6 +17,25 @@ use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Valu
 use crate::sdk::Waits;
 use crate::{Clients, cluster, settings};
 
+/// A retry partition no other client shares: the adaptive retry's rate
+/// limiter is kept per partition, and one test's throttling must not slow
+/// down another's calls.
+pub(crate) fn lone_partition() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("canned-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A mocked `$krate` client answering `$rules`, with the provider's retry
+/// policy (a 1 ms first backoff, to keep tests quick) in a partition of its own.
+macro_rules! mocked {
+    ($krate:ident, $rules:expr) => {
+        mock_client!($krate, RuleMode::MatchAny, $rules, |b| b
+            .retry_config(crate::settings::retry_config().with_initial_backoff(Duration::from_millis(1)))
+            .retry_partition($krate::config::retry::RetryPartition::new(crate::canned::lone_partition())))
+    };
+}
+pub(crate) use mocked;
+
 /// Clients whose EKS calls get `rules`; the others answer nothing.
 fn clients(rules: &[&Rule]) -> Clients {
     clients_for(rules, &[])
@@ -24,16 +43,21 @@ fn clients(rules: &[&Rule]) -> Clients {
 
 /// Clients whose EKS and KMS calls get these rules; the others answer nothing.
 fn clients_for(eks: &[&Rule], kms: &[&Rule]) -> Clients {
-    // The provider's own retry policy, with a short first backoff to keep the test quick.
-    let retry = || settings::retry_config().with_initial_backoff(Duration::from_millis(1));
     Clients {
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
-        eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, eks, |b| b.retry_config(retry())),
-        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
-        kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, kms, |b| b.retry_config(retry())),
-        sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
-        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[] as &[&Rule], |b| b.retry_config(retry())),
+        iam: mocked!(aws_sdk_iam, &[] as &[&Rule]),
+        s3: mocked!(aws_sdk_s3, &[] as &[&Rule]),
+        eks: mocked!(aws_sdk_eks, eks),
+        ec2: mocked!(aws_sdk_ec2, &[] as &[&Rule]),
+        kms: mocked!(aws_sdk_kms, kms),
+        sqs: mocked!(aws_sdk_sqs, &[] as &[&Rule]),
+        logs: mocked!(aws_sdk_cloudwatchlogs, &[] as &[&Rule]),
+        ecr: mocked!(aws_sdk_ecr, &[] as &[&Rule]),
+        sagemaker: mocked!(aws_sdk_sagemaker, &[] as &[&Rule]),
+        dynamodb: mocked!(aws_sdk_dynamodb, &[] as &[&Rule]),
+        cloudwatch: mocked!(aws_sdk_cloudwatch, &[] as &[&Rule]),
+        amp: mocked!(aws_sdk_amp, &[] as &[&Rule]),
+        budgets: mocked!(aws_sdk_budgets, &[] as &[&Rule]),
+        sts: mocked!(aws_sdk_sts, &[] as &[&Rule]),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),
         limits: settings::Limits::new(BTreeMap::new()),

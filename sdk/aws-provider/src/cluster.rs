@@ -3,8 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_eks::types::{Cluster, ClusterStatus, Update, UpdateStatus, VpcConfigRequest};
-use cairn_aws::eks::{CLUSTER_SCHEMA, ClusterArgs, ClusterOutputs};
+use aws_sdk_eks::types::{
+    Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider as KeyProvider, Update,
+    UpdateStatus, VpcConfigRequest,
+};
+use cairn_aws::eks::{CLUSTER_SCHEMA, ClusterArgs, ClusterLogType, ClusterOutputs};
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
     CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
@@ -24,16 +27,40 @@ impl TypedArgs for ClusterArgs {
     }
 }
 
+/// What EKS allows on the public endpoint when no ranges are given.
+const EVERYWHERE: &str = "0.0.0.0/0";
+
+/// The only resource EKS envelope-encrypts.
+const SECRETS: &str = "secrets";
+
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: ClusterArgs = generic::args(&req.inputs)?;
     let name = generic::physical_name(&args.name, "name")?;
-    let vpc = VpcConfigRequest::builder().set_subnet_ids(Some(known(&args.subnet_ids, "subnet_ids")?.clone())).build();
+    let security_groups =
+        args.security_group_ids.as_ref().map(|g| known(g, "security_group_ids").cloned()).transpose()?;
+    let vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(known(&args.subnet_ids, "subnet_ids")?.clone()))
+        .set_security_group_ids(security_groups.filter(|g| !g.is_empty()))
+        .endpoint_public_access(args.endpoint_public_access)
+        .endpoint_private_access(args.endpoint_private_access)
+        .set_public_access_cidrs(
+            (args.endpoint_public_access && !args.public_access_cidrs.is_empty())
+                .then(|| args.public_access_cidrs.clone()),
+        )
+        .build();
+    let encryption = match &args.encryption_kms_key_arn {
+        Some(key) => Some(vec![secrets_encryption(known(key, "encryption_kms_key_arn")?)]),
+        None => None,
+    };
     c.eks
         .create_cluster()
         .name(&name)
         .role_arn(known(&args.role_arn, "role_arn")?)
         .resources_vpc_config(vpc)
         .set_version(args.version.clone())
+        // EKS exports no logs unless asked: only the enabled types need saying.
+        .set_logging((!args.enabled_cluster_log_types.is_empty()).then(|| logging(&args.enabled_cluster_log_types)))
+        .set_encryption_config(encryption)
         .set_tags(eks_tags(&args.tags))
         .send()
         .await
@@ -43,12 +70,63 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
     Ok(CreateResponse { id: name, outputs: outputs(&cluster)? })
 }
 
+fn secrets_encryption(key_arn: &str) -> EncryptionConfig {
+    EncryptionConfig::builder().resources(SECRETS).provider(KeyProvider::builder().key_arn(key_arn).build()).build()
+}
+
+/// The whole logging configuration: `enabled` on, every other type off.
+/// EKS changes only the types a request names, so naming all of them makes
+/// the result independent of what was on before.
+fn logging(enabled: &[ClusterLogType]) -> Logging {
+    let setup = |types: Vec<LogType>, on: bool| {
+        (!types.is_empty()).then(|| LogSetup::builder().set_types(Some(types)).enabled(on).build())
+    };
+    let on: Vec<LogType> = enabled.iter().map(|t| LogType::from(t.as_str())).collect();
+    let off: Vec<LogType> =
+        ClusterLogType::ALL.iter().filter(|t| !enabled.contains(*t)).map(|t| LogType::from(t.as_str())).collect();
+    Logging::builder().set_cluster_logging(Some(setup(on, true).into_iter().chain(setup(off, false)).collect())).build()
+}
+
+/// The log types EKS reports enabled, in the order of `recorded`.
+fn enabled_log_types(cluster: &Cluster, recorded: &[ClusterLogType]) -> Result<Vec<ClusterLogType>, ProviderError> {
+    let mut enabled = Vec::new();
+    for setup in cluster.logging().map(Logging::cluster_logging).unwrap_or_default() {
+        if setup.enabled() != Some(true) {
+            continue;
+        }
+        for t in setup.types() {
+            let log = ClusterLogType::from_aws(t.as_str()).ok_or_else(|| {
+                ProviderError::internal(format!(
+                    "cluster `{}` exports log type `{}`, which Cairn does not model",
+                    cluster.name().unwrap_or_default(),
+                    t.as_str()
+                ))
+            })?;
+            if !enabled.contains(&log) {
+                enabled.push(log);
+            }
+        }
+    }
+    Ok(order_like(enabled, recorded))
+}
+
 fn outputs(cluster: &Cluster) -> Result<Value, ProviderError> {
     generic::to_value(&ClusterOutputs {
         name: cluster.name().unwrap_or_default().to_owned(),
         arn: cluster.arn().unwrap_or_default().to_owned(),
         endpoint: cluster.endpoint().unwrap_or_default().to_owned(),
         version: cluster.version().unwrap_or_default().to_owned(),
+        oidc_issuer_url: cluster
+            .identity()
+            .and_then(|i| i.oidc())
+            .and_then(|o| o.issuer())
+            .unwrap_or_default()
+            .to_owned(),
+        cluster_security_group_id: cluster
+            .resources_vpc_config()
+            .and_then(|v| v.cluster_security_group_id())
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -93,14 +171,47 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let recorded: Option<ClusterArgs> = generic::recorded(&req.inputs);
     let recorded = recorded.as_ref();
 
-    let live_subnets = cluster.resources_vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
+    let vpc = cluster.resources_vpc_config();
+    let live_subnets = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
     let recorded_subnets = recorded.and_then(|r| r.subnet_ids.value()).map_or(&[][..], Vec::as_slice);
+    let live_groups = vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default();
+    let recorded_groups = recorded.and_then(|r| r.security_group_ids.as_ref());
+    let security_group_ids = match recorded_groups {
+        // Declared, or not declared but present (drift, or an import): report them.
+        Some(groups) => Some(Input::Value(order_like(live_groups, groups.value().map_or(&[][..], Vec::as_slice)))),
+        None if live_groups.is_empty() => None,
+        None => Some(Input::Value(live_groups)),
+    };
+    let recorded_cidrs = recorded.map_or(&[][..], |r| r.public_access_cidrs.as_slice());
+    let live_cidrs = vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default();
+    // EKS reports 0.0.0.0/0 when no ranges were given: that is the declared "empty".
+    let public_access_cidrs =
+        if live_cidrs.iter().all(|c| c == EVERYWHERE) && !recorded_cidrs.contains(&EVERYWHERE.to_owned()) {
+            Vec::new()
+        } else {
+            order_like(live_cidrs, recorded_cidrs)
+        };
+    let key_arn = cluster
+        .encryption_config()
+        .iter()
+        .find(|e| e.resources().iter().any(|r| r == SECRETS))
+        .and_then(|e| e.provider())
+        .and_then(|p| p.key_arn());
     let live = ClusterArgs {
         name: Some(Input::Value(name.clone())),
         role_arn: Input::Value(cluster.role_arn().unwrap_or_default().to_owned()),
         subnet_ids: Input::Value(order_like(live_subnets, recorded_subnets)),
         // EKS picks a version when none is asked for; reporting it then would look like drift.
         version: recorded.and_then(|r| r.version.as_ref()).and(cluster.version()).map(str::to_owned),
+        endpoint_public_access: vpc.is_none_or(|v| v.endpoint_public_access()),
+        endpoint_private_access: vpc.is_some_and(|v| v.endpoint_private_access()),
+        public_access_cidrs,
+        enabled_cluster_log_types: enabled_log_types(
+            &cluster,
+            recorded.map_or(&[][..], |r| r.enabled_cluster_log_types.as_slice()),
+        )?,
+        encryption_kms_key_arn: key_arn.map(|k| Input::Value(k.to_owned())),
+        security_group_ids,
         tags: string_map(cluster.tags()),
     };
     Ok(Some(ReadResponse { id: name, inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&cluster)? }))
@@ -123,11 +234,53 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
             .aws("UpdateClusterVersion", name)?;
         wait_for_update(c, name, None, out.update()).await?;
     }
+    // EKS takes one kind of change per UpdateClusterConfig (endpoint access,
+    // logging) and one update at a time, so each is a call of its own, awaited.
+    let endpoint_changed = old.endpoint_public_access != new.endpoint_public_access
+        || old.endpoint_private_access != new.endpoint_private_access
+        || old.public_access_cidrs != new.public_access_cidrs;
+    if endpoint_changed {
+        let out = c
+            .eks
+            .update_cluster_config()
+            .name(name)
+            .resources_vpc_config(endpoint_access(&new))
+            .send()
+            .await
+            .aws("UpdateClusterConfig", name)?;
+        wait_for_update(c, name, None, out.update()).await?;
+    }
+    if old.enabled_cluster_log_types != new.enabled_cluster_log_types {
+        let out = c
+            .eks
+            .update_cluster_config()
+            .name(name)
+            .logging(logging(&new.enabled_cluster_log_types))
+            .send()
+            .await
+            .aws("UpdateClusterConfig", name)?;
+        wait_for_update(c, name, None, out.update()).await?;
+    }
     let cluster = describe(c, name).await?.ok_or_else(|| gone(name))?;
     if old.tags != new.tags {
         retag(c, cluster.arn().unwrap_or_default(), &old.tags, &new.tags).await?;
     }
     Ok(UpdateResponse { outputs: outputs(&cluster)? })
+}
+
+/// The endpoint access part of a VPC configuration, and nothing else: naming
+/// subnets or security groups too would be a second kind of change.
+fn endpoint_access(args: &ClusterArgs) -> VpcConfigRequest {
+    // Ranges only apply to a public endpoint. Going back to no ranges means
+    // saying 0.0.0.0/0: leaving them out would keep the old ones.
+    let cidrs = args.endpoint_public_access.then(|| {
+        if args.public_access_cidrs.is_empty() { vec![EVERYWHERE.to_owned()] } else { args.public_access_cidrs.clone() }
+    });
+    VpcConfigRequest::builder()
+        .endpoint_public_access(args.endpoint_public_access)
+        .endpoint_private_access(args.endpoint_private_access)
+        .set_public_access_cidrs(cidrs)
+        .build()
 }
 
 pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), ProviderError> {
@@ -232,5 +385,50 @@ fn update_done(update: &Update, target: &str) -> Result<bool, ProviderError> {
             )))
         }
         _ => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setups(l: &Logging) -> Vec<(Vec<&str>, Option<bool>)> {
+        l.cluster_logging().iter().map(|s| (s.types().iter().map(LogType::as_str).collect(), s.enabled())).collect()
+    }
+
+    #[test]
+    fn logging_names_every_type_on_or_off() {
+        let l = logging(&[ClusterLogType::Audit, ClusterLogType::Api]);
+        assert_eq!(
+            setups(&l),
+            [
+                (vec!["audit", "api"], Some(true)),
+                (vec!["authenticator", "controllerManager", "scheduler"], Some(false))
+            ]
+        );
+        let every: Vec<&str> = ClusterLogType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(setups(&logging(&[])), [(every, Some(false))]);
+        assert_eq!(setups(&logging(ClusterLogType::ALL)).len(), 1, "no empty `off` entry");
+        for t in ClusterLogType::ALL {
+            assert!(LogType::values().contains(&t.as_str()), "{t}");
+        }
+    }
+
+    #[test]
+    fn endpoint_access_names_only_endpoint_settings() {
+        let mut args = ClusterArgs::builder().role_arn("arn:role").subnet_ids(vec!["subnet-a"]).build();
+        let r = endpoint_access(&args);
+        assert!(r.subnet_ids().is_empty() && r.security_group_ids().is_empty());
+        assert_eq!((r.endpoint_public_access(), r.endpoint_private_access()), (Some(true), Some(true)));
+        assert_eq!(r.public_access_cidrs(), [EVERYWHERE], "back to everywhere, said explicitly");
+
+        args.public_access_cidrs = vec!["203.0.113.0/24".into()];
+        assert_eq!(endpoint_access(&args).public_access_cidrs(), ["203.0.113.0/24"]);
+
+        args.public_access_cidrs.clear();
+        args.endpoint_public_access = false;
+        let r = endpoint_access(&args);
+        assert_eq!(r.endpoint_public_access(), Some(false));
+        assert!(r.public_access_cidrs().is_empty(), "no ranges for a private endpoint");
     }
 }

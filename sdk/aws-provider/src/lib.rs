@@ -19,6 +19,10 @@ use cairn_aws::{
     RolePolicyAttachmentArgs, RouteArgs, RouteTableArgs, RouteTableAssociationArgs, SecurityGroupArgs,
     SecurityGroupRuleArgs, SubnetArgs, VpcArgs,
 };
+use cairn_aws::{
+    BudgetArgs, MetricAlarmArgs, ModelPackageGroupArgs, RepositoryArgs, RuleGroupsNamespaceArgs, TableArgs,
+    WorkspaceArgs,
+};
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
@@ -31,25 +35,36 @@ use crate::ec2::{
     security_group_rule, subnet, vpc,
 };
 use crate::generic::TypedArgs;
-// `aws_types!` takes a module name: the nested IAM modules get one each.
+// `aws_types!` takes a module name: nested modules get one each.
+use crate::amp::rule_groups as amp_rule_groups;
 use crate::iam::{
     attachment as iam_attachment, instance_profile as iam_instance_profile, oidc as iam_oidc, policy as iam_policy,
     role_policy as iam_role_policy,
 };
 pub use crate::kms::KmsKeys;
 
+mod amp;
 mod bucket;
+mod budget;
 #[cfg(test)]
 mod canned;
+#[cfg(test)]
+mod canned_eks;
+#[cfg(test)]
+mod canned_more;
 mod changes;
 mod cluster;
+mod dynamodb_table;
 mod ec2;
+mod ecr;
 mod generic;
 mod iam;
 mod kms;
 mod kms_alias;
 mod kms_key;
 mod log_group;
+mod metric_alarm;
+mod model_package_group;
 mod node_group;
 mod role;
 mod sdk;
@@ -66,6 +81,14 @@ pub(crate) struct Clients {
     pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) sagemaker: aws_sdk_sagemaker::Client,
+    pub(crate) dynamodb: aws_sdk_dynamodb::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) amp: aws_sdk_amp::Client,
+    pub(crate) budgets: aws_sdk_budgets::Client,
+    /// The caller's account (a budget's default `account_id`).
+    pub(crate) sts: aws_sdk_sts::Client,
     /// The region the clients talk to (S3 needs it to place buckets).
     pub(crate) region: String,
     /// Tags every taggable resource gets (`default_tags`).
@@ -94,6 +117,13 @@ impl Clients {
             kms: aws_sdk_kms::Client::new(&sdk_config),
             sqs: aws_sdk_sqs::Client::new(&sdk_config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk_config),
+            ecr: aws_sdk_ecr::Client::new(&sdk_config),
+            sagemaker: aws_sdk_sagemaker::Client::new(&sdk_config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk_config),
+            amp: aws_sdk_amp::Client::new(&sdk_config),
+            budgets: aws_sdk_budgets::Client::new(&sdk_config),
+            sts: aws_sdk_sts::Client::new(&sdk_config),
             region,
             default_tags: settings.default_tags,
             limits: settings::Limits::new(settings.concurrency),
@@ -173,6 +203,13 @@ aws_types! {
     KmsAliasType => kms_alias, AliasArgs;
     QueueType => sqs, QueueArgs;
     LogGroupType => log_group, LogGroupArgs;
+    RepositoryType => ecr, RepositoryArgs;
+    ModelPackageGroupType => model_package_group, ModelPackageGroupArgs;
+    TableType => dynamodb_table, TableArgs;
+    MetricAlarmType => metric_alarm, MetricAlarmArgs;
+    WorkspaceType => amp, WorkspaceArgs;
+    RuleGroupsNamespaceType => amp_rule_groups, RuleGroupsNamespaceArgs;
+    BudgetType => budget, BudgetArgs;
 }
 
 /// The resource type of `urn`.
@@ -298,6 +335,38 @@ mod tests {
         let err = type_of(&urn("aws:sns:Topic")).err().unwrap();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
         assert!(err.message.contains("`aws:sns:Topic`") && err.message.contains("aws:eks:NodeGroup"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_wildcard_action_is_allowed_but_warned_about_naming_the_statement() {
+        use cairn_aws::policy::{PolicyDocument, Statement};
+        let policy = PolicyDocument::builder()
+            .statement(vec![
+                Statement::allow(["s3:GetObject"], ["arn:aws:s3:::models/*"]),
+                Statement::allow(["s3:*"], ["*"]),
+            ])
+            .build();
+        for (ty, args) in [
+            (
+                "aws:iam:Role",
+                Value::from_serialize(
+                    &RoleArgs::builder()
+                        .assume_role_policy(PolicyDocument::assume_role_for_service("ec2.amazonaws.com"))
+                        .inline_policies([("models", policy.clone())])
+                        .build(),
+                )
+                .unwrap(),
+            ),
+            ("aws:iam:Policy", Value::from_serialize(&PolicyArgs::builder().policy(policy.clone()).build()).unwrap()),
+        ] {
+            let checked =
+                AwsProvider::new().check(CheckRequest { urn: urn(ty), olds: None, news: args }).await.unwrap();
+            assert!(checked.failures.is_empty(), "representable: {:?}", checked.failures);
+            assert_eq!(checked.warnings.len(), 1, "{ty}: {:?}", checked.warnings);
+            let w = &checked.warnings[0];
+            assert!(w.property.to_string().ends_with("statement[1]"), "{ty}: names the statement: {w:?}");
+            assert!(w.reason.contains("s3:*"), "{ty}: {w:?}");
+        }
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! (EKS names cannot contain `:`).
 
 use aws_sdk_eks::types::{
-    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, UpdateLabelsPayload,
-    UpdateTaintsPayload,
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig,
+    UpdateLabelsPayload, UpdateTaintsPayload,
 };
 use aws_sdk_eks::types::{Taint as EksTaint, TaintEffect as EksTaintEffect};
 use cairn_aws::eks::{
-    AmiType, CapacityType, NODE_GROUP_SCHEMA, NodeGroupArgs, NodeGroupOutputs, ScalingConfig, Taint, TaintEffect,
+    AmiType, CapacityType, NODE_GROUP_SCHEMA, NodeGroupArgs, NodeGroupOutputs, NodeGroupUpdateConfig, ScalingConfig,
+    Taint, TaintEffect,
 };
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
@@ -49,6 +50,25 @@ fn eks_taint(t: &Taint) -> EksTaint {
     EksTaint::builder().key(&t.key).set_value(t.value.clone()).effect(EksTaintEffect::from(t.effect.as_str())).build()
 }
 
+fn eks_update_config(u: NodeGroupUpdateConfig) -> NodegroupUpdateConfig {
+    match u {
+        NodeGroupUpdateConfig::MaxUnavailable(n) => NodegroupUpdateConfig::builder().max_unavailable(n).build(),
+        NodeGroupUpdateConfig::MaxUnavailablePercentage(p) => {
+            NodegroupUpdateConfig::builder().max_unavailable_percentage(p).build()
+        }
+    }
+}
+
+/// The update budget EKS reports, if it is one Cairn models.
+fn update_config_of(n: &Nodegroup) -> Option<NodeGroupUpdateConfig> {
+    let u = n.update_config()?;
+    match (u.max_unavailable(), u.max_unavailable_percentage()) {
+        (Some(count), _) => Some(NodeGroupUpdateConfig::MaxUnavailable(count)),
+        (None, Some(percent)) => Some(NodeGroupUpdateConfig::MaxUnavailablePercentage(percent)),
+        (None, None) => None,
+    }
+}
+
 /// `None` for an empty list, which EKS would refuse or take as "no change" anyway.
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
@@ -73,6 +93,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .set_labels(eks_tags(&args.labels))
         .set_taints(non_empty(args.taints.iter().map(eks_taint).collect()))
         .set_disk_size(args.disk_size)
+        .set_update_config(args.update_config.map(eks_update_config))
         .set_version(version)
         .set_tags(eks_tags(&args.tags))
         .send()
@@ -206,6 +227,8 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         // too: moto reports version 1.19); reporting them then would look like
         // drift, and a disk size change replaces the group.
         disk_size: recorded.and_then(|r| r.disk_size).and(n.disk_size()),
+        // EKS reports its default budget (one node) when none was asked for.
+        update_config: recorded.and_then(|r| r.update_config).and(update_config_of(&n)),
         version: recorded.and_then(|r| r.version.as_ref()).and(n.version()).map(|v| Input::Value(v.to_owned())),
         tags: string_map(n.tags()),
     };
@@ -224,10 +247,15 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let scaling_changed = old.scaling != new.scaling;
     let labels_changed = !set_labels.is_empty() || !remove_labels.is_empty();
     let taints_changed = !add_taints.is_empty() || !remove_taints.is_empty();
-    if scaling_changed || labels_changed || taints_changed {
+    // Removing the budget from the program leaves EKS's current one in place.
+    let budget = new.update_config.filter(|u| old.update_config != Some(*u));
+    if scaling_changed || labels_changed || taints_changed || budget.is_some() {
         let mut call = c.eks.update_nodegroup_config().cluster_name(cluster).nodegroup_name(name);
         if scaling_changed {
             call = call.scaling_config(eks_scaling(&new.scaling));
+        }
+        if let Some(budget) = budget {
+            call = call.update_config(eks_update_config(budget));
         }
         if labels_changed {
             call = call.labels(
@@ -328,6 +356,17 @@ mod tests {
         for capacity in CapacityType::ALL {
             assert!(CapacityTypes::values().contains(&capacity.as_str()), "{capacity}");
         }
+    }
+
+    #[test]
+    fn update_budgets_map_both_ways() {
+        for u in [NodeGroupUpdateConfig::MaxUnavailable(3), NodeGroupUpdateConfig::MaxUnavailablePercentage(25)] {
+            let n = Nodegroup::builder().update_config(eks_update_config(u)).build();
+            assert_eq!(update_config_of(&n), Some(u));
+        }
+        let sent = eks_update_config(NodeGroupUpdateConfig::MaxUnavailablePercentage(25));
+        assert_eq!((sent.max_unavailable(), sent.max_unavailable_percentage()), (None, Some(25)));
+        assert_eq!(update_config_of(&Nodegroup::builder().build()), None);
     }
 
     #[test]

@@ -19,12 +19,18 @@ const MAX_NODE_GROUP_NAME: usize = 63;
 ///
 /// ```
 /// use cairn_aws::ClusterArgs;
+/// use cairn_aws::eks::ClusterLogType;
 /// let cluster = ClusterArgs::builder()
 ///     .role_arn("arn:aws:iam::123456789012:role/eks")
 ///     .subnet_ids(vec!["subnet-a", "subnet-b"])
 ///     .version("1.31")
+///     .public_access_cidrs(["203.0.113.0/24"])
+///     .enabled_cluster_log_types(vec![ClusterLogType::Api, ClusterLogType::Audit])
+///     .encryption_kms_key_arn("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 ///     .build();
 /// assert_eq!(cluster.version.as_deref(), Some("1.31"));
+/// assert!(cluster.endpoint_public_access && cluster.endpoint_private_access);
+/// assert!(cluster.validate().is_empty());
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
 pub struct ClusterArgs {
@@ -43,12 +49,59 @@ pub struct ClusterArgs {
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Whether the Kubernetes API server endpoint is reachable from the internet (default true),
+    /// from `public_access_cidrs` only when those are set. Updated in place.
+    #[builder(default = true)]
+    #[serde(default = "crate::default_true")]
+    pub endpoint_public_access: bool,
+    /// Whether the API server endpoint is reachable from inside the VPC, so that nodes talk to it
+    /// without leaving the VPC (default true; EKS's own default is false). Updated in place.
+    #[builder(default = true)]
+    #[serde(default = "crate::default_true")]
+    pub endpoint_private_access: bool,
+    /// The IPv4 ranges allowed to reach the public endpoint; everywhere (`0.0.0.0/0`) when empty.
+    /// Updated in place.
+    #[builder(default, setter(fn transform(cidrs: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
+        crate::strings(cidrs)
+    }))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_access_cidrs: Vec<String>,
+    /// The control plane logs exported to CloudWatch Logs; none when empty. Updated in place.
+    #[builder(default, setter(into))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enabled_cluster_log_types: Vec<ClusterLogType>,
+    /// The ARN of the KMS key that envelope-encrypts Kubernetes secrets; no envelope encryption
+    /// when absent. EKS cannot change or remove it afterwards: changing it replaces the cluster.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_kms_key_arn: Option<Input<String>>,
+    /// Extra security groups for the control plane's network interfaces (EKS always adds its own
+    /// cluster security group). Changing them replaces the cluster.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Input<Vec<String>>>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
         crate::string_map(tags)
     }))]
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+aws_enum! {
+    /// A control plane log type EKS can export to CloudWatch Logs.
+    ClusterLogType {
+        /// The Kubernetes API server.
+        Api = "api",
+        /// The Kubernetes audit log.
+        Audit = "audit",
+        /// The AWS IAM authenticator.
+        Authenticator = "authenticator",
+        /// The controller manager.
+        ControllerManager = "controllerManager",
+        /// The scheduler.
+        Scheduler = "scheduler",
+    }
 }
 
 cairn_core::resource! {
@@ -62,20 +115,51 @@ cairn_core::resource! {
         endpoint: String,
         /// The Kubernetes version running.
         version: String,
+        /// The OpenID Connect issuer URL of the cluster's service account tokens (for IAM roles
+        /// for service accounts: an `aws:iam:OpenIdConnectProvider`'s `url`).
+        oidc_issuer_url: String,
+        /// The security group EKS creates for the control plane and managed nodes; empty when
+        /// EKS reports none.
+        cluster_security_group_id: String,
     }
 }
 
 /// The schema of `aws:eks:Cluster`.
 pub const CLUSTER_SCHEMA: ResourceSchema = ResourceSchema {
     token: <Cluster as CustomResource>::TYPE,
-    doc: "An EKS control plane. Its name, role and subnets are fixed at creation; \
-          the Kubernetes version is upgraded in place and tags are updated in place.",
+    doc: "An EKS control plane. Its name, role, subnets, security groups and secrets encryption key are fixed \
+          at creation; the Kubernetes version is upgraded in place, and endpoint access, control plane logging \
+          and tags are updated in place (one EKS update at a time, each awaited).",
     properties: &[
         PropertySchema::replace("name", "The cluster name; generated from the logical name when absent."),
         PropertySchema::replace("role_arn", "The ARN of the role the control plane assumes.").required(),
         PropertySchema::replace("subnet_ids", "The control plane's subnets, in at least two availability zones.")
             .required(),
         PropertySchema::in_place("version", "The Kubernetes version; EKS's default when absent."),
+        PropertySchema::in_place(
+            "endpoint_public_access",
+            "Whether the API server endpoint is reachable from the internet (default true).",
+        ),
+        PropertySchema::in_place(
+            "endpoint_private_access",
+            "Whether the API server endpoint is reachable from inside the VPC (default true; EKS's own default is false).",
+        ),
+        PropertySchema::in_place(
+            "public_access_cidrs",
+            "IPv4 ranges allowed to reach the public endpoint; 0.0.0.0/0 when empty. Needs endpoint_public_access.",
+        ),
+        PropertySchema::in_place(
+            "enabled_cluster_log_types",
+            "Control plane logs sent to CloudWatch Logs: api, audit, authenticator, controllerManager, scheduler; none when empty.",
+        ),
+        PropertySchema::replace(
+            "encryption_kms_key_arn",
+            "The KMS key ARN that envelope-encrypts Kubernetes secrets; EKS cannot change or remove it.",
+        ),
+        PropertySchema::replace(
+            "security_group_ids",
+            "Extra security groups for the control plane's network interfaces (EKS adds its cluster security group).",
+        ),
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "name", max_len: MAX_CLUSTER_NAME, lowercase: false }),
@@ -87,8 +171,82 @@ impl ClusterArgs {
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
         check_name(self.name.as_ref(), "name", MAX_CLUSTER_NAME, &mut failures);
+        if let Some(version) = &self.version {
+            check_version(version, "version", &mut failures);
+        }
+        if !self.endpoint_public_access && !self.endpoint_private_access {
+            failures.push(failure(
+                "endpoint_private_access",
+                "endpoint_public_access and endpoint_private_access are both false, so nothing could reach the \
+                 Kubernetes API: set at least one of them to true",
+            ));
+        }
+        if !self.public_access_cidrs.is_empty() && !self.endpoint_public_access {
+            failures.push(failure(
+                "public_access_cidrs",
+                "public_access_cidrs is set but endpoint_public_access is false: set endpoint_public_access to true, \
+                 or remove public_access_cidrs",
+            ));
+        }
+        for (i, cidr) in self.public_access_cidrs.iter().enumerate() {
+            if !is_ipv4_cidr(cidr) {
+                failures.push(failure(
+                    &format!("public_access_cidrs[{i}]"),
+                    format!("`{cidr}` is not an IPv4 range: write it as ADDRESS/PREFIX, e.g. 203.0.113.0/24"),
+                ));
+            }
+        }
+        for (i, log) in self.enabled_cluster_log_types.iter().enumerate() {
+            if self.enabled_cluster_log_types[..i].contains(log) {
+                failures.push(failure(
+                    &format!("enabled_cluster_log_types[{i}]"),
+                    format!("`{log}` is listed twice: list each log type once"),
+                ));
+            }
+        }
+        if let Some(arn) = self.encryption_kms_key_arn.as_ref().and_then(Input::value)
+            && !(arn.starts_with("arn:") && arn.contains(":kms:"))
+        {
+            failures.push(failure(
+                "encryption_kms_key_arn",
+                format!(
+                    "`{arn}` is not a KMS key ARN: EKS takes arn:aws:kms:REGION:ACCOUNT:key/ID (a key's `arn` output), \
+                     not a key ID"
+                ),
+            ));
+        }
+        if let Some(groups) = self.security_group_ids.as_ref().and_then(Input::value)
+            && groups.len() > MAX_CLUSTER_SECURITY_GROUPS
+        {
+            failures.push(failure(
+                "security_group_ids",
+                format!("{} security groups are listed: EKS takes at most {MAX_CLUSTER_SECURITY_GROUPS}", groups.len()),
+            ));
+        }
         failures
     }
+}
+
+/// The most security groups EKS attaches to the control plane's interfaces.
+const MAX_CLUSTER_SECURITY_GROUPS: usize = 5;
+
+/// A Kubernetes version is `MAJOR.MINOR`, e.g. `1.31`.
+fn check_version(version: &str, property: &str, failures: &mut Vec<CheckFailure>) {
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !version.split_once('.').is_some_and(|(major, minor)| numbers(major) && numbers(minor)) {
+        failures
+            .push(failure(property, format!("`{version}` is not a Kubernetes version: write MAJOR.MINOR, e.g. 1.31")));
+    }
+}
+
+/// `a.b.c.d/n` with n at most 32.
+fn is_ipv4_cidr(cidr: &str) -> bool {
+    cidr.split_once('/').is_some_and(|(address, prefix)| {
+        address.parse::<std::net::Ipv4Addr>().is_ok()
+            && !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_digit())
+            && prefix.parse::<u8>().is_ok_and(|p| p <= 32)
+    })
 }
 
 aws_enum! {
@@ -146,6 +304,23 @@ pub struct ScalingConfig {
     pub desired_size: i32,
 }
 
+/// How many nodes an in-place node group update (a new version, new labels, ...) may take
+/// out of service at once. EKS's default is one node.
+///
+/// In a program's arguments it is written `{"max_unavailable": 2}` or
+/// `{"max_unavailable_percentage": 25}`, as in EKS's `updateConfig`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeGroupUpdateConfig {
+    /// At most this many nodes (1 to 100).
+    MaxUnavailable(i32),
+    /// At most this percentage of the nodes (1 to 100).
+    MaxUnavailablePercentage(i32),
+}
+
+/// The most nodes (or percent of them) an update may take out at once.
+const MAX_UNAVAILABLE: i32 = 100;
+
 /// A Kubernetes taint put on every node of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
 pub struct Taint {
@@ -162,8 +337,13 @@ pub struct Taint {
 
 /// The arguments of an EKS managed node group.
 ///
+/// Pin `version` to the cluster's `version` output, as Terraform and Pulumi programs pin
+/// theirs: when it is absent EKS starts the nodes on the cluster's version, but Cairn then
+/// neither reports nor changes the nodes' version, so upgrading the cluster leaves them behind.
+///
 /// ```
 /// use cairn_aws::{AmiType, CapacityType, NodeGroupArgs, ScalingConfig, Taint, TaintEffect};
+/// use cairn_aws::eks::NodeGroupUpdateConfig;
 /// let gpu = NodeGroupArgs::builder()
 ///     .cluster_name("ai-dev")
 ///     .node_role_arn("arn:aws:iam::123456789012:role/nodes")
@@ -174,6 +354,8 @@ pub struct Taint {
 ///     .scaling(ScalingConfig { min_size: 0, max_size: 4, desired_size: 1 })
 ///     .labels([("workload", "gpu")])
 ///     .taints(vec![Taint::builder().key("nvidia.com/gpu").value("true").effect(TaintEffect::NoSchedule).build()])
+///     .update_config(NodeGroupUpdateConfig::MaxUnavailablePercentage(25))
+///     .version("1.31")
 ///     .build();
 /// assert!(gpu.validate().is_empty());
 /// ```
@@ -215,11 +397,19 @@ pub struct NodeGroupArgs {
     #[builder(default, setter(into))]
     #[serde(default)]
     pub taints: Vec<Taint>,
-    /// The root volume size in GiB; EKS's default (20) when absent. Changing it replaces the group.
+    /// The root volume size in GiB; EKS's default (20) when absent, and then not reported.
+    /// GPU images and model caches usually need more (e.g. 100). Changing it replaces the group.
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_size: Option<i32>,
-    /// The Kubernetes version; the cluster's when absent. Raising it upgrades in place.
+    /// How many nodes an update may take out at once; EKS's default (one node) when absent, and
+    /// then not reported. Updated in place; removing it leaves the current setting.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<NodeGroupUpdateConfig>,
+    /// The Kubernetes version: pin it to the cluster's `version` output. When absent, EKS starts
+    /// the nodes on the cluster's version and Cairn does not track it afterwards. Raising it
+    /// upgrades the nodes in place (after the cluster, when it is the cluster's output).
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Input<String>>,
@@ -248,8 +438,11 @@ cairn_core::resource! {
 /// The schema of `aws:eks:NodeGroup`.
 pub const NODE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
     token: <NodeGroup as CustomResource>::TYPE,
-    doc: "An EKS managed node group. Scaling, labels, taints, version and tags are updated in place; \
-          the instance shape, image, capacity type, disk, subnets and role are fixed at creation.",
+    doc: "An EKS managed node group. Scaling, labels, taints, the update budget, version and tags are updated \
+          in place; the instance shape, image, capacity type, disk, subnets and role are fixed at creation. \
+          Pin version to the cluster's version output (as Terraform and Pulumi programs do): when it is absent \
+          EKS starts the nodes on the cluster's version, but Cairn then neither reports nor changes it, so \
+          upgrading the cluster leaves the nodes behind. EKS only upgrades: lowering version fails.",
     properties: &[
         PropertySchema::replace("cluster_name", "The cluster the group belongs to.").required(),
         PropertySchema::replace("node_group_name", "The node group name; generated from the logical name when absent."),
@@ -261,8 +454,16 @@ pub const NODE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("scaling", "min_size, max_size and desired_size.").required(),
         PropertySchema::in_place("labels", "Kubernetes labels on every node."),
         PropertySchema::in_place("taints", "Kubernetes taints on every node."),
-        PropertySchema::replace("disk_size", "The root volume size in GiB; EKS's default when absent."),
-        PropertySchema::in_place("version", "The Kubernetes version; the cluster's when absent."),
+        PropertySchema::replace("disk_size", "The root volume size in GiB; EKS's default (20) when absent."),
+        PropertySchema::in_place(
+            "update_config",
+            "Nodes an update may take out at once: {max_unavailable: N} or {max_unavailable_percentage: P}; \
+             EKS's default (1) when absent.",
+        ),
+        PropertySchema::in_place(
+            "version",
+            "The Kubernetes version; pin it to the cluster's version output (absent: the cluster's at creation, untracked).",
+        ),
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: Some(AutoName { property: "node_group_name", max_len: MAX_NODE_GROUP_NAME, lowercase: false }),
@@ -313,6 +514,22 @@ impl NodeGroupArgs {
                 format!("disk_size ({size}) must be at least 1 GiB: raise it or remove it"),
             ));
         }
+        let (property, value) = match self.update_config {
+            Some(NodeGroupUpdateConfig::MaxUnavailable(n)) => ("update_config.max_unavailable", n),
+            Some(NodeGroupUpdateConfig::MaxUnavailablePercentage(p)) => ("update_config.max_unavailable_percentage", p),
+            None => ("", 1),
+        };
+        if !(1..=MAX_UNAVAILABLE).contains(&value) {
+            failures.push(failure(
+                property,
+                format!(
+                    "{property} ({value}) is outside 1 to {MAX_UNAVAILABLE}: set it between 1 and {MAX_UNAVAILABLE}"
+                ),
+            ));
+        }
+        if let Some(version) = self.version.as_ref().and_then(Input::value) {
+            check_version(version, "version", &mut failures);
+        }
         failures
     }
 }
@@ -356,7 +573,13 @@ mod tests {
     fn cluster_round_trips_and_accepts_unknown_inputs() {
         let args = ClusterArgs::builder().role_arn("arn:role").subnet_ids(vec!["subnet-a"]).build();
         let v = Value::from_serialize(&args).unwrap();
-        assert_eq!(v.to_json(), json!({"role_arn": "arn:role", "subnet_ids": ["subnet-a"], "tags": {}}));
+        assert_eq!(
+            v.to_json(),
+            json!({
+                "role_arn": "arn:role", "subnet_ids": ["subnet-a"], "tags": {},
+                "endpoint_public_access": true, "endpoint_private_access": true
+            })
+        );
         let back: ClusterArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
         assert!(CLUSTER_SCHEMA.check_structure(&v).is_empty());
@@ -411,5 +634,134 @@ mod tests {
         assert!(text[0].starts_with("scaling.min_size: min_size (-1) is negative"), "{text:?}");
         assert!(text[1].starts_with("scaling.max_size: max_size (0) must be at least 1"), "{text:?}");
         assert!(text[2].starts_with("instance_types: instance_types is empty"), "{text:?}");
+    }
+    fn cluster_messages(args: &ClusterArgs) -> Vec<String> {
+        args.validate().iter().map(|f| format!("{}: {}", f.property, f.reason)).collect()
+    }
+
+    fn cluster() -> ClusterArgs {
+        ClusterArgs::builder().role_arn("arn:role").subnet_ids(vec!["subnet-a", "subnet-b"]).build()
+    }
+
+    #[test]
+    fn cluster_extras_round_trip_in_their_declared_shape() {
+        let args = ClusterArgs::builder()
+            .role_arn("arn:role")
+            .subnet_ids(vec!["subnet-a"])
+            .endpoint_private_access(false)
+            .public_access_cidrs(["203.0.113.0/24"])
+            .enabled_cluster_log_types(vec![ClusterLogType::ControllerManager, ClusterLogType::Api])
+            .encryption_kms_key_arn("arn:aws:kms:us-east-1:123456789012:key/k")
+            .security_group_ids(vec!["sg-1"])
+            .build();
+        let v = Value::from_serialize(&args).unwrap();
+        let j = v.to_json();
+        assert_eq!(j["endpoint_private_access"], json!(false));
+        assert_eq!(j["public_access_cidrs"], json!(["203.0.113.0/24"]));
+        assert_eq!(j["enabled_cluster_log_types"], json!(["controllerManager", "api"]));
+        assert_eq!(j["encryption_kms_key_arn"], json!("arn:aws:kms:us-east-1:123456789012:key/k"));
+        assert_eq!(j["security_group_ids"], json!(["sg-1"]));
+        let back: ClusterArgs = v.deserialize_into().unwrap();
+        assert_eq!(Value::from_serialize(&back).unwrap(), v);
+        assert!(CLUSTER_SCHEMA.check_structure(&v).is_empty());
+        assert!(args.validate().is_empty(), "{:?}", cluster_messages(&args));
+        for t in ClusterLogType::ALL {
+            assert_eq!(ClusterLogType::from_aws(t.as_str()), Some(*t));
+        }
+
+        // Inputs recorded before these properties existed read with the defaults.
+        let old: ClusterArgs =
+            Value::from_json(&json!({"role_arn": "arn:role", "subnet_ids": ["subnet-a"]})).deserialize_into().unwrap();
+        assert!(old.endpoint_public_access && old.endpoint_private_access);
+        assert!(old.public_access_cidrs.is_empty() && old.security_group_ids.is_none());
+    }
+
+    #[test]
+    fn cluster_validation_names_the_property_and_the_fix() {
+        assert!(cluster().validate().is_empty());
+
+        let mut a = cluster();
+        a.endpoint_public_access = false;
+        a.endpoint_private_access = false;
+        assert_eq!(
+            cluster_messages(&a),
+            ["endpoint_private_access: endpoint_public_access and endpoint_private_access are both false, so nothing \
+              could reach the Kubernetes API: set at least one of them to true"]
+        );
+
+        let mut a = cluster();
+        a.endpoint_public_access = false;
+        a.public_access_cidrs = vec!["10.0.0.0/8".into()];
+        let text = cluster_messages(&a);
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].starts_with("public_access_cidrs: public_access_cidrs is set but endpoint_public_access is false")
+        );
+
+        let mut a = cluster();
+        a.public_access_cidrs = vec!["10.0.0.0/8".into(), "10.0.0.0".into(), "10.0.0.0/33".into(), "::/0".into()];
+        let text = cluster_messages(&a);
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].starts_with("public_access_cidrs[1]: `10.0.0.0` is not an IPv4 range"), "{text:?}");
+        assert!(text[1].starts_with("public_access_cidrs[2]: "), "{text:?}");
+        assert!(text[2].starts_with("public_access_cidrs[3]: "), "{text:?}");
+
+        let mut a = cluster();
+        a.enabled_cluster_log_types = vec![ClusterLogType::Api, ClusterLogType::Audit, ClusterLogType::Api];
+        a.encryption_kms_key_arn = Some(Input::Value("1234abcd-12ab".into()));
+        a.security_group_ids = Some(Input::Value((1..=6).map(|i| format!("sg-{i}")).collect()));
+        a.version = Some("latest".into());
+        let text = cluster_messages(&a);
+        assert_eq!(text.len(), 4, "{text:?}");
+        assert_eq!(text[0], "version: `latest` is not a Kubernetes version: write MAJOR.MINOR, e.g. 1.31");
+        assert_eq!(text[1], "enabled_cluster_log_types[2]: `api` is listed twice: list each log type once");
+        assert!(text[2].starts_with("encryption_kms_key_arn: `1234abcd-12ab` is not a KMS key ARN"), "{text:?}");
+        assert!(text[3].starts_with("security_group_ids: 6 security groups are listed: EKS takes at most 5"));
+
+        // Unknown inputs (preview) are not judged.
+        a = cluster();
+        a.encryption_kms_key_arn = Some(Input::Unknown);
+        a.security_group_ids = Some(Input::Unknown);
+        assert!(a.validate().is_empty());
+    }
+
+    #[test]
+    fn node_group_update_config_is_one_of_two_shapes_and_bounded() {
+        let mut a = node_group();
+        a.update_config = Some(NodeGroupUpdateConfig::MaxUnavailablePercentage(25));
+        let v = Value::from_serialize(&a).unwrap();
+        assert_eq!(v.to_json()["update_config"], json!({"max_unavailable_percentage": 25}));
+        let back: NodeGroupArgs = v.deserialize_into().unwrap();
+        assert_eq!(back.update_config, a.update_config);
+        assert!(NODE_GROUP_SCHEMA.check_structure(&v).is_empty());
+        assert!(a.validate().is_empty());
+        let count: NodeGroupUpdateConfig = Value::from_json(&json!({"max_unavailable": 2})).deserialize_into().unwrap();
+        assert_eq!(count, NodeGroupUpdateConfig::MaxUnavailable(2));
+        let both: Result<NodeGroupUpdateConfig, _> =
+            Value::from_json(&json!({"max_unavailable": 2, "max_unavailable_percentage": 5})).deserialize_into();
+        assert!(both.is_err(), "one or the other, as EKS requires");
+
+        a.update_config = Some(NodeGroupUpdateConfig::MaxUnavailable(0));
+        assert_eq!(
+            messages(&a),
+            ["update_config.max_unavailable: update_config.max_unavailable (0) is outside 1 to 100: \
+              set it between 1 and 100"]
+        );
+        a.update_config = Some(NodeGroupUpdateConfig::MaxUnavailablePercentage(101));
+        let text = messages(&a);
+        assert!(text[0].starts_with("update_config.max_unavailable_percentage: "), "{text:?}");
+    }
+
+    #[test]
+    fn node_group_version_is_optional_but_must_look_like_one() {
+        let mut a = node_group();
+        a.version = None;
+        assert!(a.validate().is_empty(), "absent: EKS starts the nodes on the cluster's version");
+        a.version = Some(Input::Unknown);
+        assert!(a.validate().is_empty(), "the cluster's version output, not known in preview");
+        a.version = Some(Input::Value("v1.31".into()));
+        assert_eq!(messages(&a), ["version: `v1.31` is not a Kubernetes version: write MAJOR.MINOR, e.g. 1.31"]);
+        a.version = Some(Input::Value("1.".into()));
+        assert_eq!(messages(&a).len(), 1);
     }
 }

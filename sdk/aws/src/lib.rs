@@ -80,7 +80,12 @@ macro_rules! aws_enum {
     };
 }
 
+pub mod amp;
+pub mod budgets;
+pub mod cloudwatch;
+pub mod dynamodb;
 pub mod ec2;
+pub mod ecr;
 pub mod eks;
 pub mod iam;
 pub mod iam_extras;
@@ -88,6 +93,7 @@ pub mod kms;
 pub mod logs;
 pub mod policy;
 pub mod s3;
+pub mod sagemaker;
 pub mod sqs;
 
 pub use ec2::{
@@ -105,6 +111,14 @@ pub use iam::{Role, RoleArgs, RoleOutputs};
 pub use policy::{Effect, PolicyDocument, Principal, Statement};
 pub use s3::{Bucket, BucketArgs, BucketEncryption, BucketOutputs, PublicAccessBlock, SseAlgorithm};
 
+pub use amp::{
+    RuleGroupsNamespace, RuleGroupsNamespaceArgs, RuleGroupsNamespaceOutputs, Workspace, WorkspaceArgs,
+    WorkspaceOutputs,
+};
+pub use budgets::{Budget, BudgetArgs, BudgetNotification, BudgetOutputs};
+pub use cloudwatch::{MetricAlarm, MetricAlarmArgs, MetricAlarmOutputs};
+pub use dynamodb::{KeyAttribute, Table, TableArgs, TableOutputs, TableSse};
+pub use ecr::{LifecycleRule, Repository, RepositoryArgs, RepositoryOutputs};
 pub use iam_extras::{
     InstanceProfile, InstanceProfileArgs, InstanceProfileOutputs, OpenIdConnectProvider, OpenIdConnectProviderArgs,
     OpenIdConnectProviderOutputs, Policy, PolicyArgs, PolicyOutputs, RolePolicy, RolePolicyArgs, RolePolicyAttachment,
@@ -112,6 +126,7 @@ pub use iam_extras::{
 };
 pub use kms::{Alias, AliasArgs, AliasOutputs, Key, KeyArgs, KeyOutputs, KeySpec, KeyUsage};
 pub use logs::{LogGroup, LogGroupArgs, LogGroupOutputs};
+pub use sagemaker::{ModelPackageGroup, ModelPackageGroupArgs, ModelPackageGroupOutputs};
 pub use sqs::{Queue, QueueArgs, QueueOutputs, RedrivePolicy};
 
 /// The schemas of every resource type in this package.
@@ -139,6 +154,13 @@ pub const SCHEMAS: &[&ResourceSchema] = &[
     &kms::ALIAS_SCHEMA,
     &sqs::QUEUE_SCHEMA,
     &logs::LOG_GROUP_SCHEMA,
+    &ecr::REPOSITORY_SCHEMA,
+    &sagemaker::MODEL_PACKAGE_GROUP_SCHEMA,
+    &dynamodb::TABLE_SCHEMA,
+    &cloudwatch::METRIC_ALARM_SCHEMA,
+    &amp::WORKSPACE_SCHEMA,
+    &amp::RULE_GROUPS_NAMESPACE_SCHEMA,
+    &budgets::BUDGET_SCHEMA,
 ];
 
 /// The schema of the type `token` (e.g. `aws:eks:NodeGroup`), if this package has it.
