@@ -2,10 +2,12 @@
 //! against the emulator, each harness with its own temporary file store.
 //! Per-type tests use this instead of running a program as a process.
 
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Config, DeclaredStack, ProjectName, Provider, Stack, StackName, Value};
+use cairn_core::{Config, DeclaredStack, ProjectName, Provider, ResourceOptions, Stack, StackName, Value};
 use cairn_engine::{ApplyOptions, Op, Plan, StaticProviders, Status, apply, planner, preview};
 use cairn_provider_aws::AwsProvider;
 use cairn_state::{FileStore, Recorder, StackSession, StackState, StateStore};
@@ -143,5 +145,40 @@ impl InProcess {
             .map(|o| format!("{} {:?} {:?}: {}", o.urn.name(), o.op, o.status, o.error.as_deref().unwrap_or("")))
             .collect();
         assert!(failed.is_empty(), "every step succeeds: {failed:#?}");
+    }
+}
+
+/// The op planned for the resource `name` (a panic listing the steps when there is none).
+pub fn op(ops: &[(String, Op)], name: &str) -> Op {
+    ops.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_else(|| panic!("no step for `{name}`: {ops:?}"))
+}
+
+/// Asserts that every step is `want`.
+pub fn assert_all(ops: &[(String, Op)], want: Op) {
+    assert!(ops.iter().all(|(_, o)| *o == want), "every step is {want:?}: {ops:?}");
+}
+
+/// Options that import the provider ID `ids` holds for `name`, or none.
+pub fn import_opts<K: Borrow<str> + Ord>(ids: Option<&BTreeMap<K, String>>, name: &str) -> ResourceOptions {
+    match ids.and_then(|ids| ids.get(name)) {
+        Some(id) => ResourceOptions::builder().import(id.clone()).build(),
+        None => ResourceOptions::default(),
+    }
+}
+
+/// Provider IDs by resource name, to import into a fresh state.
+#[derive(Debug, Default)]
+pub struct Imports(pub BTreeMap<String, String>);
+
+impl Imports {
+    /// Every custom resource `h` recorded.
+    pub async fn of(h: &InProcess) -> Self {
+        let state = h.state().await;
+        Self(state.resources.iter().filter_map(|r| Some((r.urn.name().to_owned(), r.id.clone()?))).collect())
+    }
+
+    /// Options that import `name`, or none.
+    pub fn opts(&self, name: &str) -> ResourceOptions {
+        import_opts(Some(&self.0), name)
     }
 }

@@ -20,40 +20,14 @@ use cairn_aws::eks::{ClusterLogType, NodeGroupUpdateConfig};
 use cairn_aws::policy::{Condition, PolicyDocument, Principal, Statement};
 use cairn_aws::s3::{BucketLifecycleRule, LifecycleTransition, TransitionStorageClass};
 use cairn_aws::{AmiType, BucketArgs, ClusterArgs, NodeGroupArgs, ScalingConfig};
-use cairn_core::{ResourceOptions, Stack, Value};
+use cairn_core::{Stack, Value};
 use cairn_engine::Op;
-use cairn_tests::inprocess::InProcess;
+use cairn_tests::inprocess::{Imports, InProcess, assert_all, op};
 use cairn_tests::{eks, s3, unique};
 
 const ACCOUNT_ROOT: &str = "arn:aws:iam::123456789012:root";
 const KEY_A: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
 const KEY_B: &str = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222";
-
-fn op(ops: &[(String, Op)], name: &str) -> Op {
-    ops.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_else(|| panic!("no step for `{name}`: {ops:?}"))
-}
-
-fn all(ops: &[(String, Op)], want: Op) {
-    assert!(ops.iter().all(|(_, o)| *o == want), "every step is {want:?}: {ops:?}");
-}
-
-/// Provider IDs to import, by resource name.
-#[derive(Default)]
-struct Imports(BTreeMap<String, String>);
-
-impl Imports {
-    async fn of(h: &InProcess) -> Self {
-        let state = h.state().await;
-        Self(state.resources.iter().filter_map(|r| Some((r.urn.name().to_owned(), r.id.clone()?))).collect())
-    }
-
-    fn opts(&self, name: &str) -> ResourceOptions {
-        match self.0.get(name) {
-            Some(id) => ResourceOptions::builder().import(id.clone()).build(),
-            None => ResourceOptions::default(),
-        }
-    }
-}
 
 fn output(outputs: &Value, key: &str) -> String {
     outputs.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no output `{key}` in {outputs:?}")).to_owned()
@@ -126,7 +100,7 @@ async fn cluster_endpoint_logging_encryption_and_security_groups_round_trip() {
     };
 
     // Create, and read every new property back.
-    all(&h.up(|ctx| control_plane(ctx, &p0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| control_plane(ctx, &p0, &none)).await, Op::Create);
     let name = h.id("cp").await;
     let c = describe_cluster(&eks, &name).await;
     let vpc = c.resources_vpc_config().expect("a VPC configuration");
@@ -144,13 +118,13 @@ async fn cluster_endpoint_logging_encryption_and_security_groups_round_trip() {
     assert!(issuer.starts_with("https://"), "{issuer}");
     // moto reports no cluster security group: the output is what EKS says.
     assert_eq!(output(&outputs, "cluster_security_group_id"), vpc.cluster_security_group_id().unwrap_or_default());
-    all(&h.preview_ops(|ctx| control_plane(ctx, &p0, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| control_plane(ctx, &p0, &none)).await, Op::Same);
 
     // Import into a fresh state before the endpoint changes (moto then loses the subnets).
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| control_plane(ctx, &p0, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| control_plane(ctx, &p0, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| control_plane(ctx, &p0, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| control_plane(ctx, &p0, &none)).await, Op::Same);
 
     // In place: logging.
     let p1 = Cp { logs: vec![ClusterLogType::Audit, ClusterLogType::Scheduler], ..p0.clone() };
@@ -166,7 +140,7 @@ async fn cluster_endpoint_logging_encryption_and_security_groups_round_trip() {
     assert_eq!((vpc.endpoint_public_access(), vpc.endpoint_private_access()), (true, true));
     assert_eq!(vpc.public_access_cidrs(), ["0.0.0.0/0"]);
     assert_eq!(enabled_logs(&c), ["audit", "scheduler"], "logging untouched");
-    all(&h.preview_ops(|ctx| control_plane(ctx, &p2, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| control_plane(ctx, &p2, &none)).await, Op::Same);
 
     // Replacements: other security groups, then another key.
     let p3 = Cp { groups: vec!["sg-0bbb", "sg-0ccc"], ..p2.clone() };
@@ -190,8 +164,8 @@ async fn cluster_endpoint_logging_encryption_and_security_groups_round_trip() {
     // Import the replacement into a fresh state; afterwards nothing changes.
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| control_plane(ctx, &p4, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| control_plane(ctx, &p4, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| control_plane(ctx, &p4, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| control_plane(ctx, &p4, &none)).await, Op::Same);
 
     h.destroy().await;
     assert_cluster_gone(&eks, &last).await;
@@ -243,7 +217,7 @@ async fn node_group_disk_budget_and_pinned_version_round_trip() {
     let none = Imports::default();
     let n0 = Ng { team: unique("ng"), disk: 50, budget: None };
 
-    all(&h.up(|ctx| nodes(ctx, &n0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| nodes(ctx, &n0, &none)).await, Op::Create);
     let id = h.id("ng").await;
     let n = describe_nodegroup(&eks, &id).await;
     assert_eq!(n.disk_size(), Some(50));
@@ -263,8 +237,8 @@ async fn node_group_disk_budget_and_pinned_version_round_trip() {
     // Import into a fresh state; afterwards nothing changes.
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| nodes(ctx, &n2, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| nodes(ctx, &n2, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| nodes(ctx, &n2, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| nodes(ctx, &n2, &none)).await, Op::Same);
 
     // Replacement: a bigger disk.
     let n3 = Ng { disk: 100, ..n2.clone() };
@@ -374,7 +348,7 @@ async fn bucket_lifecycle_rules_and_policy_round_trip() {
     let b0 =
         Bk { name: name.clone(), rules: vec![logs_rule(365), uploads_rule()], policy: Some(read_policy(&name, false)) };
 
-    all(&h.up(|ctx| bucket(ctx, &b0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| bucket(ctx, &b0, &none)).await, Op::Create);
     let rules = live_rules(&s3, &name).await.expect("lifecycle rules");
     assert_eq!(rules.len(), 2);
     let logs = &rules[0];
@@ -392,7 +366,7 @@ async fn bucket_lifecycle_rules_and_policy_round_trip() {
     // The policy does not lock the account out of its objects.
     s3.put_object().bucket(&name).key("models/m.bin").body(b"weights".to_vec().into()).send().await.unwrap();
     s3.get_object().bucket(&name).key("models/m.bin").send().await.unwrap();
-    all(&h.preview_ops(|ctx| bucket(ctx, &b0, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| bucket(ctx, &b0, &none)).await, Op::Same);
 
     // In place: one rule changed, one dropped; a statement added.
     let b1 = Bk { rules: vec![logs_rule(180)], policy: Some(read_policy(&name, true)), ..b0.clone() };
@@ -405,8 +379,8 @@ async fn bucket_lifecycle_rules_and_policy_round_trip() {
     // Import into a fresh state; afterwards nothing changes.
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| bucket(ctx, &b1, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| bucket(ctx, &b1, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| bucket(ctx, &b1, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| bucket(ctx, &b1, &none)).await, Op::Same);
 
     // In place: both removed.
     let b2 = Bk { rules: vec![], policy: None, ..b1.clone() };

@@ -16,21 +16,12 @@ use cairn_aws::kms::{AliasArgs, KeyArgs, KeySpec, KeyUsage};
 use cairn_aws::logs::LogGroupArgs;
 use cairn_aws::policy::{PolicyDocument, Principal, Statement};
 use cairn_aws::sqs::{QueueArgs, RedrivePolicy};
-use cairn_core::{ResourceOptions, Stack, Value};
+use cairn_core::{Stack, Value};
 use cairn_engine::Op;
-use cairn_tests::inprocess::InProcess;
+use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
 use cairn_tests::unique;
 
 const ACCOUNT: &str = "123456789012";
-
-/// The op planned for `name`.
-fn op(ops: &[(String, Op)], name: &str) -> Op {
-    ops.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_else(|| panic!("no step for `{name}`: {ops:?}"))
-}
-
-fn assert_all_same(ops: &[(String, Op)]) {
-    assert!(ops.iter().all(|(_, o)| *o == Op::Same), "nothing to do: {ops:?}");
-}
 
 /// A string output of a resource.
 async fn output(h: &InProcess, name: &str, key: &str) -> String {
@@ -39,14 +30,6 @@ async fn output(h: &InProcess, name: &str, key: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("`{name}` has no output `{key}`: {outs:?}"))
         .to_owned()
-}
-
-/// Options importing `id`, or none.
-fn import(ids: Option<&BTreeMap<&str, String>>, name: &str) -> ResourceOptions {
-    match ids.and_then(|ids| ids.get(name)) {
-        Some(id) => ResourceOptions::builder().import(id.clone()).build(),
-        None => ResourceOptions::default(),
-    }
 }
 
 /// Reads a policy document as IAM returns it (URL-encoded, or plain from some emulators).
@@ -120,13 +103,13 @@ fn iam_program(ctx: &Stack, v: u32, role_name: Option<&str>, ids: Option<&BTreeM
                 .policy(policy_doc(v))
                 .tags(if v >= 2 { tags(&[("team", "ml"), ("tier", "gold")]) } else { tags(&[("team", "ml")]) })
                 .build(),
-            import(ids, "read"),
+            import_opts(ids, "read"),
         )
         .expect("declare the policy");
     ctx.resource_with(
         "read-attach",
         RolePolicyAttachmentArgs::builder().role(role.clone()).policy_arn(&policy.arn).build(),
-        import(ids, "read-attach"),
+        import_opts(ids, "read-attach"),
     )
     .expect("declare the attachment");
     ctx.resource_with(
@@ -139,7 +122,7 @@ fn iam_program(ctx: &Stack, v: u32, role_name: Option<&str>, ids: Option<&BTreeM
                 "*",
             ))
             .build(),
-        import(ids, "inline"),
+        import_opts(ids, "inline"),
     )
     .expect("declare the inline policy");
 }
@@ -218,7 +201,7 @@ async fn managed_policy_attachment_and_inline_policy_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| iam_program(ctx, 7, Some(&role), Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| iam_program(ctx, 7, Some(&role), Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| iam_program(ctx, 7, Some(&role), Some(&ids))).await, Op::Same);
 
     // Destroy: gone in the emulator; the original state then finds them gone.
     fresh.destroy().await;
@@ -262,7 +245,7 @@ fn profile_program(
             .role(if v >= 2 { second } else { first })
             .tags(if v >= 2 { tags(&[("team", "infra")]) } else { tags(&[("team", "ml")]) })
             .build(),
-        import(ids, "profile"),
+        import_opts(ids, "profile"),
     )
     .expect("declare the profile");
     ctx.resource_with(
@@ -273,7 +256,7 @@ fn profile_program(
             .thumbprints([if v >= 2 { PRINT_B } else { PRINT_A }])
             .tags(if v >= 2 { tags(&[("team", "infra")]) } else { tags(&[("team", "ml")]) })
             .build(),
-        import(ids, "oidc"),
+        import_opts(ids, "oidc"),
     )
     .expect("declare the OIDC provider");
 }
@@ -338,7 +321,7 @@ async fn instance_profile_and_oidc_provider_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| profile_program(ctx, 3, &issuer, roles, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| profile_program(ctx, 3, &issuer, roles, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| profile_program(ctx, 3, &issuer, roles, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     assert!(iam.get_instance_profile().instance_profile_name(&new_profile).send().await.is_err(), "profile gone");
@@ -393,9 +376,9 @@ fn kms_program(ctx: &Stack, v: u32, alias: &str, ids: Option<&BTreeMap<&str, Str
     } else {
         KeyArgs::builder().description("artifacts").deletion_window_days(7).tags([("team", "ml")]).build()
     };
-    let key = ctx.resource_with("key", key, import(ids, "key")).expect("declare the key");
+    let key = ctx.resource_with("key", key, import_opts(ids, "key")).expect("declare the key");
     let other = ctx
-        .resource_with("key-b", KeyArgs::builder().deletion_window_days(7).build(), import(ids, "key-b"))
+        .resource_with("key-b", KeyArgs::builder().deletion_window_days(7).build(), import_opts(ids, "key-b"))
         .expect("declare");
     // Moving an alias in place (UpdateAlias) fails in the emulator (moto 5.1.22 answers 500):
     // that path is covered by canned responses in the provider's `canned` tests.
@@ -406,7 +389,7 @@ fn kms_program(ctx: &Stack, v: u32, alias: &str, ids: Option<&BTreeMap<&str, Str
             .name(if v >= 3 { format!("{alias}-2") } else { alias.to_owned() })
             .target_key_id(target)
             .build(),
-        import(ids, "alias"),
+        import_opts(ids, "alias"),
     )
     .expect("declare the alias");
 }
@@ -473,7 +456,7 @@ async fn kms_key_and_alias_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| kms_program(ctx, 3, &alias, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| kms_program(ctx, 3, &alias, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| kms_program(ctx, 3, &alias, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     for k in [&new_key, &key_b] {
@@ -490,7 +473,7 @@ async fn kms_key_and_alias_round_trip() {
 /// 1: as first declared; 2: timeouts, retention, delay, polling, redrive count, KMS key, tags (in place);
 /// 3: an explicit name for `jobs` (replacement).
 fn sqs_program(ctx: &Stack, v: u32, jobs_name: &str, ids: Option<&BTreeMap<&str, String>>) {
-    let dlq = ctx.resource_with("dlq", QueueArgs::builder().build(), import(ids, "dlq")).expect("declare the DLQ");
+    let dlq = ctx.resource_with("dlq", QueueArgs::builder().build(), import_opts(ids, "dlq")).expect("declare the DLQ");
     let redrive = |count| RedrivePolicy::builder().dead_letter_target_arn(&dlq.arn).max_receive_count(count).build();
     let jobs = if v >= 2 {
         let b = QueueArgs::builder()
@@ -505,8 +488,9 @@ fn sqs_program(ctx: &Stack, v: u32, jobs_name: &str, ids: Option<&BTreeMap<&str,
     } else {
         QueueArgs::builder().visibility_timeout_seconds(60).redrive_policy(redrive(3)).tags([("team", "ml")]).build()
     };
-    ctx.resource_with("jobs", jobs, import(ids, "jobs")).expect("declare the queue");
-    ctx.resource_with("ordered", QueueArgs::builder().fifo(true).build(), import(ids, "ordered")).expect("declare");
+    ctx.resource_with("jobs", jobs, import_opts(ids, "jobs")).expect("declare the queue");
+    ctx.resource_with("ordered", QueueArgs::builder().fifo(true).build(), import_opts(ids, "ordered"))
+        .expect("declare");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -576,7 +560,7 @@ async fn sqs_queue_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| sqs_program(ctx, 3, &jobs_name, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| sqs_program(ctx, 3, &jobs_name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| sqs_program(ctx, 3, &jobs_name, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     for url in ids.values() {
@@ -592,7 +576,7 @@ async fn sqs_queue_round_trip() {
 /// 4: an explicit name (replacement).
 fn logs_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, String>>) {
     let key =
-        ctx.resource_with("logs-key", KeyArgs::builder().deletion_window_days(7).build(), import(ids, "logs-key"));
+        ctx.resource_with("logs-key", KeyArgs::builder().deletion_window_days(7).build(), import_opts(ids, "logs-key"));
     let key = key.expect("declare the key");
     let mut args = LogGroupArgs::builder().kms_key_id(&key.arn).build();
     args.retention_in_days = match v {
@@ -604,7 +588,7 @@ fn logs_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, Str
     if v >= 4 {
         args.name = Some(name.into());
     }
-    ctx.resource_with("app-logs", args, import(ids, "app-logs")).expect("declare the log group");
+    ctx.resource_with("app-logs", args, import_opts(ids, "app-logs")).expect("declare the log group");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -658,7 +642,7 @@ async fn log_group_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| logs_program(ctx, 4, &name, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| logs_program(ctx, 4, &name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| logs_program(ctx, 4, &name, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     assert!(describe(name.clone()).await.is_none(), "the group is gone");

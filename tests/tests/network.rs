@@ -12,29 +12,10 @@ use cairn_aws::{
     EipArgs, InternetGatewayArgs, NatGatewayArgs, RouteArgs, RouteTableArgs, RouteTableAssociationArgs, RuleProtocol,
     RuleType, SecurityGroupArgs, SecurityGroupRuleArgs, SubnetArgs, VpcArgs,
 };
-use cairn_core::{Input, ResourceOptions, Stack, Value};
+use cairn_core::{Input, Stack, Value};
 use cairn_engine::Op;
-use cairn_tests::inprocess::{InProcess, ec2};
+use cairn_tests::inprocess::{Imports, InProcess, assert_all, ec2, op};
 use cairn_tests::unique;
-
-/// Provider IDs to import, by resource name.
-#[derive(Default)]
-struct Imports(BTreeMap<String, String>);
-
-impl Imports {
-    /// Every custom resource the harness recorded.
-    async fn of(h: &InProcess) -> Self {
-        let state = h.state().await;
-        Self(state.resources.iter().filter_map(|r| Some((r.urn.name().to_owned(), r.id.clone()?))).collect())
-    }
-
-    fn opts(&self, name: &str) -> ResourceOptions {
-        match self.0.get(name) {
-            Some(id) => ResourceOptions::builder().import(id.clone()).build(),
-            None => ResourceOptions::default(),
-        }
-    }
-}
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
@@ -42,14 +23,6 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 fn expected_tags(team: &str, env: &str) -> BTreeMap<String, String> {
     [("team".to_owned(), team.to_owned()), ("env".to_owned(), env.to_owned())].into()
-}
-
-fn op(ops: &[(String, Op)], name: &str) -> Op {
-    ops.iter().find(|(n, _)| n == name).map(|(_, op)| *op).unwrap_or_else(|| panic!("no step for `{name}`: {ops:?}"))
-}
-
-fn all(ops: &[(String, Op)], want: Op) {
-    assert!(ops.iter().all(|(_, op)| *op == want), "every step is {want:?}: {ops:?}");
 }
 
 /// Asserts a Describe call failed with a `*NotFound` code.
@@ -127,7 +100,7 @@ async fn vpc_subnet_internet_gateway_and_route_table_round_trip() {
     let none = Imports::default();
 
     // Create, and read back every declared property.
-    all(&h.up(|ctx| net(ctx, &n0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| net(ctx, &n0, &none)).await, Op::Create);
     let (vpc_id, subnet_id, igw_id, rt_id) =
         (h.id("vpc").await, h.id("subnet").await, h.id("igw").await, h.id("rt").await);
     let vpcs = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
@@ -150,7 +123,7 @@ async fn vpc_subnet_internet_gateway_and_route_table_round_trip() {
     let rts = ec2.describe_route_tables().route_table_ids(&rt_id).send().await.unwrap();
     assert_eq!(rts.route_tables()[0].vpc_id(), Some(vpc_id.as_str()));
     assert_eq!(tag_map(rts.route_tables()[0].tags()), expected_tags(&n0.team, "a"));
-    all(&h.preview_ops(|ctx| net(ctx, &n0, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| net(ctx, &n0, &none)).await, Op::Same);
 
     // In place: DNS host names off, public IPs on, the gateway detached, new tags.
     let n1 = Net { env: "b", hostnames: false, public_ip: true, attach: false, ..n0.clone() };
@@ -188,8 +161,8 @@ async fn vpc_subnet_internet_gateway_and_route_table_round_trip() {
     // Import into a fresh state; afterwards nothing changes.
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| net(ctx, &n3, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| net(ctx, &n3, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| net(ctx, &n3, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| net(ctx, &n3, &none)).await, Op::Same);
 
     let (subnet_id, rt_id) = (h.id("subnet").await, h.id("rt").await);
     h.destroy().await;
@@ -293,7 +266,7 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     };
     let none = Imports::default();
 
-    all(&h.up(|ctx| egress(ctx, &e0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| egress(ctx, &e0, &none)).await, Op::Create);
     let (eip, nat, rt, rt2, igw) =
         (h.id("eip").await, h.id("nat").await, h.id("rt").await, h.id("rt2").await, h.id("igw").await);
     let (a, b, vpc) = (h.id("a").await, h.id("b").await, h.id("vpc").await);
@@ -317,7 +290,7 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     assert_eq!(route_target(&ec2, &rt, "0.0.0.0/0").await, Some((Some(igw.clone()), None)));
     let (assoc_id, table) = association(&ec2, &b).await.expect("subnet b is associated");
     assert_eq!((assoc_id, table), (h.id("assoc").await, rt.clone()));
-    all(&h.preview_ops(|ctx| egress(ctx, &e0, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| egress(ctx, &e0, &none)).await, Op::Same);
 
     // In place: tags, the route's target, the association's table.
     let e1 = Egress { env: "b", to_nat: true, assoc_table: "rt2", ..e0.clone() };
@@ -335,7 +308,7 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     let (current, table) = association(&ec2, &b).await.expect("subnet b is still associated");
     assert_eq!(table, rt2, "switched tables");
     assert_eq!(output(&h.outputs("assoc").await, "id"), current, "the output follows the new association ID");
-    all(&h.preview_ops(|ctx| egress(ctx, &e1, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| egress(ctx, &e1, &none)).await, Op::Same);
 
     // Replacements: the NAT gateway gets another address, the route another
     // destination, the association another subnet. (An elastic IP has no
@@ -356,8 +329,8 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
 
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| egress(ctx, &e2, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| egress(ctx, &e2, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| egress(ctx, &e2, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| egress(ctx, &e2, &none)).await, Op::Same);
 
     let eip2 = h.id("eip2").await;
     h.destroy().await;
@@ -444,7 +417,7 @@ async fn security_group_and_rules_round_trip() {
     };
     let none = Imports::default();
 
-    all(&h.up(|ctx| firewall(ctx, &f0, &none)).await, Op::Create);
+    assert_all(&h.up(|ctx| firewall(ctx, &f0, &none)).await, Op::Create);
     let (vpc, web, peer) = (h.id("vpc").await, h.id("web").await, h.id("peer").await);
     let (https, to_peer) = (h.id("https").await, h.id("to_peer").await);
     let groups = ec2.describe_security_groups().group_ids(&web).send().await.unwrap();
@@ -467,7 +440,7 @@ async fn security_group_and_rules_round_trip() {
     let r = rule(&ec2, &to_peer).await;
     assert_eq!((r.group_id(), r.is_egress(), r.ip_protocol()), (Some(web.as_str()), Some(true), Some("-1")));
     assert_eq!(r.referenced_group_info().and_then(|g| g.group_id()), Some(peer.as_str()));
-    all(&h.preview_ops(|ctx| firewall(ctx, &f0, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| firewall(ctx, &f0, &none)).await, Op::Same);
 
     // In place: revoke the default egress, retag, describe the rule anew.
     let f1 = Firewall { env: "b", revoke: true, rule_description: "https from the office", ..f0.clone() };
@@ -478,7 +451,7 @@ async fn security_group_and_rules_round_trip() {
     assert_eq!(tag_map(groups.security_groups()[0].tags()), expected_tags(&f0.team, "b"));
     assert_eq!(rule(&ec2, &https).await.description(), Some("https from the office"));
     assert_eq!(h.id("https").await, https, "updated, not replaced");
-    all(&h.preview_ops(|ctx| firewall(ctx, &f1, &none)).await, Op::Same);
+    assert_all(&h.preview_ops(|ctx| firewall(ctx, &f1, &none)).await, Op::Same);
 
     // Replacements: a new description replaces the group (and so its rules); a new port replaces a rule.
     let f2 = Firewall { description: "web servers v2", port: 8443, ..f1.clone() };
@@ -497,8 +470,8 @@ async fn security_group_and_rules_round_trip() {
 
     let fresh = h.fresh();
     let imports = Imports::of(&h).await;
-    all(&fresh.up(|ctx| firewall(ctx, &f2, &imports)).await, Op::Import);
-    all(&fresh.preview_ops(|ctx| firewall(ctx, &f2, &none)).await, Op::Same);
+    assert_all(&fresh.up(|ctx| firewall(ctx, &f2, &imports)).await, Op::Import);
+    assert_all(&fresh.preview_ops(|ctx| firewall(ctx, &f2, &none)).await, Op::Same);
 
     let new_to_peer = h.id("to_peer").await;
     h.destroy().await;

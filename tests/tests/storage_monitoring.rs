@@ -20,21 +20,12 @@ use cairn_aws::ecr::{
     ImageTagMutability, LifecycleCountType, LifecycleRule, LifecycleTagStatus, RepositoryArgs, parse_lifecycle_policy,
 };
 use cairn_aws::sagemaker::ModelPackageGroupArgs;
-use cairn_core::{ResourceOptions, Stack, Value};
+use cairn_core::{Stack, Value};
 use cairn_engine::Op;
-use cairn_tests::inprocess::InProcess;
+use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
 use cairn_tests::unique;
 
 const ACCOUNT: &str = "123456789012";
-
-/// The op planned for `name`.
-fn op(ops: &[(String, Op)], name: &str) -> Op {
-    ops.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_else(|| panic!("no step for `{name}`: {ops:?}"))
-}
-
-fn assert_all_same(ops: &[(String, Op)]) {
-    assert!(ops.iter().all(|(_, o)| *o == Op::Same), "nothing to do: {ops:?}");
-}
 
 /// A string output of a resource.
 async fn output(h: &InProcess, name: &str, key: &str) -> String {
@@ -43,14 +34,6 @@ async fn output(h: &InProcess, name: &str, key: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("`{name}` has no output `{key}`: {outs:?}"))
         .to_owned()
-}
-
-/// Options importing `id`, or none.
-fn import(ids: Option<&BTreeMap<&str, String>>, name: &str) -> ResourceOptions {
-    match ids.and_then(|ids| ids.get(name)) {
-        Some(id) => ResourceOptions::builder().import(id.clone()).build(),
-        None => ResourceOptions::default(),
-    }
 }
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -130,7 +113,7 @@ fn ecr_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, Stri
     if v >= 3 {
         args.name = Some(name.into());
     }
-    ctx.resource_with("images", args, import(ids, "images")).expect("declare the repository");
+    ctx.resource_with("images", args, import_opts(ids, "images")).expect("declare the repository");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -206,7 +189,7 @@ async fn ecr_repository_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| ecr_program(ctx, 3, &name, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| ecr_program(ctx, 3, &name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| ecr_program(ctx, 3, &name, Some(&ids))).await, Op::Same);
 
     // Destroy: gone in the emulator; the original state then finds it gone.
     fresh.destroy().await;
@@ -220,7 +203,7 @@ async fn ecr_repository_round_trip() {
 fn group_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, String>>) {
     let mut args = ModelPackageGroupArgs::builder().name(name).description("fraud models").build();
     args.tags = if v >= 2 { tags(&[("team", "infra"), ("tier", "gold")]) } else { tags(&[("team", "ml")]) };
-    ctx.resource_with("models", args, import(ids, "models")).expect("declare the group");
+    ctx.resource_with("models", args, import_opts(ids, "models")).expect("declare the group");
 }
 
 /// moto 5.1.22 answers DeleteModelPackageGroup with HTTP 500, so neither a
@@ -261,14 +244,14 @@ async fn model_package_group_create_update_and_import() {
     assert_eq!(op(&ops, "models"), Op::Update);
     assert_eq!(h.id("models").await, name, "same group");
     assert_eq!(tags_of(arn.clone()).await, tags(&[("team", "infra"), ("tier", "gold")]));
-    assert_all_same(&h.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, None)).await);
+    assert_all(&h.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, None)).await, Op::Same);
 
     // Import into a fresh state, then nothing to do.
     let ids: BTreeMap<&str, String> = [("models", name.clone())].into_iter().collect();
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| group_program(ctx, 2, &name, Some(&ids))).await;
     assert_eq!(ops, [("models".to_owned(), Op::Import)]);
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, Some(&ids))).await, Op::Same);
     assert_eq!(fresh.id("models").await, name);
     // No destroy: see above (DeleteModelPackageGroup answers 500 in moto).
 }
@@ -297,7 +280,7 @@ fn table_program(ctx: &Stack, v: u32, ids: Option<&BTreeMap<&str, String>>) {
     if v >= 4 {
         args.range_key = Some(KeyAttribute::new("created", AttributeType::N));
     }
-    ctx.resource_with("events", args, import(ids, "events")).expect("declare the table");
+    ctx.resource_with("events", args, import_opts(ids, "events")).expect("declare the table");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -413,7 +396,7 @@ async fn dynamodb_table_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| table_program(ctx, 4, Some(&ids))).await;
     assert_eq!(ops, [("events".to_owned(), Op::Import)]);
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| table_program(ctx, 4, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| table_program(ctx, 4, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     assert!(describe(new_table.clone()).await.is_none(), "the table is gone");
@@ -449,7 +432,7 @@ fn alarm_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, St
     if v >= 3 {
         args.name = Some(name.into());
     }
-    ctx.resource_with("queue-depth", args, import(ids, "queue-depth")).expect("declare the alarm");
+    ctx.resource_with("queue-depth", args, import_opts(ids, "queue-depth")).expect("declare the alarm");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -520,7 +503,7 @@ async fn metric_alarm_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| alarm_program(ctx, 3, &name, Some(&ids))).await;
     assert_eq!(ops, [("queue-depth".to_owned(), Op::Import)]);
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| alarm_program(ctx, 3, &name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| alarm_program(ctx, 3, &name, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     let left = cw.describe_alarms().alarm_names(&name).send().await.unwrap();
@@ -543,7 +526,7 @@ fn amp_program(ctx: &Stack, v: u32, ns_name: &str, ids: Option<&BTreeMap<&str, S
         ws.alias = Some("platform-metrics-v2".to_owned());
         ws.tags = tags(&[("team", "infra"), ("tier", "gold")]);
     }
-    let ws = ctx.resource_with("metrics", ws, import(ids, "metrics")).expect("declare the workspace");
+    let ws = ctx.resource_with("metrics", ws, import_opts(ids, "metrics")).expect("declare the workspace");
     let mut ns = RuleGroupsNamespaceArgs::builder().workspace_id(&ws.id).data(RULES_V1).tags([("team", "ml")]).build();
     if v >= 2 {
         ns.data = RULES_V2.to_owned();
@@ -552,7 +535,7 @@ fn amp_program(ctx: &Stack, v: u32, ns_name: &str, ids: Option<&BTreeMap<&str, S
     if v >= 3 {
         ns.name = Some(ns_name.into());
     }
-    ctx.resource_with("alerts", ns, import(ids, "alerts")).expect("declare the namespace");
+    ctx.resource_with("alerts", ns, import_opts(ids, "alerts")).expect("declare the namespace");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -626,7 +609,7 @@ async fn amp_workspace_and_rule_groups_namespace_round_trip() {
     let fresh = h.fresh();
     let ops = fresh.up(|ctx: &Stack| amp_program(ctx, 3, &ns_name, Some(&ids))).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Import), "{ops:?}");
-    assert_all_same(&fresh.preview_ops(|ctx: &Stack| amp_program(ctx, 3, &ns_name, Some(&ids))).await);
+    assert_all(&fresh.preview_ops(|ctx: &Stack| amp_program(ctx, 3, &ns_name, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
     assert!(rules(ws.clone(), ns_name.clone()).await.is_none(), "the namespace is gone");

@@ -184,3 +184,93 @@ async fn an_alias_moves_to_another_key_in_place() {
     assert_eq!(update.num_calls(), 1, "one UpdateAlias naming the new key");
     assert_eq!(out.outputs.get("target_key_id").and_then(Value::as_str), Some("key-b"), "{:?}", out.outputs);
 }
+
+/// Clients whose IAM and CloudWatch Logs calls get these rules; the others answer nothing.
+fn iam_and_logs(iam: &[&Rule], logs: &[&Rule]) -> Clients {
+    Clients { iam: mocked!(aws_sdk_iam, iam), logs: mocked!(aws_sdk_cloudwatchlogs, logs), ..clients_for(&[], &[]) }
+}
+
+/// The emulator lacks `AddClientIDToOpenIDConnectProvider` and its remove
+/// twin: an OIDC provider's audiences change in place through them, one call per client ID.
+#[tokio::test(start_paused = true)]
+async fn an_oidc_provider_gains_and_loses_client_ids_in_place() {
+    use aws_sdk_iam::operation::add_client_id_to_open_id_connect_provider::AddClientIdToOpenIdConnectProviderOutput;
+    use aws_sdk_iam::operation::remove_client_id_from_open_id_connect_provider::RemoveClientIdFromOpenIdConnectProviderOutput;
+    let arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    let add = mock!(aws_sdk_iam::Client::add_client_id_to_open_id_connect_provider)
+        .match_requests(move |r| {
+            r.open_id_connect_provider_arn() == Some(arn) && r.client_id() == Some("sts.amazonaws.com")
+        })
+        .then_output(|| AddClientIdToOpenIdConnectProviderOutput::builder().build());
+    let remove = mock!(aws_sdk_iam::Client::remove_client_id_from_open_id_connect_provider)
+        .match_requests(move |r| r.open_id_connect_provider_arn() == Some(arn) && r.client_id() == Some("old-audience"))
+        .then_output(|| RemoveClientIdFromOpenIdConnectProviderOutput::builder().build());
+    let c = iam_and_logs(&[&add, &remove], &[]);
+    let inputs = |ids: &[&str]| {
+        Value::from_json(&serde_json::json!({
+            "url": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+            "client_ids": ids,
+            "thumbprints": ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+            "tags": {}
+        }))
+    };
+    let req = cairn_core::UpdateRequest {
+        urn: Urn::parse("urn:cairn:dev::ai::aws:iam:OpenIdConnectProvider::irsa").unwrap(),
+        id: arn.into(),
+        olds: inputs(&["old-audience", "kept"]),
+        old_outputs: Value::map(),
+        news: inputs(&["kept", "sts.amazonaws.com"]),
+    };
+    crate::iam::oidc::update(&c, req).await.expect("one add and one remove");
+    assert_eq!((add.num_calls(), remove.num_calls()), (1, 1), "only the changed client IDs");
+}
+
+/// The emulator lacks `AssociateKmsKey` and `DisassociateKmsKey`: a log
+/// group's key changes in place through them.
+#[tokio::test(start_paused = true)]
+async fn a_log_group_key_is_associated_and_disassociated_in_place() {
+    use aws_sdk_cloudwatchlogs::operation::associate_kms_key::AssociateKmsKeyOutput;
+    use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+    use aws_sdk_cloudwatchlogs::operation::disassociate_kms_key::DisassociateKmsKeyOutput;
+    use aws_sdk_cloudwatchlogs::types::LogGroup;
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
+    let associate = mock!(aws_sdk_cloudwatchlogs::Client::associate_kms_key)
+        .match_requests(|r| r.log_group_name() == Some("/ml/training") && r.kms_key_id() == Some(KEY))
+        .then_output(|| AssociateKmsKeyOutput::builder().build());
+    let disassociate = mock!(aws_sdk_cloudwatchlogs::Client::disassociate_kms_key)
+        .match_requests(|r| r.log_group_name() == Some("/ml/training"))
+        .then_output(|| DisassociateKmsKeyOutput::builder().build());
+    let describe = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
+        DescribeLogGroupsOutput::builder()
+            .log_groups(
+                LogGroup::builder()
+                    .log_group_name("/ml/training")
+                    .arn("arn:aws:logs:us-east-1:123456789012:log-group:/ml/training:*")
+                    .build(),
+            )
+            .build()
+    });
+    let c = iam_and_logs(&[], &[&associate, &disassociate, &describe]);
+    let inputs = |key: Option<&str>| {
+        Value::from_json(
+            &serde_json::json!({"name": "/ml/training", "retention_in_days": 30, "kms_key_id": key, "tags": {}}),
+        )
+    };
+    let urn = Urn::parse("urn:cairn:dev::ai::aws:cloudwatch:LogGroup::training").unwrap();
+    let update = |olds, news| cairn_core::UpdateRequest {
+        urn: urn.clone(),
+        id: "/ml/training".into(),
+        olds,
+        old_outputs: Value::map(),
+        news,
+    };
+    crate::log_group::update(&c, update(inputs(None), inputs(Some(KEY)))).await.expect("associate the key");
+    assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 0));
+    let out = crate::log_group::update(&c, update(inputs(Some(KEY)), inputs(None))).await.expect("disassociate it");
+    assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
+    assert_eq!(
+        out.outputs.get("arn").and_then(Value::as_str),
+        Some("arn:aws:logs:us-east-1:123456789012:log-group:/ml/training"),
+        "the ARN without the `:*` suffix"
+    );
+}

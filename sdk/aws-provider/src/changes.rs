@@ -2,8 +2,10 @@
 //! and between live and recorded state.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use cairn_aws::eks::Taint;
+use cairn_core::ProviderError;
 
 /// What to set and what to remove to turn `old` into `new`: tags, labels, ...
 /// Entries whose value is unchanged are left out of both.
@@ -14,6 +16,29 @@ pub(crate) fn tag_changes(
     let set = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let remove = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     (set, remove)
+}
+
+/// Turns the live tags `old` into `new` with a service's own calls: `tag`
+/// sets (adds or changes) tags, `untag` removes keys. Each runs only when it
+/// has something to do, so a type's update says only which calls to make.
+pub(crate) async fn retag<TagF, UntagF>(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    tag: impl FnOnce(BTreeMap<String, String>) -> TagF,
+    untag: impl FnOnce(Vec<String>) -> UntagF,
+) -> Result<(), ProviderError>
+where
+    TagF: Future<Output = Result<(), ProviderError>>,
+    UntagF: Future<Output = Result<(), ProviderError>>,
+{
+    let (set, remove) = tag_changes(old, new);
+    if !set.is_empty() {
+        tag(set).await?;
+    }
+    if !remove.is_empty() {
+        untag(remove).await?;
+    }
+    Ok(())
 }
 
 /// Taints to add or update and taints to remove. A node holds one taint per

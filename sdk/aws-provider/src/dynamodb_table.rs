@@ -19,7 +19,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::tag_changes;
+use crate::changes::retag;
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{AwsResultExt, LastStatus, build_error, optional, wait_until};
 
@@ -342,25 +342,32 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     }
     let table = wait_active(c, name).await?;
     let arn = table.table_arn().unwrap_or_default().to_owned();
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.dynamodb
-            .tag_resource()
-            .resource_arn(&arn)
-            .set_tags(dynamo_tags(&set)?)
-            .send()
-            .await
-            .aws("TagResource", &arn)?;
-    }
-    if !remove.is_empty() {
-        c.dynamodb
-            .untag_resource()
-            .resource_arn(&arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .aws("UntagResource", &arn)?;
-    }
+    let arn = arn.as_str();
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.dynamodb
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(dynamo_tags(&set)?)
+                .send()
+                .await
+                .aws("TagResource", arn)
+                .map(drop)
+        },
+        |remove| async move {
+            c.dynamodb
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("UntagResource", arn)
+                .map(drop)
+        },
+    )
+    .await?;
     Ok(UpdateResponse { outputs: outputs(&table)? })
 }
 

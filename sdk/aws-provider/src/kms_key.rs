@@ -15,7 +15,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::tag_changes;
+use crate::changes::retag;
 use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, build_error};
 
@@ -228,13 +228,31 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
             .await
             .aws("PutKeyPolicy", key_id)?;
     }
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.kms.tag_resource().key_id(key_id).set_tags(kms_tags(&set)?).send().await.aws("TagResource", key_id)?;
-    }
-    if !remove.is_empty() {
-        c.kms.untag_resource().key_id(key_id).set_tag_keys(Some(remove)).send().await.aws("UntagResource", key_id)?;
-    }
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.kms
+                .tag_resource()
+                .key_id(key_id)
+                .set_tags(kms_tags(&set)?)
+                .send()
+                .await
+                .aws("TagResource", key_id)
+                .map(drop)
+        },
+        |remove| async move {
+            c.kms
+                .untag_resource()
+                .key_id(key_id)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("UntagResource", key_id)
+                .map(drop)
+        },
+    )
+    .await?;
     // deletion_window_days changes nothing in KMS: it is recorded for the delete.
     Ok(UpdateResponse { outputs: outputs(&meta)? })
 }

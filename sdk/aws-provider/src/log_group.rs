@@ -13,7 +13,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::tag_changes;
+use crate::changes::retag;
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{AwsResultExt, optional};
 
@@ -154,25 +154,32 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     }
     let group = describe_existing(c, name).await?;
     let arn = arn_of(&group);
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.logs
-            .tag_resource()
-            .resource_arn(&arn)
-            .set_tags(Some(set.into_iter().collect()))
-            .send()
-            .await
-            .aws("TagResource", &arn)?;
-    }
-    if !remove.is_empty() {
-        c.logs
-            .untag_resource()
-            .resource_arn(&arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .aws("UntagResource", &arn)?;
-    }
+    let arn = arn.as_str();
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.logs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(set.into_iter().collect()))
+                .send()
+                .await
+                .aws("TagResource", arn)
+                .map(drop)
+        },
+        |remove| async move {
+            c.logs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("UntagResource", arn)
+                .map(drop)
+        },
+    )
+    .await?;
     Ok(UpdateResponse { outputs: outputs(name, &group)? })
 }
 

@@ -18,7 +18,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::{order_like, tag_changes};
+use crate::changes::{order_like, retag};
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::AwsResultExt;
 
@@ -169,25 +169,32 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         put(c, name, &new, false).await?;
     }
     let arn = arn_of(c, name).await?;
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.cloudwatch
-            .tag_resource()
-            .resource_arn(&arn)
-            .set_tags(cloudwatch_tags(&set)?)
-            .send()
-            .await
-            .aws("TagResource", &arn)?;
-    }
-    if !remove.is_empty() {
-        c.cloudwatch
-            .untag_resource()
-            .resource_arn(&arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .aws("UntagResource", &arn)?;
-    }
+    let arn = arn.as_str();
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.cloudwatch
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(cloudwatch_tags(&set)?)
+                .send()
+                .await
+                .aws("TagResource", arn)
+                .map(drop)
+        },
+        |remove| async move {
+            c.cloudwatch
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("UntagResource", arn)
+                .map(drop)
+        },
+    )
+    .await?;
     Ok(UpdateResponse { outputs: outputs(&arn, name)? })
 }
 

@@ -17,7 +17,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::tag_changes;
+use crate::changes::retag;
 use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, LastStatus, aws_error, wait_until};
 
@@ -124,13 +124,32 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         ProviderError::new(ErrorCode::NotFound, format!("model package group `{name}` does not exist"))
     })?;
     let arn = group.model_package_group_arn().unwrap_or_default().to_owned();
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.sagemaker.add_tags().resource_arn(&arn).set_tags(sagemaker_tags(&set)?).send().await.aws("AddTags", &arn)?;
-    }
-    if !remove.is_empty() {
-        c.sagemaker.delete_tags().resource_arn(&arn).set_tag_keys(Some(remove)).send().await.aws("DeleteTags", &arn)?;
-    }
+    let arn = arn.as_str();
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.sagemaker
+                .add_tags()
+                .resource_arn(arn)
+                .set_tags(sagemaker_tags(&set)?)
+                .send()
+                .await
+                .aws("AddTags", arn)
+                .map(drop)
+        },
+        |remove| async move {
+            c.sagemaker
+                .delete_tags()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("DeleteTags", arn)
+                .map(drop)
+        },
+    )
+    .await?;
     Ok(UpdateResponse { outputs: outputs(&arn, name)? })
 }
 

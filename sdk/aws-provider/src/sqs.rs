@@ -15,7 +15,7 @@ use cairn_core::{
 use serde_json::{Value as Json, json};
 
 use crate::Clients;
-use crate::changes::tag_changes;
+use crate::changes::retag;
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::AwsResultExt;
 
@@ -188,13 +188,24 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
             .await
             .aws("SetQueueAttributes", url)?;
     }
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.sqs.tag_queue().queue_url(url).set_tags(Some(set.into_iter().collect())).send().await.aws("TagQueue", url)?;
-    }
-    if !remove.is_empty() {
-        c.sqs.untag_queue().queue_url(url).set_tag_keys(Some(remove)).send().await.aws("UntagQueue", url)?;
-    }
+    retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.sqs
+                .tag_queue()
+                .queue_url(url)
+                .set_tags(Some(set.into_iter().collect()))
+                .send()
+                .await
+                .aws("TagQueue", url)
+                .map(drop)
+        },
+        |remove| async move {
+            c.sqs.untag_queue().queue_url(url).set_tag_keys(Some(remove)).send().await.aws("UntagQueue", url).map(drop)
+        },
+    )
+    .await?;
     let arn = match attributes(c, url).await? {
         Some(attrs) => attribute(&attrs, "QueueArn").unwrap_or_default().to_owned(),
         None => String::new(),
