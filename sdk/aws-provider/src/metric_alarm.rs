@@ -195,7 +195,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         },
     )
     .await?;
-    Ok(UpdateResponse { outputs: outputs(&arn, name)? })
+    Ok(UpdateResponse { outputs: outputs(arn, name)? })
 }
 
 /// Deletes the alarm. An alarm already gone counts as deleted (moto answers

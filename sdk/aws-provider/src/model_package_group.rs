@@ -150,7 +150,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         },
     )
     .await?;
-    Ok(UpdateResponse { outputs: outputs(&arn, name)? })
+    Ok(UpdateResponse { outputs: outputs(arn, name)? })
 }
 
 /// Deletes the group and waits until it is gone. A group already gone counts as deleted.
