@@ -27,7 +27,10 @@ fn a_missing_required_config_value_says_what_to_add() {
     assert_refused(
         &p,
         &["preview"],
-        &["missing config value `subnet_ids` in Cairn.dev.toml", "add `subnet_ids = ...` under [config]"],
+        &[
+            "missing config value `availability_zones` in Cairn.dev.toml",
+            "add `availability_zones = ...` under [config]",
+        ],
     );
 }
 

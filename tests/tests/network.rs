@@ -17,8 +17,12 @@ use cairn_engine::Op;
 use cairn_tests::inprocess::{Imports, InProcess, assert_all, ec2, op};
 use cairn_tests::unique;
 
+/// The tags a program declared: all but the `cairn:urn` tag the provider adds.
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
+    tags.iter()
+        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .filter(|(k, _)| k != "cairn:urn")
+        .collect()
 }
 
 fn expected_tags(team: &str, env: &str) -> BTreeMap<String, String> {
@@ -481,4 +485,33 @@ async fn security_group_and_rules_round_trip() {
         assert_gone(ec2.describe_security_group_rules().security_group_rule_ids(&id).send().await, "a rule");
     }
     assert_gone(ec2.describe_vpcs().vpc_ids(&vpc).send().await, "the VPC");
+}
+
+/// A create interrupted before its ID was journaled leaves a resource EC2
+/// names only by a generated ID: the provider finds it again by the
+/// `cairn:urn` tag it set in the create call, so the next run adopts it
+/// instead of making a second one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_create_is_found_by_its_urn_tag() {
+    use cairn_core::{CheckRequest, CreateRequest, Provider, ReadRequest, Urn};
+    let provider = cairn_provider_aws::AwsProvider::new();
+    let config = serde_json::json!({"region": "us-east-1", "endpoint": cairn_tests::aws_endpoint()});
+    provider.configure(Value::from_json(&config)).await.unwrap();
+    let urn = Urn::parse(&format!("urn:cairn:dev::{}::aws:ec2:Vpc::net", unique("urn"))).unwrap();
+    let news =
+        Value::from_serialize(&VpcArgs::builder().cidr_block("10.42.0.0/16").tags([("team", "ml")]).build()).unwrap();
+    let inputs = provider.check(CheckRequest { urn: urn.clone(), olds: None, news }).await.unwrap().inputs;
+    let created = provider.create(CreateRequest { urn: urn.clone(), inputs: inputs.clone() }).await.unwrap();
+
+    let tags = ec2().await.describe_vpcs().vpc_ids(&created.id).send().await.unwrap().vpcs()[0].tags().to_vec();
+    assert!(tags.iter().any(|t| t.key() == Some("cairn:urn") && t.value() == Some(urn.as_str())), "{tags:?}");
+
+    // What reconciliation asks after a crash: no ID, only the URN and inputs.
+    let found = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: inputs.clone() }).await.unwrap();
+    let found = found.expect("the VPC is found by its URN tag");
+    assert_eq!(found.id, created.id);
+    assert_eq!(found.inputs.get("tags").map(Value::to_json), Some(serde_json::json!({"team": "ml"})), "URN tag hidden");
+    let other = Urn::parse(&format!("urn:cairn:dev::{}::aws:ec2:Vpc::net", unique("urn"))).unwrap();
+    assert!(provider.read(ReadRequest { urn: other, id: None, inputs }).await.unwrap().is_none(), "never made");
+    ec2().await.delete_vpc().vpc_id(&created.id).send().await.unwrap();
 }

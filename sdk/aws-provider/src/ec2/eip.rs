@@ -9,7 +9,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, gone, missing, retag, tag_map, tag_specs, unrecorded};
+use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
 use crate::generic::{self, TypedArgs};
 use crate::sdk::optional;
 
@@ -27,7 +27,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .ec2
         .allocate_address()
         .domain(DomainType::from(args.domain.as_str()))
-        .set_tag_specifications(tag_specs("elastic-ip", &args.tags))
+        .set_tag_specifications(tag_specs("elastic-ip", &args.tags, &req.urn))
         .send()
         .await
         .ec2("AllocateAddress", args.domain.as_str())?;
@@ -53,7 +53,7 @@ fn outputs(a: &Address) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "an elastic IP") };
+    let Some(id) = recorded_or_tagged(c, &req).await? else { return Ok(None) };
     let Some(address) = describe(c, &id).await? else { return Ok(None) };
     let domain = address.domain().map_or("vpc", |d| d.as_str());
     let live = EipArgs {

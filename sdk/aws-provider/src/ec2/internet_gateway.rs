@@ -9,7 +9,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, arn, gone, missing, retag, tag_map, tag_specs, undo, unrecorded};
+use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::optional;
 
@@ -32,7 +32,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
     let out = c
         .ec2
         .create_internet_gateway()
-        .set_tag_specifications(tag_specs("internet-gateway", &args.tags))
+        .set_tag_specifications(tag_specs("internet-gateway", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateInternetGateway", "")?;
@@ -91,7 +91,7 @@ fn outputs(c: &Clients, g: &InternetGateway) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "an internet gateway") };
+    let Some(id) = recorded_or_tagged(c, &req).await? else { return Ok(None) };
     let Some(gateway) = describe(c, &id).await? else { return Ok(None) };
     let live = InternetGatewayArgs {
         vpc_id: attached_vpcs(&gateway).into_iter().next().map(Input::Value),

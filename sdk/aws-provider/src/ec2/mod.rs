@@ -7,11 +7,11 @@ use std::future::Future;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use cairn_core::{ErrorCode, ProviderError, ReadRequest, ReadResponse};
+use cairn_core::{ErrorCode, ProviderError, ReadRequest, ReadResponse, Urn};
 
 use crate::Clients;
 use crate::changes::tag_changes;
-use crate::sdk::aws_error;
+use crate::sdk::{AwsResultExt, aws_error};
 
 pub(crate) mod eip;
 pub(crate) mod internet_gateway;
@@ -58,25 +58,60 @@ pub(crate) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// The tag that names the stack resource an EC2 resource was made for, set
+/// in the create call itself: a create interrupted before its ID was
+/// journaled is found again by it (EC2 has no idempotency token for most
+/// creates), instead of being made twice.
+pub(crate) const URN_TAG: &str = "cairn:urn";
+
 /// The TagSpecifications of a create call (`resource_type` as EC2 spells it,
-/// e.g. `vpc`, `natgateway`), or `None` to send none.
-pub(crate) fn tag_specs(resource_type: &str, tags: &BTreeMap<String, String>) -> Option<Vec<TagSpecification>> {
-    (!tags.is_empty()).then(|| {
-        vec![
-            TagSpecification::builder()
-                .resource_type(ResourceType::from(resource_type))
-                .set_tags(Some(ec2_tags(tags)))
-                .build(),
-        ]
-    })
+/// e.g. `vpc`, `natgateway`): the declared tags and [`URN_TAG`].
+pub(crate) fn tag_specs(
+    resource_type: &str,
+    tags: &BTreeMap<String, String>,
+    urn: &Urn,
+) -> Option<Vec<TagSpecification>> {
+    let mut all = ec2_tags(tags);
+    all.push(Tag::builder().key(URN_TAG).value(urn.as_str()).build());
+    Some(vec![TagSpecification::builder().resource_type(ResourceType::from(resource_type)).set_tags(Some(all)).build()])
+}
+
+/// The ID to read: the recorded one, or, for a create interrupted before its
+/// ID was journaled, the resource tagged with the request's URN (`None`:
+/// the create never happened).
+pub(crate) async fn recorded_or_tagged(c: &Clients, req: &ReadRequest) -> Result<Option<String>, ProviderError> {
+    if let Some(id) = &req.id {
+        return Ok(Some(id.clone()));
+    }
+    let urn = req.urn.as_str();
+    let out = c
+        .ec2
+        .describe_tags()
+        .filters(filter("key", URN_TAG))
+        .filters(filter("value", urn))
+        .send()
+        .await
+        .aws("DescribeTags", urn)?;
+    let mut ids: Vec<&str> = out.tags().iter().filter_map(|t| t.resource_id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => Ok(Some((*id).to_owned())),
+        many => Err(ProviderError::internal(format!(
+            "{} EC2 resources carry the tag {URN_TAG}={urn}: {}; keep one (import it) and delete the others",
+            many.len(),
+            many.join(", ")
+        ))),
+    }
 }
 
 /// The tags EC2 reports, sorted, without the `aws:` tags AWS itself manages
-/// (a program cannot set those, so they would look like drift).
+/// (a program cannot set those, so they would look like drift) and without [`URN_TAG`].
 pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-        .filter(|(k, _)| !k.starts_with("aws:"))
+        .filter(|(k, _)| !k.starts_with("aws:") && k != URN_TAG)
         .collect()
 }
 
@@ -167,10 +202,13 @@ mod tests {
         let tags: BTreeMap<String, String> = [("team".to_owned(), "ml".to_owned())].into();
         let mut live = ec2_tags(&tags);
         live.push(Tag::builder().key("aws:cloudformation:stack-name").value("x").build());
-        assert_eq!(tag_map(&live), tags);
-        assert!(tag_specs("vpc", &BTreeMap::new()).is_none());
-        let specs = tag_specs("natgateway", &tags).unwrap();
+        let urn = Urn::parse("urn:cairn:dev::ai::aws:ec2:Vpc::net").unwrap();
+        live.push(Tag::builder().key(URN_TAG).value(urn.as_str()).build());
+        assert_eq!(tag_map(&live), tags, "neither AWS's tags nor the URN tag are the program's");
+        let specs = tag_specs("natgateway", &tags, &urn).unwrap();
         assert_eq!(specs[0].resource_type().map(|t| t.as_str()), Some("natgateway"));
-        assert_eq!(specs[0].tags().len(), 1);
+        let sent: Vec<(&str, &str)> =
+            specs[0].tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
+        assert_eq!(sent, [("team", "ml"), (URN_TAG, urn.as_str())]);
     }
 }

@@ -12,7 +12,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, gone, missing, retag, tag_map, tag_specs, unrecorded};
+use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{LastStatus, optional, wait_until};
 
@@ -34,7 +34,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .subnet_id(subnet)
         .set_allocation_id(allocation)
         .connectivity_type(Ec2ConnectivityType::from(args.connectivity_type.as_str()))
-        .set_tag_specifications(tag_specs("natgateway", &args.tags))
+        .set_tag_specifications(tag_specs("natgateway", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateNatGateway", subnet)?;
@@ -93,7 +93,7 @@ fn outputs(g: &NatGateway) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "a NAT gateway") };
+    let Some(id) = recorded_or_tagged(c, &req).await? else { return Ok(None) };
     let Some(g) = describe(c, &id).await? else { return Ok(None) };
     let connectivity = g.connectivity_type().map_or("public", |t| t.as_str());
     let live = NatGatewayArgs {

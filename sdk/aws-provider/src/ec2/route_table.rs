@@ -10,7 +10,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, arn, gone, missing, retag, tag_map, tag_specs, unrecorded};
+use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::optional;
 
@@ -29,7 +29,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .ec2
         .create_route_table()
         .vpc_id(vpc)
-        .set_tag_specifications(tag_specs("route-table", &args.tags))
+        .set_tag_specifications(tag_specs("route-table", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateRouteTable", vpc)?;
@@ -54,7 +54,7 @@ fn outputs(c: &Clients, t: &RouteTable) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "a route table") };
+    let Some(id) = recorded_or_tagged(c, &req).await? else { return Ok(None) };
     let Some(table) = describe(c, &id).await? else { return Ok(None) };
     let live = RouteTableArgs {
         vpc_id: Input::Value(table.vpc_id().unwrap_or_default().to_owned()),

@@ -38,7 +38,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .group_name(&name)
         .description(&args.description)
         .vpc_id(vpc)
-        .set_tag_specifications(tag_specs("security-group", &args.tags))
+        .set_tag_specifications(tag_specs("security-group", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateSecurityGroup", &name)?;

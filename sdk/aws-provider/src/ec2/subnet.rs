@@ -33,7 +33,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .vpc_id(vpc_id)
         .cidr_block(cidr)
         .set_availability_zone(zone)
-        .set_tag_specifications(tag_specs("subnet", &args.tags))
+        .set_tag_specifications(tag_specs("subnet", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateSubnet", &target)?;

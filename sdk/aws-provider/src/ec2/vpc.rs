@@ -9,7 +9,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, retag, tag_map, tag_specs, undo, unrecorded};
+use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
 use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{LastStatus, optional, wait_until};
 
@@ -43,7 +43,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .ec2
         .create_vpc()
         .cidr_block(cidr)
-        .set_tag_specifications(tag_specs("vpc", &args.tags))
+        .set_tag_specifications(tag_specs("vpc", &args.tags, &req.urn))
         .send()
         .await
         .ec2("CreateVpc", cidr)?;
@@ -160,7 +160,7 @@ async fn outputs(c: &Clients, vpc: &Vpc) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "a VPC") };
+    let Some(id) = recorded_or_tagged(c, &req).await? else { return Ok(None) };
     let Some(vpc) = describe(c, &id).await? else { return Ok(None) };
     let dns = dns(c, &id).await?;
     let live = VpcArgs {
