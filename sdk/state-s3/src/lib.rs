@@ -193,7 +193,10 @@ impl S3Store {
         let body = serde_json::to_vec(info).expect("lock records serialize");
         for _ in 0..LOCK_ATTEMPTS {
             let server_time = match self.s3.put(stack, "lock", &lock_key, body.clone(), Cond::Absent, None).await? {
-                Put::Written { etag } => return Ok(etag),
+                Put::Written { .. } => match self.confirm_lock_object(stack, keys, info).await? {
+                    Some(etag) => return Ok(etag),
+                    None => continue, // gone again already: try once more
+                },
                 Put::Refused { server_time } => server_time,
                 Put::Missing => continue,
             };
@@ -241,6 +244,30 @@ impl S3Store {
             stack: stack.clone(),
             holder: "other runs (the lock changed during every attempt to take it)".into(),
         })
+    }
+
+    /// Reads the lock object back after creating it: S3 creates it
+    /// atomically, but stores whose conditional writes are check-then-write
+    /// (the emulator under load) can let two creates through, and the one
+    /// overwritten must not go on believing it holds the lock.
+    async fn confirm_lock_object(
+        &self,
+        stack: &StackName,
+        keys: &Keys,
+        info: &LockInfo,
+    ) -> Result<Option<String>, StateError> {
+        let lock_key = keys.lock();
+        match self.s3.get(stack, "read the lock", &lock_key, None).await? {
+            Some(object) => {
+                let holder = lock_info(&self.s3, stack, &object, &lock_key)?;
+                if holder.id == info.id {
+                    Ok(Some(object.etag))
+                } else {
+                    Err(StateError::Locked { stack: stack.clone(), holder: holder.to_string() })
+                }
+            }
+            None => Ok(None),
+        }
     }
 
     fn session(&self, keys: Keys, stack: &StackName, info: LockInfo, lock_etag: String) -> S3Session {
