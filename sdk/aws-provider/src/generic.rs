@@ -21,6 +21,22 @@ pub(crate) trait TypedArgs: Serialize + DeserializeOwned {
     fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
         Vec::new()
     }
+
+    /// True when replacing a resource with these recorded (`olds`) and new
+    /// inputs must delete the old one first, because both could not exist
+    /// at once (beyond the fixed-name case the schema already knows).
+    fn replace_deletes_first(_olds: &Value, _news: &Value) -> bool {
+        false
+    }
+}
+
+/// Diff from the schema, with the type's own say on replacement order.
+pub(crate) fn diff<A: TypedArgs>(olds: &Value, news: &Value) -> cairn_core::DiffResponse {
+    let mut d = A::SCHEMA.diff(olds, news);
+    if !d.replaces.is_empty() && A::replace_deletes_first(olds, news) {
+        d.delete_before_replace = true;
+    }
+    d
 }
 
 /// Check: structure from the schema, the auto-name, then the typed

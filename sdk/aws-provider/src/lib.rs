@@ -138,6 +138,7 @@ impl Clients {
 trait AwsType: Send + Sync {
     fn schema(&self) -> &'static ResourceSchema;
     fn check(&self, req: CheckRequest) -> CheckResponse;
+    fn diff(&self, req: &DiffRequest) -> DiffResponse;
     async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
     async fn read(&self, c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError>;
     async fn update(&self, c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
@@ -158,6 +159,9 @@ macro_rules! aws_types {
                 }
                 fn check(&self, req: CheckRequest) -> CheckResponse {
                     generic::check::<$args>(req)
+                }
+                fn diff(&self, req: &DiffRequest) -> DiffResponse {
+                    generic::diff::<$args>(&req.olds, &req.news)
                 }
                 async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
                     $module::create(c, req).await
@@ -264,7 +268,7 @@ impl Provider for AwsProvider {
     }
 
     async fn diff(&self, req: DiffRequest) -> Result<DiffResponse, ProviderError> {
-        Ok(type_of(&req.urn)?.schema().diff(&req.olds, &req.news))
+        Ok(type_of(&req.urn)?.diff(&req))
     }
 
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {

@@ -22,6 +22,13 @@ impl TypedArgs for NatGatewayArgs {
     fn failures(&self) -> Vec<CheckFailure> {
         self.validate()
     }
+
+    /// An elastic IP serves one NAT gateway at a time: a replacement that
+    /// keeps the address must delete the old gateway first.
+    fn replace_deletes_first(olds: &Value, news: &Value) -> bool {
+        let allocation = |v: &Value| v.get("allocation_id").filter(|a| !matches!(a, Value::Null)).cloned();
+        allocation(olds).is_some() && allocation(olds) == allocation(news)
+    }
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
@@ -140,4 +147,27 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     })
     .await
     .map_err(|e| last.explain(e))
+}
+
+#[cfg(test)]
+mod replacement_order {
+    use super::*;
+
+    fn inputs(subnet: &str, allocation: Option<&str>) -> Value {
+        Value::from_json(&serde_json::json!({"subnet_id": subnet, "allocation_id": allocation, "tags": {}}))
+    }
+
+    #[test]
+    fn a_replacement_keeping_the_address_deletes_the_old_gateway_first() {
+        let moved = generic::diff::<NatGatewayArgs>(
+            &inputs("subnet-a", Some("eipalloc-1")),
+            &inputs("subnet-b", Some("eipalloc-1")),
+        );
+        assert!(!moved.replaces.is_empty() && moved.delete_before_replace, "{moved:?}");
+        let new_ip = generic::diff::<NatGatewayArgs>(
+            &inputs("subnet-a", Some("eipalloc-1")),
+            &inputs("subnet-b", Some("eipalloc-2")),
+        );
+        assert!(!new_ip.replaces.is_empty() && !new_ip.delete_before_replace, "a new address: create first, no outage");
+    }
 }
