@@ -193,7 +193,8 @@ pub async fn team_roles(team: &str) -> Vec<String> {
     let iam = iam().await;
     let mut out = Vec::new();
     for r in iam.list_roles().max_items(1000).send().await.expect("list roles").roles() {
-        let tags = iam.list_role_tags().role_name(r.role_name()).send().await.expect("role tags");
+        // Other tests delete their roles meanwhile: a role gone since the listing is not ours.
+        let Ok(tags) = iam.list_role_tags().role_name(r.role_name()).send().await else { continue };
         if tags.tags().iter().any(|t| t.key() == "team" && t.value() == team) {
             out.push(r.role_name().to_owned());
         }
@@ -206,7 +207,8 @@ pub async fn team_clusters(team: &str) -> Vec<(String, Vec<String>)> {
     let eks = eks().await;
     let mut out = Vec::new();
     for name in eks.list_clusters().send().await.expect("list clusters").clusters() {
-        let c = eks.describe_cluster().name(name).send().await.expect("describe cluster");
+        // Other tests delete their clusters meanwhile: one gone since the listing is not ours.
+        let Ok(c) = eks.describe_cluster().name(name).send().await else { continue };
         if c.cluster().and_then(|c| c.tags()).and_then(|t| t.get("team")).map(String::as_str) == Some(team) {
             let groups = eks.list_nodegroups().cluster_name(name).send().await.expect("list node groups");
             out.push((name.clone(), groups.nodegroups().to_vec()));
