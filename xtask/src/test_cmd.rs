@@ -69,9 +69,13 @@ impl Services {
             Postgres::start().map_err(|e| format!("{e}\nPostgreSQL is needed by the tests, so none were run"))?;
         let services = Self { emulator, postgres };
         // Tests run the provider plugin and the examples as processes, so the
-        // binaries must exist before the tests start.
+        // binaries must exist before the tests start. `--all-targets` builds
+        // them with the features the test build turns on too (dev-dependencies
+        // such as tokio's `test-util`), so the tests reuse every crate built
+        // here: `--bins` alone compiled the AWS SDK twice, and the second copy
+        // filled a CI machine's disk.
         let mut build = cargo();
-        build.args(["build", "--workspace", "--bins"]);
+        build.args(["build", "--workspace", "--all-targets"]);
         crate::run(&mut services.configure(build))
             .map_err(|e| format!("{e}; the tests need the workspace binaries, so none were run"))?;
         Ok(services)
@@ -91,7 +95,7 @@ impl Services {
 pub(crate) fn chaos(trials: usize) -> Result {
     let services = Services::start()?;
     let mut tests = cargo();
-    tests.args(["test", "-p", "cairn-tests", "--test", "chaos", "--", "--nocapture", "--test-threads", "1"]);
+    tests.args(["test", "-p", "cairn-tests", "--test", "e2e", "--", "chaos::", "--nocapture", "--test-threads", "1"]);
     let mut tests = services.configure(tests);
     tests.env("CAIRN_CHAOS_TRIALS", trials.to_string());
     crate::run(&mut tests)

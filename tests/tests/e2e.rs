@@ -1,0 +1,23 @@
+//! The end-to-end tests, one module per subject, linked into one test binary.
+//!
+//! Each module links the AWS SDK crates, so one binary per file cost a
+//! 130 MB link each (2 GB of disk and a minute of linking per cold build).
+//! nextest still runs every test in a process of its own; run one subject
+//! with `cargo nextest run -p cairn-tests -E 'test(/^network::/)'`.
+
+mod bad_input;
+mod chaos;
+mod concurrency;
+mod crash;
+mod eks_s3_extras;
+mod iam_kms_sqs_logs;
+mod import;
+mod lock;
+mod network;
+mod platform;
+mod plugin;
+mod postgres_backend;
+mod provider_config;
+mod secrets;
+mod storage_monitoring;
+mod transfer;
