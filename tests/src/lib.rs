@@ -271,30 +271,10 @@ pub async fn s3_state_url() -> String {
 /// A fresh versioned bucket plus a fresh DynamoDB lock table (partition key
 /// `LockID`) in the emulator: `s3://BUCKET/state?lock_table=TABLE`.
 pub async fn s3_dynamodb_state_url() -> String {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     let url = s3_state_url().await;
     let table = unique("cairn-locks");
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("LockID")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("a complete attribute definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("LockID")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("a complete key schema"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create the lock table");
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    cairn_state_s3::create_lock_table(&client, &table).await.expect("create the lock table");
     format!("{url}?lock_table={table}")
 }
 

@@ -184,6 +184,8 @@ struct Egress {
     team: String,
     env: &'static str,
     nat_eip: &'static str,
+    /// The address the first elastic IP asks for (EC2 picks one when `None`).
+    eip_address: Option<String>,
     to_nat: bool,
     destination: &'static str,
     assoc_table: &'static str,
@@ -201,7 +203,8 @@ fn egress(ctx: &Stack, e: &Egress, imports: &Imports) {
     let (a, b) = (subnet("a", "10.2.1.0/24"), subnet("b", "10.2.2.0/24"));
     let igw = InternetGatewayArgs::builder().vpc_id(&vpc.id).build();
     let igw = ctx.resource_with("igw", igw, imports.opts("igw")).unwrap();
-    let eip = ctx.resource_with("eip", EipArgs::builder().tags(tags).build(), imports.opts("eip")).unwrap();
+    let eip = EipArgs { address: e.eip_address.clone(), ..EipArgs::builder().tags(tags).build() };
+    let eip = ctx.resource_with("eip", eip, imports.opts("eip")).unwrap();
     let eip2 = ctx.resource_with("eip2", EipArgs::builder().build(), imports.opts("eip2")).unwrap();
     let allocation = if e.nat_eip == "eip" { &eip.allocation_id } else { &eip2.allocation_id };
     let nat = NatGatewayArgs::builder().subnet_id(&a.id).allocation_id(allocation).tags(tags).build();
@@ -263,6 +266,7 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
         team: unique("egress"),
         env: "a",
         nat_eip: "eip",
+        eip_address: None,
         to_nat: false,
         destination: "0.0.0.0/0",
         assoc_table: "rt",
@@ -315,14 +319,24 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     assert_all(&h.preview_ops(|ctx| egress(ctx, &e1, &none)).await, Op::Same);
 
     // Replacements: the NAT gateway gets another address, the route another
-    // destination, the association another subnet. (An elastic IP has no
-    // property that replaces it: `vpc` is its only domain.)
-    let e2 = Egress { nat_eip: "eip2", destination: "10.99.0.0/16", assoc_subnet: "a", ..e1.clone() };
+    // destination, the association another subnet, and the first elastic IP,
+    // no longer the NAT gateway's, asks for a specific address.
+    let wanted = format!("198.51.100.{}", 1 + uuid::Uuid::new_v4().as_bytes()[0] % 250);
+    let e2 = Egress {
+        nat_eip: "eip2",
+        eip_address: Some(wanted.clone()),
+        destination: "10.99.0.0/16",
+        assoc_subnet: "a",
+        ..e1.clone()
+    };
     let ops = h.up(|ctx| egress(ctx, &e2, &none)).await;
-    assert_eq!(
-        [op(&ops, "nat"), op(&ops, "route"), op(&ops, "assoc"), op(&ops, "eip")],
-        [Op::Replace, Op::Replace, Op::Replace, Op::Same]
-    );
+    assert_eq!([op(&ops, "nat"), op(&ops, "route"), op(&ops, "assoc"), op(&ops, "eip")], [Op::Replace; 4], "{ops:?}");
+    let new_eip = h.id("eip").await;
+    assert_ne!(new_eip, eip, "a new allocation");
+    assert_gone(ec2.describe_addresses().allocation_ids(&eip).send().await, "the replaced elastic IP");
+    let addresses = ec2.describe_addresses().allocation_ids(&new_eip).send().await.unwrap();
+    assert_eq!(addresses.addresses()[0].public_ip(), Some(wanted.as_str()));
+    assert_eq!(tag_map(addresses.addresses()[0].tags()), expected_tags(&e0.team, "b"));
     assert!(matches!(nat_state(&ec2, &nat).await.as_deref(), None | Some("deleted")), "the old NAT gateway is deleted");
     let new_nat = h.id("nat").await;
     assert_eq!(nat_state(&ec2, &new_nat).await.as_deref(), Some("available"));
@@ -339,7 +353,7 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     let eip2 = h.id("eip2").await;
     h.destroy().await;
     assert!(matches!(nat_state(&ec2, &new_nat).await.as_deref(), None | Some("deleted")), "the NAT gateway is deleted");
-    assert_gone(ec2.describe_addresses().allocation_ids(&eip).send().await, "the elastic IP");
+    assert_gone(ec2.describe_addresses().allocation_ids(&new_eip).send().await, "the elastic IP");
     assert_gone(ec2.describe_addresses().allocation_ids(&eip2).send().await, "the second elastic IP");
     assert_gone(ec2.describe_route_tables().route_table_ids(&rt).send().await, "the route table");
     assert_gone(ec2.describe_route_tables().route_table_ids(&rt2).send().await, "the second route table");
@@ -514,4 +528,50 @@ async fn an_interrupted_create_is_found_by_its_urn_tag() {
     let other = Urn::parse(&format!("urn:cairn:dev::{}::aws:ec2:Vpc::net", unique("urn"))).unwrap();
     assert!(provider.read(ReadRequest { urn: other, id: None, inputs }).await.unwrap().is_none(), "never made");
     ec2().await.delete_vpc().vpc_id(&created.id).send().await.unwrap();
+}
+
+/// EC2 cannot tag a rule in the call that creates it, but a group holds at
+/// most one rule per direction, protocol, ports and peer: an interrupted
+/// create of a rule is found again by its recorded inputs, and a rule that
+/// differs in any of them is not mistaken for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_rule_create_is_found_by_its_inputs() {
+    use cairn_core::{CheckRequest, CreateRequest, Provider, ReadRequest, Urn};
+    let ec2 = ec2().await;
+    let vpc = ec2.create_vpc().cidr_block("10.43.0.0/16").send().await.unwrap();
+    let vpc = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned();
+    let group = ec2.create_security_group().group_name(unique("rules")).description("rules").vpc_id(&vpc);
+    let group = group.send().await.unwrap().group_id().unwrap().to_owned();
+
+    let provider = cairn_provider_aws::AwsProvider::new();
+    let config = serde_json::json!({"region": "us-east-1", "endpoint": cairn_tests::aws_endpoint()});
+    provider.configure(Value::from_json(&config)).await.unwrap();
+    let rule = |port: i32| {
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(group.as_str())
+            .rule_type(RuleType::Ingress)
+            .protocol(RuleProtocol::Tcp)
+            .from_port(port)
+            .to_port(port)
+            .cidr_ipv4("10.0.0.0/8")
+            .build()
+    };
+    let urn = Urn::parse(&format!("urn:cairn:dev::{}::aws:ec2:SecurityGroupRule::https", unique("urn"))).unwrap();
+    let checked = |port| {
+        let news = Value::from_serialize(&rule(port)).unwrap();
+        provider.check(CheckRequest { urn: urn.clone(), olds: None, news })
+    };
+    let inputs = checked(443).await.unwrap().inputs;
+    let created = provider.create(CreateRequest { urn: urn.clone(), inputs: inputs.clone() }).await.unwrap();
+
+    // What reconciliation asks after a crash: no ID, only the URN and inputs.
+    let found = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs }).await.unwrap();
+    assert_eq!(found.expect("the rule is found by its inputs").id, created.id);
+    let other_port = checked(8443).await.unwrap().inputs;
+    let none = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: other_port }).await.unwrap();
+    assert!(none.is_none(), "a rule on another port is not the one the create made: {none:?}");
+
+    ec2.revoke_security_group_ingress().group_id(&group).security_group_rule_ids(&created.id).send().await.unwrap();
+    ec2.delete_security_group().group_id(&group).send().await.unwrap();
+    ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
 }

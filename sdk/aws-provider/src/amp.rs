@@ -11,32 +11,19 @@ use cairn_aws::amp::{
     RULE_GROUPS_NAMESPACE_SCHEMA, RuleGroupsNamespaceArgs, RuleGroupsNamespaceOutputs, WORKSPACE_SCHEMA, WorkspaceArgs,
     WorkspaceOutputs, parse_namespace_arn,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse,
 };
 
 use crate::Clients;
 use crate::changes::tag_changes;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
-impl TypedArgs for WorkspaceArgs {
-    const SCHEMA: &'static ResourceSchema = &WORKSPACE_SCHEMA;
+generic::plain_args!(WorkspaceArgs, WORKSPACE_SCHEMA);
 
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
-
-impl TypedArgs for RuleGroupsNamespaceArgs {
-    const SCHEMA: &'static ResourceSchema = &RULE_GROUPS_NAMESPACE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RuleGroupsNamespaceArgs, RULE_GROUPS_NAMESPACE_SCHEMA);
 
 fn tag_map(tags: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
     (!tags.is_empty()).then(|| tags.clone().into_iter().collect())

@@ -16,26 +16,19 @@ use cairn_aws::budgets::{
     BUDGET_SCHEMA, BudgetArgs, BudgetNotification, BudgetOutputs, BudgetTimeUnit, BudgetType, NotificationComparison,
     NotificationType, ThresholdType, budget_id, parse_budget_id,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
-use crate::generic::{self, TypedArgs};
+use crate::generic::{self};
 use crate::sdk::{AwsResultExt, build_error};
 
 /// The code AWS Budgets answers with for a budget that does not exist.
 const BUDGET_NOT_FOUND: &str = "NotFoundException";
 
-impl TypedArgs for BudgetArgs {
-    const SCHEMA: &'static ResourceSchema = &BUDGET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(BudgetArgs, BUDGET_SCHEMA);
 
 fn outputs(account: &str, name: &str) -> Result<Value, ProviderError> {
     generic::to_value(&BudgetOutputs {

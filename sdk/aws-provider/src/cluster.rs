@@ -8,24 +8,17 @@ use aws_sdk_eks::types::{
     UpdateStatus, VpcConfigRequest,
 };
 use cairn_aws::eks::{CLUSTER_SCHEMA, ClusterArgs, ClusterLogType, ClusterOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
-impl TypedArgs for ClusterArgs {
-    const SCHEMA: &'static ResourceSchema = &CLUSTER_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(ClusterArgs, CLUSTER_SCHEMA);
 
 /// What EKS allows on the public endpoint when no ranges are given.
 const EVERYWHERE: &str = "0.0.0.0/0";

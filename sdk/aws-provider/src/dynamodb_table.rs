@@ -12,27 +12,20 @@ use aws_sdk_dynamodb::types::{
     TableDescription, TableStatus, Tag, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use cairn_aws::dynamodb::{AttributeType, BillingMode, KeyAttribute, TABLE_SCHEMA, TableArgs, TableOutputs, TableSse};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, build_error, optional, wait_until};
 
 /// The code DynamoDB answers with for a table that does not exist.
 const TABLE_NOT_FOUND: &str = "ResourceNotFoundException";
 
-impl TypedArgs for TableArgs {
-    const SCHEMA: &'static ResourceSchema = &TABLE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(TableArgs, TABLE_SCHEMA);
 
 fn outputs(table: &TableDescription) -> Result<Value, ProviderError> {
     generic::to_value(&TableOutputs {
@@ -43,13 +36,7 @@ fn outputs(table: &TableDescription) -> Result<Value, ProviderError> {
 }
 
 fn dynamo_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_error))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    crate::sdk::tag_list(tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 fn throughput(args: &TableArgs) -> Result<Option<ProvisionedThroughput>, ProviderError> {

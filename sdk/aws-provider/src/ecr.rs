@@ -11,15 +11,14 @@ use cairn_aws::ecr::{
     ImageTagMutability, REPOSITORY_SCHEMA, RepositoryArgs, RepositoryEncryption, RepositoryOutputs,
     lifecycle_policy_json, parse_lifecycle_policy,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, build_error};
 
 /// The code ECR answers with for a repository that does not exist.
@@ -27,13 +26,7 @@ const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
 /// The code ECR answers with for a repository without a lifecycle policy.
 const POLICY_NOT_FOUND: &str = "LifecyclePolicyNotFoundException";
 
-impl TypedArgs for RepositoryArgs {
-    const SCHEMA: &'static ResourceSchema = &REPOSITORY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RepositoryArgs, REPOSITORY_SCHEMA);
 
 fn outputs(repo: &Repository) -> Result<Value, ProviderError> {
     generic::to_value(&RepositoryOutputs {
@@ -44,13 +37,7 @@ fn outputs(repo: &Repository) -> Result<Value, ProviderError> {
 }
 
 fn ecr_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_error))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    crate::sdk::tag_list(tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 /// The repository called `name`, or `None`.

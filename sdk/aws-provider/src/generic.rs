@@ -30,6 +30,21 @@ pub(crate) trait TypedArgs: Serialize + DeserializeOwned {
     }
 }
 
+/// `impl TypedArgs` for arguments that need nothing beyond their schema and
+/// their own `validate()`, as most types do.
+macro_rules! plain_args {
+    ($args:ty, $schema:expr) => {
+        impl $crate::generic::TypedArgs for $args {
+            const SCHEMA: &'static cairn_core::schema::ResourceSchema = &$schema;
+
+            fn failures(&self) -> Vec<cairn_core::CheckFailure> {
+                self.validate()
+            }
+        }
+    };
+}
+pub(crate) use plain_args;
+
 /// Diff from the schema, with the type's own say on replacement order.
 pub(crate) fn diff<A: TypedArgs>(olds: &Value, news: &Value) -> cairn_core::DiffResponse {
     let mut d = A::SCHEMA.diff(olds, news);

@@ -11,11 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use cairn_core::Value;
 use tokio::sync::Mutex;
+
+use crate::sdk::aws_error;
 
 /// The KMS key service of the AWS plugin. Clients are made once per
 /// provider configuration.
@@ -41,16 +42,6 @@ fn key_id(key_url: &str) -> Result<&str, String> {
     Ok(key)
 }
 
-fn describe<E>(err: &SdkError<E>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => DisplayErrorContext(err).to_string(),
-    }
-}
-
 impl KmsKeys {
     async fn client(&self, config: &Value) -> Result<aws_sdk_kms::Client, String> {
         let cache_key = config.to_json().to_string();
@@ -74,12 +65,8 @@ impl KmsKeys {
         if let Some(arn) = self.arns.lock().await.get(&cache_key) {
             return Ok(arn.clone());
         }
-        let out = client
-            .describe_key()
-            .key_id(key)
-            .send()
-            .await
-            .map_err(|e| format!("KMS DescribeKey {key} failed: {}", describe(&e)))?;
+        let out =
+            client.describe_key().key_id(key).send().await.map_err(|e| aws_error("KMS DescribeKey", key, e).message)?;
         let arn = out
             .key_metadata()
             .and_then(|m| m.arn())
@@ -108,7 +95,7 @@ impl cairn_plugin::KeyService for KmsKeys {
             .set_encryption_context(Some(context.into_iter().collect()))
             .send()
             .await
-            .map_err(|e| format!("KMS GenerateDataKey with {key} failed: {}", describe(&e)))?;
+            .map_err(|e| aws_error("KMS GenerateDataKey with", key, e).message)?;
         match (out.plaintext, out.ciphertext_blob) {
             (Some(plain), Some(wrapped)) => Ok((plain.into_inner(), wrapped.into_inner())),
             _ => Err(format!("KMS GenerateDataKey with {key} returned no key")),
@@ -133,7 +120,7 @@ impl cairn_plugin::KeyService for KmsKeys {
             .set_encryption_context(Some(context.into_iter().collect::<HashMap<_, _>>()))
             .send()
             .await
-            .map_err(|e| format!("KMS Decrypt with {key} failed: {}", describe(&e)))?;
+            .map_err(|e| aws_error("KMS Decrypt with", key, e).message)?;
         match out.key_id() {
             Some(used) if used != expected => {
                 return Err(format!(

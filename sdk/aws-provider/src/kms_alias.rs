@@ -2,24 +2,17 @@
 
 use aws_sdk_kms::types::AliasListEntry;
 use cairn_aws::kms::{ALIAS_SCHEMA, AliasArgs, AliasOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::kms_key::KMS_NOT_FOUND;
 use crate::sdk::AwsResultExt;
 
-impl TypedArgs for AliasArgs {
-    const SCHEMA: &'static ResourceSchema = &ALIAS_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(AliasArgs, ALIAS_SCHEMA);
 
 fn outputs(alias: &AliasListEntry) -> Result<Value, ProviderError> {
     generic::to_value(&AliasOutputs {

@@ -17,7 +17,7 @@ use cairn_core::{
 use crate::Clients;
 use crate::changes::retag;
 use crate::generic::{self, TypedArgs};
-use crate::sdk::{AwsResultExt, build_error};
+use crate::sdk::AwsResultExt;
 
 /// The only key policy name KMS has.
 const POLICY_NAME: &str = "default";
@@ -43,13 +43,7 @@ fn outputs(meta: &KeyMetadata) -> Result<Value, ProviderError> {
 
 /// KMS tags, or `None` to send none.
 fn kms_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    tags.iter()
-        .map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().map_err(build_error))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    crate::sdk::tag_list(tags, |k, v| Tag::builder().tag_key(k).tag_value(v).build())
 }
 
 /// The key's metadata; `None` if it does not exist or is pending deletion.

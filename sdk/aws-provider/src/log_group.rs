@@ -6,24 +6,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use cairn_aws::logs::{LOG_GROUP_SCHEMA, LogGroupArgs, LogGroupOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
 
-impl TypedArgs for LogGroupArgs {
-    const SCHEMA: &'static ResourceSchema = &LOG_GROUP_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(LogGroupArgs, LOG_GROUP_SCHEMA);
 
 /// The log group's ARN without `:*`.
 fn arn_of(group: &LogGroup) -> String {

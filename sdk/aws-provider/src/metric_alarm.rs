@@ -11,34 +11,24 @@ use aws_sdk_cloudwatch::types::{
 use cairn_aws::cloudwatch::{
     ComparisonOperator, METRIC_ALARM_SCHEMA, MetricAlarmArgs, MetricAlarmOutputs, Statistic, TreatMissingData,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::{order_like, retag};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::AwsResultExt;
 
-impl TypedArgs for MetricAlarmArgs {
-    const SCHEMA: &'static ResourceSchema = &METRIC_ALARM_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(MetricAlarmArgs, METRIC_ALARM_SCHEMA);
 
 fn outputs(arn: &str, name: &str) -> Result<Value, ProviderError> {
     generic::to_value(&MetricAlarmOutputs { arn: arn.to_owned(), name: name.to_owned() })
 }
 
 fn cloudwatch_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+    crate::sdk::tag_list(tags, |k, v| Ok::<_, std::convert::Infallible>(Tag::builder().key(k).value(v).build()))
 }
 
 /// The alarm called `name`, or `None`.

@@ -10,34 +10,24 @@ use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::describe_model_package_group::DescribeModelPackageGroupOutput;
 use aws_sdk_sagemaker::types::{ModelPackageGroupStatus, Tag};
 use cairn_aws::sagemaker::{MODEL_PACKAGE_GROUP_SCHEMA, ModelPackageGroupArgs, ModelPackageGroupOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs};
+use crate::generic::{self};
 use crate::sdk::{AwsResultExt, LastStatus, aws_error, wait_until};
 
-impl TypedArgs for ModelPackageGroupArgs {
-    const SCHEMA: &'static ResourceSchema = &MODEL_PACKAGE_GROUP_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(ModelPackageGroupArgs, MODEL_PACKAGE_GROUP_SCHEMA);
 
 fn outputs(arn: &str, name: &str) -> Result<Value, ProviderError> {
     generic::to_value(&ModelPackageGroupOutputs { arn: arn.to_owned(), name: name.to_owned() })
 }
 
 fn sagemaker_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+    crate::sdk::tag_list(tags, |k, v| Ok::<_, std::convert::Infallible>(Tag::builder().key(k).value(v).build()))
 }
 
 /// The group called `name`, or `None` when SageMaker says it does not exist.

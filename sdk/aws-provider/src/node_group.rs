@@ -10,25 +10,18 @@ use cairn_aws::eks::{
     AmiType, CapacityType, NODE_GROUP_SCHEMA, NodeGroupArgs, NodeGroupOutputs, NodeGroupUpdateConfig, ScalingConfig,
     Taint, TaintEffect,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::{order_like, tag_changes, taint_changes};
 use crate::cluster::{eks_tags, retag, string_map, wait_for_update};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
-impl TypedArgs for NodeGroupArgs {
-    const SCHEMA: &'static ResourceSchema = &NODE_GROUP_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(NodeGroupArgs, NODE_GROUP_SCHEMA);
 
 /// The provider ID of a node group.
 fn node_group_id(cluster: &str, node_group: &str) -> String {

@@ -14,7 +14,7 @@ use cairn_core::{
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
 use crate::generic::{self, TypedArgs};
-use crate::sdk::{AwsResultExt, build_error, optional};
+use crate::sdk::{AwsResultExt, optional};
 
 impl TypedArgs for RoleArgs {
     const SCHEMA: &'static ResourceSchema = &ROLE_SCHEMA;
@@ -224,13 +224,7 @@ async fn attached_policy_arns(c: &Clients, name: &str) -> Result<Vec<String>, Pr
 
 /// IAM tags, or `None` to send none.
 pub(crate) fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_error))
-        .collect::<Result<_, _>>()
-        .map(Some)
+    crate::sdk::tag_list(tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 /// Reads a policy document as IAM returns it: URL-encoded JSON. (Some

@@ -120,6 +120,18 @@ pub(crate) fn build_error(e: impl std::fmt::Display) -> ProviderError {
     ProviderError::internal(format!("building an AWS request failed: {e}"))
 }
 
+/// Declared tags in the list shape of an SDK's `Tag` type, made by `tag`;
+/// `None` when there are none, as some APIs refuse an empty tag list.
+pub(crate) fn tag_list<T, E: std::fmt::Display>(
+    tags: &std::collections::BTreeMap<String, String>,
+    tag: impl Fn(&str, &str) -> Result<T, E>,
+) -> Result<Option<Vec<T>>, ProviderError> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    tags.iter().map(|(k, v)| tag(k, v).map_err(build_error)).collect::<Result<_, _>>().map(Some)
+}
+
 /// How long waiters wait, and how often they poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Waits {

@@ -7,29 +7,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use cairn_aws::sqs::{QUEUE_SCHEMA, QueueArgs, QueueOutputs, RedrivePolicy, queue_name};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 use serde_json::{Value as Json, json};
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::AwsResultExt;
 
 /// The codes SQS answers with for a queue that does not exist (the legacy
 /// query code, which SQS's JSON protocol still reports, and the JSON one).
 const QUEUE_NOT_FOUND: &[&str] = &["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
 
-impl TypedArgs for QueueArgs {
-    const SCHEMA: &'static ResourceSchema = &QUEUE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(QueueArgs, QUEUE_SCHEMA);
 
 /// The attributes Cairn manages and SQS can change, as SQS spells them.
 /// An empty value clears the attribute (no dead-letter queue, no KMS key).

@@ -266,6 +266,12 @@ pub struct EipArgs {
     #[builder(default)]
     #[serde(default)]
     pub domain: EipDomain,
+    /// A specific IPv4 address to allocate: one from the account's own
+    /// (BYOIP) pool, or one released earlier, to recover it. Unset, EC2
+    /// picks one. Changing it replaces the address.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
         crate::string_map(tags)
@@ -290,6 +296,11 @@ pub const EIP_SCHEMA: ResourceSchema = ResourceSchema {
     doc: "An elastic IP address. The provider ID is its allocation ID; only the tags change in place.",
     properties: &[
         PropertySchema::replace("domain", "Where the address can be used: vpc (the default)."),
+        PropertySchema::replace(
+            "address",
+            "A specific IPv4 address to allocate (from a BYOIP pool, or one released earlier, to recover it); \
+             EC2 picks one when unset.",
+        ),
         PropertySchema::in_place("tags", "Tags."),
     ],
     auto_name: None,
@@ -297,9 +308,15 @@ pub const EIP_SCHEMA: ResourceSchema = ResourceSchema {
 };
 
 impl EipArgs {
-    /// Checks beyond the structure (none so far; kept for symmetry with the other types).
+    /// Checks that a requested address is an IPv4 address.
     pub fn validate(&self) -> Vec<CheckFailure> {
-        Vec::new()
+        match &self.address {
+            Some(a) if a.parse::<std::net::Ipv4Addr>().is_err() => vec![failure(
+                "address",
+                format!("`{a}` is not an IPv4 address: write it as four numbers, such as 198.51.100.7, or drop it"),
+            )],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -1090,6 +1107,17 @@ mod tests {
         assert_eq!(
             Value::from_serialize(&EipArgs::builder().build()).unwrap().to_json(),
             json!({"domain": "vpc", "tags": {}})
+        );
+    }
+
+    #[test]
+    fn a_requested_elastic_ip_must_be_an_ipv4_address() {
+        assert!(EipArgs::builder().address("198.51.100.7").build().validate().is_empty());
+        assert_eq!(
+            messages(EipArgs::builder().address("198.51.100").build().validate()),
+            [
+                "address: `198.51.100` is not an IPv4 address: write it as four numbers, such as 198.51.100.7, or drop it"
+            ]
         );
     }
 }

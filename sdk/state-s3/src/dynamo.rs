@@ -30,6 +30,40 @@ const OWNER: &str = "Owner";
 /// Unix seconds on the S3 server's clock after which the lock may be taken over.
 const EXPIRES: &str = "Expires";
 
+/// Creates a lock table of the layout `?lock_table=NAME` needs: a string
+/// partition key `LockID` (Terraform's layout), billed per request. It is
+/// what the `aws dynamodb create-table` command in the missing-table error
+/// does.
+///
+/// ```no_run
+/// # async fn demo(client: aws_sdk_dynamodb::Client) {
+/// cairn_state_s3::create_lock_table(&client, "cairn-locks").await.expect("create the lock table");
+/// # }
+/// ```
+pub async fn create_lock_table(
+    client: &Client,
+    name: &str,
+) -> Result<(), SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>> {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    // Both builders fail only without their required fields, which are set here.
+    let key = AttributeDefinition::builder()
+        .attribute_name(KEY)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set");
+    let schema =
+        KeySchemaElement::builder().attribute_name(KEY).key_type(KeyType::Hash).build().expect("name and type are set");
+    client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(key)
+        .key_schema(schema)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// A DynamoDB lock table.
 #[derive(Clone)]
 pub(crate) struct LockTable {

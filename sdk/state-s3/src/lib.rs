@@ -53,6 +53,7 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::bucket::{Bucket, Cond, Head, Object, Put, Removed, same_etag};
+pub use crate::dynamo::create_lock_table;
 use crate::dynamo::{LockTable, Taken};
 
 /// Snapshot metadata: the state's serial.

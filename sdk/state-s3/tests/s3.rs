@@ -19,13 +19,17 @@ fn endpoint() -> String {
 
 /// A client for the emulator: dummy credentials, path-style URLs.
 async fn client() -> aws_sdk_s3::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&emulator().await).force_path_style(true).build())
+}
+
+/// The SDK configuration of the emulator, with its dummy credentials.
+async fn emulator() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "cairn-tests"))
         .load()
-        .await;
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+        .await
 }
 
 /// A new bucket of this test's own, versioned if asked.
@@ -53,35 +57,14 @@ async fn store() -> S3Store {
 }
 
 async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "cairn-tests"))
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+    aws_sdk_dynamodb::Client::new(&emulator().await)
 }
 
-/// A new lock table (partition key `LockID`, a string), as the docs tell users to create it.
+/// A new lock table, made as the docs tell users to make it.
 async fn lock_table() -> (aws_sdk_dynamodb::Client, String) {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     let client = dynamodb().await;
     let name = format!("cairn-locks-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("LockID")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create the lock table");
+    cairn_state_s3::create_lock_table(&client, &name).await.expect("create the lock table");
     (client, name)
 }
 

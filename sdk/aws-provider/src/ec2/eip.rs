@@ -2,24 +2,17 @@
 
 use aws_sdk_ec2::types::{Address, DomainType};
 use cairn_aws::ec2::{EIP_SCHEMA, EipArgs, EipDomain, EipOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic::{self, TypedArgs};
+use crate::generic::{self};
 use crate::sdk::optional;
 
-impl TypedArgs for EipArgs {
-    const SCHEMA: &'static ResourceSchema = &EIP_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(EipArgs, EIP_SCHEMA);
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: EipArgs = generic::args(&req.inputs)?;
@@ -27,6 +20,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .ec2
         .allocate_address()
         .domain(DomainType::from(args.domain.as_str()))
+        .set_address(args.address.clone())
         .set_tag_specifications(tag_specs("elastic-ip", &args.tags, &req.urn))
         .send()
         .await
@@ -60,6 +54,9 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         domain: EipDomain::from_aws(domain).ok_or_else(|| {
             ProviderError::internal(format!("elastic IP `{id}` has domain `{domain}`, which Cairn does not model"))
         })?,
+        // Reported only where the program asked for one: an address EC2
+        // picked is an output, not a declared input that drifted.
+        address: req.inputs.get("address").and(address.public_ip()).map(str::to_owned),
         tags: tag_map(address.tags()),
     };
     Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&address)?, id }))

@@ -2,24 +2,17 @@
 
 use aws_sdk_ec2::types::InternetGateway;
 use cairn_aws::ec2::{INTERNET_GATEWAY_SCHEMA, InternetGatewayArgs, InternetGatewayOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for InternetGatewayArgs {
-    const SCHEMA: &'static ResourceSchema = &INTERNET_GATEWAY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(InternetGatewayArgs, INTERNET_GATEWAY_SCHEMA);
 
 /// The VPC of the arguments, which must be known by create and update.
 fn vpc_of(args: &InternetGatewayArgs) -> Result<Option<String>, ProviderError> {

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use cairn_core::{ErrorCode, ProviderError, ReadRequest, ReadResponse, Urn};
+use cairn_core::{ErrorCode, ProviderError, ReadRequest, Urn};
 
 use crate::Clients;
 use crate::changes::tag_changes;
@@ -167,18 +167,6 @@ pub(crate) async fn undo(
             ..e
         },
     }
-}
-
-/// Read without an ID, for types EC2 names only by a generated ID: an
-/// interrupted create cannot be found again from its inputs. Reports nothing
-/// (so the run goes on), and warns that an unrecorded resource may be left.
-pub(crate) fn unrecorded(req: &ReadRequest, what: &str) -> Result<Option<ReadResponse>, ProviderError> {
-    tracing::warn!(
-        urn = %req.urn,
-        "an interrupted create of {what} has no recorded ID and EC2 cannot find it by its inputs; \
-         if it was created, it is not managed by this stack: delete it by hand or import it"
-    );
-    Ok(None)
 }
 
 #[cfg(test)]

@@ -4,24 +4,17 @@
 
 use aws_sdk_ec2::types::Route;
 use cairn_aws::ec2::{ROUTE_SCHEMA, RouteArgs, RouteOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, route_table};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for RouteArgs {
-    const SCHEMA: &'static ResourceSchema = &ROUTE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RouteArgs, ROUTE_SCHEMA);
 
 /// The provider ID of a route.
 fn route_id(table: &str, destination: &str) -> String {

@@ -3,24 +3,17 @@
 
 use aws_sdk_ec2::types::RouteTable;
 use cairn_aws::ec2::{ROUTE_TABLE_SCHEMA, RouteTableArgs, RouteTableOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for RouteTableArgs {
-    const SCHEMA: &'static ResourceSchema = &ROUTE_TABLE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RouteTableArgs, ROUTE_TABLE_SCHEMA);
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: RouteTableArgs = generic::args(&req.inputs)?;

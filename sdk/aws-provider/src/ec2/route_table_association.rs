@@ -8,24 +8,17 @@
 
 use aws_sdk_ec2::types::RouteTableAssociation;
 use cairn_aws::ec2::{ROUTE_TABLE_ASSOCIATION_SCHEMA, RouteTableAssociationArgs, RouteTableAssociationOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, filter, gone, missing};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for RouteTableAssociationArgs {
-    const SCHEMA: &'static ResourceSchema = &ROUTE_TABLE_ASSOCIATION_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RouteTableAssociationArgs, ROUTE_TABLE_ASSOCIATION_SCHEMA);
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: RouteTableAssociationArgs = generic::args(&req.inputs)?;

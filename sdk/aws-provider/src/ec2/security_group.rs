@@ -4,24 +4,17 @@
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup};
 use cairn_aws::ec2::{SECURITY_GROUP_SCHEMA, SecurityGroupArgs, SecurityGroupOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for SecurityGroupArgs {
-    const SCHEMA: &'static ResourceSchema = &SECURITY_GROUP_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(SecurityGroupArgs, SECURITY_GROUP_SCHEMA);
 
 /// The rule EC2 adds to every new group: all traffic out, anywhere.
 fn allow_all_egress() -> IpPermission {

@@ -7,24 +7,17 @@ use aws_sdk_ec2::types::{
 use cairn_aws::ec2::{
     RuleProtocol, RuleType, SECURITY_GROUP_RULE_SCHEMA, SecurityGroupRuleArgs, SecurityGroupRuleOutputs,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
-use crate::ec2::{Ec2ResultExt, gone, missing, unrecorded};
-use crate::generic::{self, TypedArgs, known};
+use crate::ec2::{Ec2ResultExt, filter, gone, missing};
+use crate::generic::{self, known};
 use crate::sdk::optional;
 
-impl TypedArgs for SecurityGroupRuleArgs {
-    const SCHEMA: &'static ResourceSchema = &SECURITY_GROUP_RULE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(SecurityGroupRuleArgs, SECURITY_GROUP_RULE_SCHEMA);
 
 /// The peer of the arguments: (IPv4 range, security group), exactly one set.
 fn peer(args: &SecurityGroupRuleArgs) -> Result<(Option<String>, Option<String>), ProviderError> {
@@ -92,8 +85,38 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<SecurityGroupRule>, Pr
     Ok(out.and_then(|o| o.security_group_rules().iter().find(|r| r.security_group_rule_id() == Some(id)).cloned()))
 }
 
+/// The rule a create interrupted before its ID was journaled made, found by
+/// what it is: a group holds at most one rule per direction, protocol, ports
+/// and peer (EC2 refuses a second one as `InvalidPermission.Duplicate`), so
+/// the recorded inputs name at most one. `None`: the create never happened.
+async fn find_by_inputs(c: &Clients, inputs: &Value) -> Result<Option<String>, ProviderError> {
+    let args: SecurityGroupRuleArgs = generic::args(inputs)?;
+    let group = known(&args.security_group_id, "security_group_id")?;
+    let (cidr, peer_group) = peer(&args)?;
+    let out = c.ec2.describe_security_group_rules().filters(filter("group-id", group)).send().await;
+    // The group itself is gone, so the rule is too.
+    let Some(out) = optional(out.ec2("DescribeSecurityGroupRules", group))? else { return Ok(None) };
+    let egress = args.rule_type == RuleType::Egress;
+    let same = |r: &&SecurityGroupRule| {
+        let ports_match = args.protocol == RuleProtocol::All
+            || (r.from_port() == Some(args.from_port) && r.to_port() == Some(args.to_port));
+        r.is_egress() == Some(egress)
+            && r.ip_protocol().and_then(RuleProtocol::from_aws) == Some(args.protocol)
+            && ports_match
+            && r.cidr_ipv4() == cidr.as_deref()
+            && r.referenced_group_info().and_then(|g| g.group_id()) == peer_group.as_deref()
+    };
+    Ok(out.security_group_rules().iter().find(same).and_then(|r| r.security_group_rule_id()).map(str::to_owned))
+}
+
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let Some(id) = req.id.clone() else { return unrecorded(&req, "a security group rule") };
+    let id = match req.id.clone() {
+        Some(id) => id,
+        None => match find_by_inputs(c, &req.inputs).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+    };
     let Some(rule) = describe(c, &id).await? else { return Ok(None) };
     let raw = rule.ip_protocol().unwrap_or("-1");
     let protocol = RuleProtocol::from_aws(raw).ok_or_else(|| {

@@ -2,24 +2,17 @@
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Subnet};
 use cairn_aws::ec2::{SUBNET_SCHEMA, SubnetArgs, SubnetOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{LastStatus, optional, wait_until};
 
-impl TypedArgs for SubnetArgs {
-    const SCHEMA: &'static ResourceSchema = &SUBNET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(SubnetArgs, SUBNET_SCHEMA);
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: SubnetArgs = generic::args(&req.inputs)?;

@@ -2,24 +2,17 @@
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Vpc, VpcAttributeName};
 use cairn_aws::ec2::{VPC_SCHEMA, VpcArgs, VpcOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{LastStatus, optional, wait_until};
 
-impl TypedArgs for VpcArgs {
-    const SCHEMA: &'static ResourceSchema = &VPC_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(VpcArgs, VPC_SCHEMA);
 
 /// EC2's DNS settings of a new VPC: support on, host names off.
 const NEW_VPC_DNS: Dns = Dns { support: true, hostnames: false };

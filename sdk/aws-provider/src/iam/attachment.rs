@@ -6,23 +6,16 @@ use cairn_aws::iam_extras::{
     ROLE_POLICY_ATTACHMENT_SCHEMA, RolePolicyAttachmentArgs, RolePolicyAttachmentOutputs, attachment_id,
     parse_attachment_id,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
 
-impl TypedArgs for RolePolicyAttachmentArgs {
-    const SCHEMA: &'static ResourceSchema = &ROLE_POLICY_ATTACHMENT_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(RolePolicyAttachmentArgs, ROLE_POLICY_ATTACHMENT_SCHEMA);
 
 fn outputs(role: &str, policy_arn: &str) -> Result<Value, ProviderError> {
     generic::to_value(&RolePolicyAttachmentOutputs { role: role.to_owned(), policy_arn: policy_arn.to_owned() })

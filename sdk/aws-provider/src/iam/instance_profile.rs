@@ -2,25 +2,18 @@
 
 use aws_sdk_iam::types::InstanceProfile;
 use cairn_aws::iam_extras::{INSTANCE_PROFILE_SCHEMA, InstanceProfileArgs, InstanceProfileOutputs};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use super::{iam_tags, tag_map};
 use crate::Clients;
 use crate::changes::tag_changes;
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
 
-impl TypedArgs for InstanceProfileArgs {
-    const SCHEMA: &'static ResourceSchema = &INSTANCE_PROFILE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(InstanceProfileArgs, INSTANCE_PROFILE_SCHEMA);
 
 fn outputs(profile: &InstanceProfile) -> Result<Value, ProviderError> {
     generic::to_value(&InstanceProfileOutputs {

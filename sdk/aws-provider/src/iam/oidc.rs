@@ -7,25 +7,18 @@ use std::collections::BTreeSet;
 use cairn_aws::iam_extras::{
     OPEN_ID_CONNECT_PROVIDER_SCHEMA, OpenIdConnectProviderArgs, OpenIdConnectProviderOutputs, oidc_issuer,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use super::{iam_tags, tag_map};
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
-use crate::generic::{self, TypedArgs, known};
+use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
 
-impl TypedArgs for OpenIdConnectProviderArgs {
-    const SCHEMA: &'static ResourceSchema = &OPEN_ID_CONNECT_PROVIDER_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-}
+generic::plain_args!(OpenIdConnectProviderArgs, OPEN_ID_CONNECT_PROVIDER_SCHEMA);
 
 fn outputs(arn: &str, issuer: &str) -> Result<Value, ProviderError> {
     generic::to_value(&OpenIdConnectProviderOutputs { arn: arn.to_owned(), issuer: issuer.to_owned() })
