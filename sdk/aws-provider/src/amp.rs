@@ -17,7 +17,6 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::tag_changes;
 use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
@@ -40,14 +39,7 @@ async fn retag(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let (set, remove) = tag_changes(old, new);
-    if !set.is_empty() {
-        c.amp.tag_resource().resource_arn(arn).set_tags(tag_map(&set)).send().await.aws("TagResource", arn)?;
-    }
-    if !remove.is_empty() {
-        c.amp.untag_resource().resource_arn(arn).set_tag_keys(Some(remove)).send().await.aws("UntagResource", arn)?;
-    }
-    Ok(())
+    crate::changes::retag_by_arn!(c.amp, arn, old, new, |set| Ok::<_, ProviderError>(tag_map(set))).await
 }
 
 // ---------------------------------------------------------------------------

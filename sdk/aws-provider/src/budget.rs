@@ -22,7 +22,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::generic::{self};
+use crate::generic;
 use crate::sdk::{AwsResultExt, build_error};
 
 /// The code AWS Budgets answers with for a budget that does not exist.

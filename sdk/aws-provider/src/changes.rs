@@ -41,6 +41,30 @@ where
     Ok(())
 }
 
+/// [`retag`] for the services whose `TagResource` and `UntagResource` take
+/// the resource's ARN (`resource_arn`, `tags`, `tag_keys`): EKS, AMP,
+/// DynamoDB, ECR, CloudWatch and CloudWatch Logs. `$shape` turns the tags to
+/// set into the service's own shape (`Result<Option<_>, ProviderError>`).
+macro_rules! retag_by_arn {
+    ($client:expr, $arn:expr, $old:expr, $new:expr, $shape:expr) => {{
+        use $crate::sdk::AwsResultExt as _;
+        let arn: &str = $arn;
+        $crate::changes::retag(
+            $old,
+            $new,
+            move |set| async move {
+                let tags = ($shape)(&set)?;
+                $client.tag_resource().resource_arn(arn).set_tags(tags).send().await.aws("TagResource", arn).map(drop)
+            },
+            move |remove| async move {
+                let call = $client.untag_resource().resource_arn(arn).set_tag_keys(Some(remove));
+                call.send().await.aws("UntagResource", arn).map(drop)
+            },
+        )
+    }};
+}
+pub(crate) use retag_by_arn;
+
 /// Taints to add or update and taints to remove. A node holds one taint per
 /// key and effect, so a taint is removed only when no new taint has its key
 /// and effect (otherwise adding the new one updates it).

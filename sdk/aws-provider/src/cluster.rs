@@ -14,7 +14,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::{order_like, tag_changes};
+use crate::changes::order_like;
 use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
 
@@ -318,14 +318,7 @@ pub(crate) async fn retag(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let (set, remove) = tag_changes(old, new);
-    if !set.is_empty() {
-        c.eks.tag_resource().resource_arn(arn).set_tags(eks_tags(&set)).send().await.aws("TagResource", arn)?;
-    }
-    if !remove.is_empty() {
-        c.eks.untag_resource().resource_arn(arn).set_tag_keys(Some(remove)).send().await.aws("UntagResource", arn)?;
-    }
-    Ok(())
+    crate::changes::retag_by_arn!(c.eks, arn, old, new, |set| Ok::<_, ProviderError>(eks_tags(set))).await
 }
 
 /// Waits for an EKS update (version, configuration) to finish.

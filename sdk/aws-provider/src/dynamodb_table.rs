@@ -18,7 +18,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::retag;
+use crate::changes::retag_by_arn;
 use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, build_error, optional, wait_until};
 
@@ -330,31 +330,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let table = wait_active(c, name).await?;
     let arn = table.table_arn().unwrap_or_default().to_owned();
     let arn = arn.as_str();
-    retag(
-        &old.tags,
-        &new.tags,
-        |set| async move {
-            c.dynamodb
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(dynamo_tags(&set)?)
-                .send()
-                .await
-                .aws("TagResource", arn)
-                .map(drop)
-        },
-        |remove| async move {
-            c.dynamodb
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .aws("UntagResource", arn)
-                .map(drop)
-        },
-    )
-    .await?;
+    retag_by_arn!(c.dynamodb, arn, &old.tags, &new.tags, dynamo_tags).await?;
     Ok(UpdateResponse { outputs: outputs(&table)? })
 }
 

@@ -17,7 +17,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::retag;
+use crate::changes::retag_by_arn;
 use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, build_error};
 
@@ -199,31 +199,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let repo = describe_existing(c, name).await?;
     let arn = repo.repository_arn().unwrap_or_default().to_owned();
     let arn = arn.as_str();
-    retag(
-        &old.tags,
-        &new.tags,
-        |set| async move {
-            c.ecr
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(ecr_tags(&set)?)
-                .send()
-                .await
-                .aws("TagResource", arn)
-                .map(drop)
-        },
-        |remove| async move {
-            c.ecr
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .aws("UntagResource", arn)
-                .map(drop)
-        },
-    )
-    .await?;
+    retag_by_arn!(c.ecr, arn, &old.tags, &new.tags, ecr_tags).await?;
     // force_delete changes nothing in ECR: it is recorded for the delete.
     Ok(UpdateResponse { outputs: outputs(&repo)? })
 }

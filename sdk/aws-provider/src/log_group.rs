@@ -12,7 +12,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::retag;
+use crate::changes::retag_by_arn;
 use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
 
@@ -148,30 +148,9 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let group = describe_existing(c, name).await?;
     let arn = arn_of(&group);
     let arn = arn.as_str();
-    retag(
-        &old.tags,
-        &new.tags,
-        |set| async move {
-            c.logs
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .aws("TagResource", arn)
-                .map(drop)
-        },
-        |remove| async move {
-            c.logs
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .aws("UntagResource", arn)
-                .map(drop)
-        },
-    )
+    retag_by_arn!(c.logs, arn, &old.tags, &new.tags, |set: &BTreeMap<String, String>| Ok::<_, ProviderError>(Some(
+        set.clone().into_iter().collect()
+    )))
     .await?;
     Ok(UpdateResponse { outputs: outputs(name, &group)? })
 }

@@ -17,7 +17,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::{order_like, retag};
+use crate::changes::{order_like, retag_by_arn};
 use crate::generic::{self, known};
 use crate::sdk::AwsResultExt;
 
@@ -160,31 +160,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     }
     let arn = arn_of(c, name).await?;
     let arn = arn.as_str();
-    retag(
-        &old.tags,
-        &new.tags,
-        |set| async move {
-            c.cloudwatch
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(cloudwatch_tags(&set)?)
-                .send()
-                .await
-                .aws("TagResource", arn)
-                .map(drop)
-        },
-        |remove| async move {
-            c.cloudwatch
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .aws("UntagResource", arn)
-                .map(drop)
-        },
-    )
-    .await?;
+    retag_by_arn!(c.cloudwatch, arn, &old.tags, &new.tags, cloudwatch_tags).await?;
     Ok(UpdateResponse { outputs: outputs(arn, name)? })
 }
 

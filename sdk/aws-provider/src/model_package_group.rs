@@ -17,7 +17,7 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self};
+use crate::generic;
 use crate::sdk::{AwsResultExt, LastStatus, aws_error, wait_until};
 
 generic::plain_args!(ModelPackageGroupArgs, MODEL_PACKAGE_GROUP_SCHEMA);

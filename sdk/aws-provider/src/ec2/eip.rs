@@ -9,7 +9,7 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic::{self};
+use crate::generic;
 use crate::sdk::optional;
 
 generic::plain_args!(EipArgs, EIP_SCHEMA);
