@@ -201,7 +201,8 @@ async fn ecr_repository_round_trip() {
 // aws:sagemaker:ModelPackageGroup
 
 fn group_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, String>>) {
-    let mut args = ModelPackageGroupArgs::builder().name(name).description("fraud models").build();
+    let description = if v >= 3 { "fraud and risk models" } else { "fraud models" };
+    let mut args = ModelPackageGroupArgs::builder().name(name).description(description).build();
     args.tags = if v >= 2 { tags(&[("team", "infra"), ("tier", "gold")]) } else { tags(&[("team", "ml")]) };
     ctx.resource_with("models", args, import_opts(ids, "models")).expect("declare the group");
 }
@@ -245,6 +246,12 @@ async fn model_package_group_create_update_and_import() {
     assert_eq!(h.id("models").await, name, "same group");
     assert_eq!(tags_of(arn.clone()).await, tags(&[("team", "infra"), ("tier", "gold")]));
     assert_all(&h.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, None)).await, Op::Same);
+
+    // A new description plans a replacement; applying it needs the delete moto lacks (see above).
+    assert_eq!(
+        h.preview_ops(|ctx: &Stack| group_program(ctx, 3, &name, None)).await,
+        [("models".to_owned(), Op::Replace)]
+    );
 
     // Import into a fresh state, then nothing to do.
     let ids: BTreeMap<&str, String> = [("models", name.clone())].into_iter().collect();
