@@ -223,7 +223,8 @@ async fn node_group_disk_budget_and_pinned_version_round_trip() {
     assert_eq!(n.disk_size(), Some(50));
     assert_eq!(n.version(), Some("1.31"), "the cluster's version, passed explicitly");
 
-    // In place: a budget by count, then by percentage.
+    // In place: a budget by count, then by percentage. (Not the tags: moto answers TagResource on a
+    // node group ARN with 404; `canned_eks::node_group_tags_change_in_place_on_its_arn` covers it.)
     let n1 = Ng { budget: Some(NodeGroupUpdateConfig::MaxUnavailable(2)), ..n0.clone() };
     let ops = h.up(|ctx| nodes(ctx, &n1, &none)).await;
     assert_eq!((op(&ops, "cp"), op(&ops, "ng")), (Op::Same, Op::Update));

@@ -164,6 +164,40 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
     assert_eq!(out.outputs.get("status").and_then(Value::as_str), Some("ACTIVE"), "{:?}", out.outputs);
 }
 
+/// moto answers EKS `TagResource`/`UntagResource` on a node group ARN with
+/// 404 (it tags clusters only): here a tag change is one `TagResource` of
+/// the new and changed tags and one `UntagResource` of the dropped keys, on
+/// the ARN DescribeNodegroup gives, and nothing else changes.
+#[tokio::test]
+async fn node_group_tags_change_in_place_on_its_arn() {
+    const ARN: &str = "arn:aws:eks:us-east-1:123456789012:nodegroup/ai/gpu/1";
+    let describe = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+        let budget = NodegroupUpdateConfig::builder().max_unavailable(1).build();
+        DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 20)).build()
+    });
+    let tag = mock!(aws_sdk_eks::Client::tag_resource)
+        .match_requests(|r| {
+            let set: BTreeMap<_, _> = r.tags().into_iter().flatten().collect();
+            r.resource_arn() == Some(ARN)
+                && set
+                    == BTreeMap::from([
+                        (&"team".to_owned(), &"infra".to_owned()),
+                        (&"tier".to_owned(), &"gold".to_owned()),
+                    ])
+        })
+        .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
+    let untag = mock!(aws_sdk_eks::Client::untag_resource)
+        .match_requests(|r| r.resource_arn() == Some(ARN) && r.tag_keys() == ["env"])
+        .then_output(|| aws_sdk_eks::operation::untag_resource::UntagResourceOutput::builder().build());
+    let c = eks_clients(RuleMode::Sequential, &[&describe, &tag, &untag]).await;
+
+    let olds = node_group_inputs(json!({"tags": {"team": "ml", "env": "dev"}}));
+    let news = node_group_inputs(json!({"tags": {"team": "infra", "tier": "gold"}}));
+    let req = UpdateRequest { urn: node_group_urn(), id: "ai:gpu".into(), olds, old_outputs: Value::map(), news };
+    node_group::update(&c, req).await.expect("tags changed in place");
+    assert_eq!((describe.num_calls(), tag.num_calls(), untag.num_calls()), (1, 1, 1));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_version_upgrade_reports_what_eks_said() {
     let version = mock!(aws_sdk_eks::Client::update_nodegroup_version).then_output(|| {
