@@ -321,3 +321,23 @@ pub async fn assert_platform_exists_once(team: &str, context: &str) {
     assert_eq!(clusters.len(), 1, "{context}: one cluster: {clusters:?}");
     assert_eq!(clusters[0].1.len(), 1, "{context}: one node group: {clusters:?}");
 }
+
+/// Asserts that an SDK call failed because what it asked for does not exist
+/// (any other error, or an answer, fails the test): the check that a
+/// deleted resource is gone, not merely unreadable.
+#[track_caller]
+pub fn assert_gone<T: std::fmt::Debug, E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, E>,
+    what: &str,
+) {
+    const NOT_FOUND: &[&str] =
+        &["NoSuchEntity", "NoSuchBucket", "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
+    match result {
+        Err(e) => assert!(
+            e.code()
+                .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundException") || NOT_FOUND.contains(&c)),
+            "{what}: expected a not-found error, got {e:?}"
+        ),
+        Ok(found) => panic!("{what} still exists: {found:?}"),
+    }
+}

@@ -23,7 +23,7 @@ use cairn_aws::{AmiType, BucketArgs, ClusterArgs, NodeGroupArgs, ScalingConfig};
 use cairn_core::{Stack, Value};
 use cairn_engine::Op;
 use cairn_tests::inprocess::{Imports, InProcess, assert_all, op};
-use cairn_tests::{eks, s3, unique};
+use cairn_tests::{assert_gone, eks, s3, unique};
 
 const ACCOUNT_ROOT: &str = "arn:aws:iam::123456789012:root";
 const KEY_A: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
@@ -103,7 +103,11 @@ async fn cluster_endpoint_logging_encryption_and_security_groups_round_trip() {
     assert_all(&h.up(|ctx| control_plane(ctx, &p0, &none)).await, Op::Create);
     let name = h.id("cp").await;
     let c = describe_cluster(&eks, &name).await;
+    assert_eq!(c.role_arn(), Some("arn:aws:iam::123456789012:role/eks"));
+    assert_eq!(c.version(), Some("1.31"));
+    assert_eq!(c.tags().and_then(|t| t.get("team")), Some(&p0.team));
     let vpc = c.resources_vpc_config().expect("a VPC configuration");
+    assert_eq!(vpc.subnet_ids(), ["subnet-x1", "subnet-x2"]);
     assert_eq!((vpc.endpoint_public_access(), vpc.endpoint_private_access()), (true, false));
     assert_eq!(vpc.public_access_cidrs(), ["203.0.113.0/24"]);
     assert_eq!(vpc.security_group_ids(), ["sg-0aaa"]);
@@ -222,6 +226,11 @@ async fn node_group_disk_budget_and_pinned_version_round_trip() {
     let n = describe_nodegroup(&eks, &id).await;
     assert_eq!(n.disk_size(), Some(50));
     assert_eq!(n.version(), Some("1.31"), "the cluster's version, passed explicitly");
+    assert_eq!(n.node_role(), Some("arn:aws:iam::123456789012:role/nodes"));
+    assert_eq!((n.subnets(), n.instance_types()), (&["subnet-n1".to_owned()][..], &["g5.xlarge".to_owned()][..]));
+    assert_eq!(n.ami_type().map(|a| a.as_str()), Some("AL2_x86_64_GPU"));
+    let scaling = n.scaling_config().expect("a scaling configuration");
+    assert_eq!((scaling.min_size(), scaling.max_size(), scaling.desired_size()), (Some(0), Some(2), Some(0)));
 
     // In place: a budget by count, then by percentage. (Not the tags: moto answers TagResource on a
     // node group ARN with 404; `canned_eks::node_group_tags_change_in_place_on_its_arn` covers it.)
@@ -253,6 +262,8 @@ async fn node_group_disk_budget_and_pinned_version_round_trip() {
     assert_eq!(gone.err().and_then(|e| e.code().map(str::to_owned)).as_deref(), Some("ResourceNotFoundException"));
 
     h.destroy().await;
+    let (_, name) = replaced.split_once(':').unwrap();
+    assert_gone(eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await, "the node group");
     assert_cluster_gone(&eks, cluster).await;
 }
 
@@ -389,7 +400,14 @@ async fn bucket_lifecycle_rules_and_policy_round_trip() {
     assert!(live_rules(&s3, &name).await.is_none(), "no lifecycle configuration left");
     assert!(live_policy(&s3, &name).await.is_none(), "no policy left");
 
+    // Replacement: a new name. The old bucket, its object included (force_destroy), is gone.
+    let renamed = unique("extras");
+    let b3 = Bk { name: renamed.clone(), ..b2.clone() };
+    assert_eq!(op(&h.up(|ctx| bucket(ctx, &b3, &none)).await, "bucket"), Op::Replace);
+    assert_gone(s3.head_bucket().bucket(&name).send().await, "the old bucket");
+    s3.head_bucket().bucket(&renamed).send().await.expect("the new bucket exists");
+    assert_eq!(h.id("bucket").await, renamed);
+
     h.destroy().await;
-    let gone = s3.head_bucket().bucket(&name).send().await;
-    assert!(gone.is_err(), "the bucket is gone: {gone:?}");
+    assert_gone(s3.head_bucket().bucket(&renamed).send().await, "the bucket");
 }

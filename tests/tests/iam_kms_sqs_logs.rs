@@ -19,7 +19,7 @@ use cairn_aws::sqs::{QueueArgs, RedrivePolicy};
 use cairn_core::{Stack, Value};
 use cairn_engine::Op;
 use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
-use cairn_tests::unique;
+use cairn_tests::{assert_gone, unique};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -184,7 +184,7 @@ async fn managed_policy_attachment_and_inline_policy_round_trip() {
     );
     let new_arn = h.id("read").await;
     assert_ne!(new_arn, arn);
-    assert!(iam.get_policy().policy_arn(&arn).send().await.is_err(), "the old policy is gone");
+    assert_gone(iam.get_policy().policy_arn(&arn).send().await, "the old policy");
     let attached = iam.list_attached_role_policies().role_name(&role).send().await.unwrap();
     assert_eq!(
         attached.attached_policies().iter().filter_map(|a| a.policy_arn()).collect::<Vec<_>>(),
@@ -205,12 +205,118 @@ async fn managed_policy_attachment_and_inline_policy_round_trip() {
 
     // Destroy: gone in the emulator; the original state then finds them gone.
     fresh.destroy().await;
-    assert!(iam.get_policy().policy_arn(&new_arn).send().await.is_err(), "the policy is gone");
+    assert_gone(iam.get_policy().policy_arn(&new_arn).send().await, "the policy");
     let attached = iam.list_attached_role_policies().role_name(&role).send().await.unwrap();
     assert!(attached.attached_policies().is_empty());
     assert!(iam.list_role_policies().role_name(&role).send().await.unwrap().policy_names().is_empty());
     h.destroy().await;
-    assert!(iam.get_role().role_name(&role).send().await.is_err(), "the role is gone");
+    assert_gone(iam.get_role().role_name(&role).send().await, "the role");
+}
+
+// ---------------------------------------------------------------------------
+// aws:iam:Role
+
+const EKS_CLUSTER_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy";
+const EKS_WORKER_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy";
+
+/// 1: as first declared (auto-named); 2: trust, inline policies, managed
+/// policies, description and tags changed (in place); 3: an explicit name
+/// (replacement).
+fn role_args(v: u32, name: &str) -> RoleArgs {
+    let first = v < 2;
+    let mut args = RoleArgs::builder()
+        .assume_role_policy(trust(if first { "ec2.amazonaws.com" } else { "eks.amazonaws.com" }))
+        .inline_policies(if first {
+            vec![("read", allow(&["s3:GetObject"], "arn:aws:s3:::models/*"))]
+        } else {
+            vec![
+                ("read", allow(&["s3:GetObject", "s3:ListBucket"], "arn:aws:s3:::models/*")),
+                ("logs", allow(&["logs:PutLogEvents"], "*")),
+            ]
+        })
+        .managed_policy_arns(if first { vec![EKS_CLUSTER_POLICY] } else { vec![EKS_CLUSTER_POLICY, EKS_WORKER_POLICY] })
+        .description(if first { "serving" } else { "serving, v2" })
+        .tags(if first { tags(&[("team", "ml")]) } else { tags(&[("team", "ml"), ("tier", "gold")]) })
+        .build();
+    if v >= 3 {
+        args.name = Some(name.into());
+    }
+    args
+}
+
+fn role_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, String>>) {
+    ctx.resource_with("serving", role_args(v, name), import_opts(ids, "serving")).expect("declare the role");
+}
+
+/// What IAM says of role `name`: trust policy, description, tags, inline
+/// policies and attached policy ARNs (sorted).
+type RoleState =
+    (PolicyDocument, Option<String>, BTreeMap<String, String>, BTreeMap<String, PolicyDocument>, Vec<String>);
+
+async fn role_state(iam: &aws_sdk_iam::Client, name: &str) -> RoleState {
+    let got = iam.get_role().role_name(name).send().await.unwrap();
+    let role = got.role().expect("a role");
+    let trust = iam_doc(role.assume_role_policy_document().expect("a trust policy"));
+    let listed = iam.list_role_tags().role_name(name).send().await.unwrap();
+    let tags = listed.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    let mut inline = BTreeMap::new();
+    for policy in iam.list_role_policies().role_name(name).send().await.unwrap().policy_names() {
+        let got = iam.get_role_policy().role_name(name).policy_name(policy).send().await.unwrap();
+        inline.insert(policy.clone(), iam_doc(got.policy_document()));
+    }
+    let attached = iam.list_attached_role_policies().role_name(name).send().await.unwrap();
+    let mut arns: Vec<String> =
+        attached.attached_policies().iter().filter_map(|a| a.policy_arn()).map(str::to_owned).collect();
+    arns.sort();
+    (trust, role.description().map(str::to_owned), tags, inline, arns)
+}
+
+/// The state a role declared with `args` must have in IAM.
+fn declared(args: &RoleArgs) -> RoleState {
+    let mut arns = args.managed_policy_arns.clone();
+    arns.sort();
+    (args.assume_role_policy.clone(), args.description.clone(), args.tags.clone(), args.inline_policies.clone(), arns)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_round_trip() {
+    let iam = cairn_tests::iam().await;
+    let h = InProcess::new().await;
+    let name = unique("serving");
+
+    // Create: every declared property, read back.
+    assert_all(&h.up(|ctx: &Stack| role_program(ctx, 1, &name, None)).await, Op::Create);
+    let auto = h.id("serving").await;
+    assert!(auto.starts_with("serving-"), "auto-named: {auto}");
+    assert_eq!(output(&h, "serving", "arn").await, format!("arn:aws:iam::{ACCOUNT}:role/{auto}"));
+    assert_eq!(role_state(&iam, &auto).await, declared(&role_args(1, &name)));
+    assert_all(&h.preview_ops(|ctx: &Stack| role_program(ctx, 1, &name, None)).await, Op::Same);
+
+    // In place: trust policy, inline policies (one changed, one added), managed policies, description, tags.
+    assert_eq!(h.up(|ctx: &Stack| role_program(ctx, 2, &name, None)).await, [("serving".to_owned(), Op::Update)]);
+    assert_eq!(h.id("serving").await, auto, "same role");
+    assert_eq!(role_state(&iam, &auto).await, declared(&role_args(2, &name)));
+    assert_all(&h.preview_ops(|ctx: &Stack| role_program(ctx, 2, &name, None)).await, Op::Same);
+
+    // Replacement: an explicit name. The old role, its policies detached and deleted first, is gone.
+    assert_eq!(h.up(|ctx: &Stack| role_program(ctx, 3, &name, None)).await, [("serving".to_owned(), Op::Replace)]);
+    assert_eq!(h.id("serving").await, name);
+    assert_gone(iam.get_role().role_name(&auto).send().await, "the old role");
+    assert_eq!(role_state(&iam, &name).await, declared(&role_args(3, &name)));
+
+    // Import into a fresh state, then nothing to do.
+    let ids: BTreeMap<&str, String> = [("serving", name.clone())].into_iter().collect();
+    let fresh = h.fresh();
+    assert_eq!(
+        fresh.up(|ctx: &Stack| role_program(ctx, 3, &name, Some(&ids))).await,
+        [("serving".to_owned(), Op::Import)]
+    );
+    assert_all(&fresh.preview_ops(|ctx: &Stack| role_program(ctx, 3, &name, Some(&ids))).await, Op::Same);
+
+    // Destroy: gone in IAM; the original state then finds it gone.
+    fresh.destroy().await;
+    assert_gone(iam.get_role().role_name(&name).send().await, "the role");
+    h.destroy().await;
 }
 
 // ---------------------------------------------------------------------------
@@ -305,13 +411,13 @@ async fn instance_profile_and_oidc_provider_round_trip() {
     assert_eq!((op(&ops, "profile"), op(&ops, "oidc")), (Op::Replace, Op::Replace));
     let (new_profile, new_oidc) = (h.id("profile").await, h.id("oidc").await);
     assert_ne!(new_profile, profile);
-    assert!(iam.get_instance_profile().instance_profile_name(&profile).send().await.is_err(), "old profile gone");
+    assert_gone(iam.get_instance_profile().instance_profile_name(&profile).send().await, "the old profile");
     let got = iam.get_instance_profile().instance_profile_name(&new_profile).send().await.unwrap();
     assert_eq!(got.instance_profile().unwrap().path(), "/cairn/");
     assert_eq!(new_oidc, format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}-2"));
-    assert!(
-        iam.get_open_id_connect_provider().open_id_connect_provider_arn(&oidc).send().await.is_err(),
-        "old provider gone"
+    assert_gone(
+        iam.get_open_id_connect_provider().open_id_connect_provider_arn(&oidc).send().await,
+        "the old provider",
     );
 
     // Import into a fresh state, then nothing to do.
@@ -324,16 +430,14 @@ async fn instance_profile_and_oidc_provider_round_trip() {
     assert_all(&fresh.preview_ops(|ctx: &Stack| profile_program(ctx, 3, &issuer, roles, Some(&ids))).await, Op::Same);
 
     fresh.destroy().await;
-    assert!(iam.get_instance_profile().instance_profile_name(&new_profile).send().await.is_err(), "profile gone");
-    assert!(
-        iam.get_open_id_connect_provider().open_id_connect_provider_arn(&new_oidc).send().await.is_err(),
-        "provider gone"
+    assert_gone(iam.get_instance_profile().instance_profile_name(&new_profile).send().await, "the profile");
+    assert_gone(
+        iam.get_open_id_connect_provider().open_id_connect_provider_arn(&new_oidc).send().await,
+        "the provider",
     );
     h.destroy().await;
-    assert!(
-        iam.get_role().role_name(&role_a).send().await.is_err()
-            && iam.get_role().role_name(&role_b).send().await.is_err()
-    );
+    assert_gone(iam.get_role().role_name(&role_a).send().await, "role a");
+    assert_gone(iam.get_role().role_name(&role_b).send().await, "role b");
 }
 
 // ---------------------------------------------------------------------------
@@ -407,8 +511,8 @@ async fn kms_key_and_alias_round_trip() {
     let meta = kms.describe_key().key_id(&key).send().await.unwrap();
     let meta = meta.key_metadata().unwrap();
     assert_eq!(
-        (meta.description(), meta.key_usage().map(|u| u.as_str())),
-        (Some("artifacts"), Some("ENCRYPT_DECRYPT"))
+        (meta.description(), meta.key_usage().map(|u| u.as_str()), meta.key_spec().map(|s| s.as_str())),
+        (Some("artifacts"), Some("ENCRYPT_DECRYPT"), Some("SYMMETRIC_DEFAULT"))
     );
     assert_eq!(meta.arn(), Some(output(&h, "key", "arn").await.as_str()));
     assert!(kms.get_key_rotation_status().key_id(&key).send().await.unwrap().key_rotation_enabled());
@@ -446,7 +550,11 @@ async fn kms_key_and_alias_round_trip() {
     let old = kms.describe_key().key_id(&key).send().await.unwrap();
     assert_eq!(old.key_metadata().unwrap().key_state().map(|s| s.as_str()), Some("PendingDeletion"));
     let meta = kms.describe_key().key_id(&new_key).send().await.unwrap();
-    assert_eq!(meta.key_metadata().unwrap().key_usage().map(|u| u.as_str()), Some("SIGN_VERIFY"));
+    let meta = meta.key_metadata().unwrap();
+    assert_eq!(
+        (meta.key_usage().map(|u| u.as_str()), meta.key_spec().map(|s| s.as_str())),
+        (Some("SIGN_VERIFY"), Some("RSA_2048"))
+    );
     let aliases = kms.list_aliases().send().await.unwrap();
     assert_eq!((target(&aliases, &alias), target(&aliases, &format!("{alias}-2"))), (None, Some(key_b.clone())));
 
@@ -549,10 +657,7 @@ async fn sqs_queue_round_trip() {
     assert_eq!(op(&ops, "jobs"), Op::Replace);
     let new_jobs = h.id("jobs").await;
     assert!(new_jobs.ends_with(&format!("/{jobs_name}")), "{new_jobs}");
-    assert!(
-        sqs.get_queue_attributes().queue_url(&jobs).attribute_names(A::All).send().await.is_err(),
-        "old queue gone"
-    );
+    assert_gone(sqs.get_queue_attributes().queue_url(&jobs).attribute_names(A::All).send().await, "the old queue");
 
     // Import into a fresh state, then nothing to do.
     let ids: BTreeMap<&str, String> =
@@ -564,7 +669,7 @@ async fn sqs_queue_round_trip() {
 
     fresh.destroy().await;
     for url in ids.values() {
-        assert!(sqs.get_queue_attributes().queue_url(url).attribute_names(A::All).send().await.is_err(), "{url} gone");
+        assert_gone(sqs.get_queue_attributes().queue_url(url).attribute_names(A::All).send().await, url);
     }
     h.destroy().await;
 }

@@ -4,9 +4,7 @@
 //! changes) and destroyed.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 
-use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Tag;
 use cairn_aws::{
     EipArgs, InternetGatewayArgs, NatGatewayArgs, RouteArgs, RouteTableArgs, RouteTableAssociationArgs, RuleProtocol,
@@ -15,7 +13,7 @@ use cairn_aws::{
 use cairn_core::{Input, Stack, Value};
 use cairn_engine::Op;
 use cairn_tests::inprocess::{Imports, InProcess, assert_all, ec2, op};
-use cairn_tests::unique;
+use cairn_tests::{assert_gone, unique};
 
 /// The tags a program declared: all but the `cairn:urn` tag the provider adds.
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -30,13 +28,6 @@ fn expected_tags(team: &str, env: &str) -> BTreeMap<String, String> {
 }
 
 /// Asserts a Describe call failed with a `*NotFound` code.
-fn assert_gone<T: Debug, E: ProvideErrorMetadata + Debug>(result: Result<T, E>, what: &str) {
-    match result {
-        Err(e) => assert!(e.code().is_some_and(|c| c.ends_with("NotFound")), "{what}: unexpected error {e:?}"),
-        Ok(found) => panic!("{what} still exists: {found:?}"),
-    }
-}
-
 fn output(outputs: &Value, key: &str) -> String {
     outputs.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no output `{key}` in {outputs:?}")).to_owned()
 }
@@ -355,6 +346,8 @@ async fn eip_nat_gateway_route_and_association_round_trip() {
     assert!(matches!(nat_state(&ec2, &new_nat).await.as_deref(), None | Some("deleted")), "the NAT gateway is deleted");
     assert_gone(ec2.describe_addresses().allocation_ids(&new_eip).send().await, "the elastic IP");
     assert_gone(ec2.describe_addresses().allocation_ids(&eip2).send().await, "the second elastic IP");
+    assert_eq!(association(&ec2, &a).await, None, "the association is gone");
+    // The route went with its table; its own delete is checked at the replacement above.
     assert_gone(ec2.describe_route_tables().route_table_ids(&rt).send().await, "the route table");
     assert_gone(ec2.describe_route_tables().route_table_ids(&rt2).send().await, "the second route table");
     assert_gone(ec2.describe_vpcs().vpc_ids(&vpc).send().await, "the VPC");

@@ -2,7 +2,7 @@
 //! read back every declared property, a no-op second preview, an in-place
 //! update, a replacement, a delete, and a destroy that leaves nothing.
 
-use cairn_tests::{Project, Run, eks, iam, s3, team_buckets, unique};
+use cairn_tests::{Project, Run, assert_gone, eks, iam, s3, team_buckets, unique};
 
 fn config(team: &str, extra: &str) -> String {
     cairn_tests::platform_config(team, extra)
@@ -121,7 +121,7 @@ async fn the_platform_converges_updates_replaces_and_destroys() {
     assert!(team_buckets(&team).await.is_empty());
     let clusters = eks.list_clusters().send().await.unwrap();
     assert!(!clusters.clusters().contains(&cluster_name), "cluster deleted");
-    assert!(iam.get_role().role_name(&role_name).send().await.is_err(), "cluster role deleted");
+    assert_gone(iam.get_role().role_name(&role_name).send().await, "the cluster role");
     let empty = p.run(&["preview", "--json"]).ok();
     assert!(empty.ops().iter().all(|(_, op)| op == "create"), "state is empty after destroy");
 }
