@@ -11,7 +11,7 @@ use aws_sdk_eks::operation::create_cluster::CreateClusterOutput;
 use aws_sdk_eks::operation::delete_cluster::DeleteClusterOutput;
 use aws_sdk_eks::operation::describe_cluster::{DescribeClusterError, DescribeClusterOutput};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, mock};
 use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Value};
 
 use crate::sdk::Waits;
@@ -25,14 +25,33 @@ pub(crate) fn lone_partition() -> String {
     format!("canned-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-/// A mocked `$krate` client answering `$rules`, with the provider's retry
-/// policy (a 1 ms first backoff, to keep tests quick) in a partition of its own.
+/// A mocked `$krate` client answering `$rules` (in `$mode`; any order by
+/// default), with the provider's retry policy (a 1 ms first backoff, to keep
+/// tests quick) in a partition of its own. Built by hand rather than with
+/// `aws_smithy_mocks::mock_client!`, which needs the `test-util` feature of
+/// every SDK crate: fewer features, fewer crates built apart from the ones
+/// the plugin binary uses.
 macro_rules! mocked {
     ($krate:ident, $rules:expr) => {
-        mock_client!($krate, RuleMode::MatchAny, $rules, |b| b
-            .retry_config(crate::settings::retry_config().with_initial_backoff(Duration::from_millis(1)))
-            .retry_partition($krate::config::retry::RetryPartition::new(crate::canned::lone_partition())))
+        $crate::canned::mocked!($krate, aws_smithy_mocks::RuleMode::MatchAny, $rules)
     };
+    ($krate:ident, $mode:expr, $rules:expr) => {{
+        let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let config = $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new("us-east-1"))
+            .credentials_provider($krate::config::Credentials::new("canned", "canned", None, None, "canned"))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .retry_config(
+                $crate::settings::retry_config().with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
+            .retry_partition($krate::config::retry::RetryPartition::new($crate::canned::lone_partition()));
+        $krate::Client::from_conf(config.build())
+    }};
 }
 pub(crate) use mocked;
 

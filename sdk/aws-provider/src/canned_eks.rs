@@ -21,13 +21,13 @@ use aws_sdk_eks::types::{
     Logging, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Oidc, Provider as KeyProvider,
     Update, UpdateStatus, VpcConfigResponse,
 };
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
 use cairn_aws::{ClusterArgs, NodeGroupArgs};
 use cairn_core::{CreateRequest, ErrorCode, ReadRequest, UpdateRequest, Urn, Value};
 use serde_json::json;
 
 use crate::sdk::Waits;
-use crate::{Clients, cluster, node_group, settings};
+use crate::{Clients, cluster, node_group};
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
@@ -37,14 +37,10 @@ const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D46
 /// that no test here calls, so this list need not follow the services the
 /// provider adds.
 async fn eks_clients(mode: RuleMode, rules: &[&Rule]) -> Clients {
-    // The provider's own retry policy, with a short first backoff to keep the tests quick.
-    let retry = settings::retry_config().with_initial_backoff(Duration::from_millis(1));
     let config = Value::from_json(&json!({"region": "us-east-1", "endpoint": "http://127.0.0.1:9"}));
     let base = Clients::connect(&config).await.expect("clients for an unused endpoint");
     Clients {
-        eks: mock_client!(aws_sdk_eks, mode, rules, |b| b
-            .retry_config(retry.clone())
-            .retry_partition(aws_sdk_eks::config::retry::RetryPartition::new(crate::canned::lone_partition()))),
+        eks: crate::canned::mocked!(aws_sdk_eks, mode, rules),
         default_tags: BTreeMap::new(),
         waits: Waits { timeout: Duration::from_secs(60), interval: Duration::from_secs(5) },
         ..base

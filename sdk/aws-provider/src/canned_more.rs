@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, mock};
 use cairn_aws::budgets::{BudgetArgs, BudgetNotification, NotificationComparison, NotificationType};
 use cairn_aws::dynamodb::{AttributeType, KeyAttribute, TableArgs, TableSse};
 use cairn_core::{DeleteRequest, ReadRequest, UpdateRequest, Urn, Value};
