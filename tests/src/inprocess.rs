@@ -54,6 +54,17 @@ impl InProcess {
         Self::with_provider(provider)
     }
 
+    /// A fresh stack whose provider also has these `[provider.aws]` settings
+    /// (e.g. `{"default_tags": {...}}`).
+    pub async fn with_settings(settings: serde_json::Value) -> Self {
+        let provider = Arc::new(AwsProvider::new());
+        let mut config = serde_json::json!({"region": "us-east-1", "endpoint": crate::aws_endpoint()});
+        let extra = settings.as_object().expect("settings are a table").clone();
+        config.as_object_mut().expect("a table").extend(extra);
+        provider.configure(Value::from_json(&config)).await.expect("configure the aws provider");
+        Self::with_provider(provider)
+    }
+
     fn with_provider(provider: Arc<AwsProvider>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = FileStore::new(dir.path());

@@ -341,3 +341,35 @@ pub fn assert_gone<T: std::fmt::Debug, E: aws_sdk_s3::error::ProvideErrorMetadat
         Ok(found) => panic!("{what} still exists: {found:?}"),
     }
 }
+
+/// Getters of required members return `&T` in some SDK releases and
+/// `Option<&T>` in others (per service and version): `.some()` reads either
+/// as `Option<&T>`.
+pub trait Present<'a, T: ?Sized> {
+    /// The member, if present.
+    fn some(self) -> Option<&'a T>;
+}
+
+impl<'a, T: ?Sized> Present<'a, T> for &'a T {
+    fn some(self) -> Option<&'a T> {
+        Some(self)
+    }
+}
+
+impl<'a, T: ?Sized> Present<'a, T> for Option<&'a T> {
+    fn some(self) -> Option<&'a T> {
+        self
+    }
+}
+
+/// Tags as a sorted map, from any `(key, value)` pairs.
+pub fn sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> std::collections::BTreeMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+/// Tags as a sorted map, from a service that returns them as a map.
+pub fn hash_tags(
+    map: Option<&std::collections::HashMap<String, String>>,
+) -> std::collections::BTreeMap<String, String> {
+    map.cloned().unwrap_or_default().into_iter().collect()
+}

@@ -141,3 +141,144 @@ async fn default_tags_reach_the_platform_network() {
         .unwrap();
     assert!(vpcs.vpcs().is_empty(), "destroy removed the network");
 }
+
+/// The taggable types the example platform does not declare, each created
+/// with `default_tags` set and its tags listed through its own service's
+/// API: the default reaches every one, and a declared tag of the same key
+/// wins. (The platform's types are checked above, as processes.)
+#[tokio::test(flavor = "multi_thread")]
+async fn default_tags_reach_every_other_taggable_type() {
+    use std::collections::BTreeMap;
+
+    use cairn_aws::RoleArgs;
+    use cairn_aws::amp::{RuleGroupsNamespaceArgs, WorkspaceArgs};
+    use cairn_aws::cloudwatch::{ComparisonOperator, MetricAlarmArgs, Statistic};
+    use cairn_aws::dynamodb::{AttributeType, KeyAttribute, TableArgs};
+    use cairn_aws::ec2::{SecurityGroupArgs, VpcArgs};
+    use cairn_aws::ecr::RepositoryArgs;
+    use cairn_aws::iam_extras::{InstanceProfileArgs, OpenIdConnectProviderArgs, PolicyArgs};
+    use cairn_aws::kms::KeyArgs;
+    use cairn_aws::logs::LogGroupArgs;
+    use cairn_aws::policy::{PolicyDocument, Statement};
+    use cairn_aws::sagemaker::ModelPackageGroupArgs;
+    use cairn_aws::sqs::QueueArgs;
+    use cairn_core::Stack;
+    use cairn_tests::inprocess::{InProcess, assert_all};
+    use cairn_tests::{Present, hash_tags, sorted};
+
+    let (owner, team, issuer) = (unique("owner"), unique("team"), unique("issuer"));
+    let settings = serde_json::json!({"default_tags": {"owner": owner, "team": "ignored"}});
+    let h = InProcess::with_settings(settings.clone()).await;
+    let declared = [("team", team.as_str())];
+    let program = |ctx: &Stack| {
+        let vpc = VpcArgs::builder().cidr_block("10.60.0.0/16").build();
+        let vpc = ctx.resource("vpc", vpc).unwrap();
+        ctx.resource("sg", SecurityGroupArgs::builder().vpc_id(&vpc.id).tags(declared).build()).unwrap();
+        let read = PolicyDocument::builder().statement(vec![Statement::allow(["s3:GetObject"], ["arn:aws:s3:::b/*"])]);
+        ctx.resource("policy", PolicyArgs::builder().policy(read.build()).tags(declared).build()).unwrap();
+        let trust = PolicyDocument::assume_role_for_service("ec2.amazonaws.com");
+        let role = ctx.resource("role", RoleArgs::builder().assume_role_policy(trust).build()).unwrap();
+        ctx.resource("profile", InstanceProfileArgs::builder().role(&role.name).tags(declared).build()).unwrap();
+        let oidc = OpenIdConnectProviderArgs::builder()
+            .url(format!("https://oidc.example.com/{issuer}"))
+            .client_ids(["sts.amazonaws.com"])
+            .thumbprints(["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"])
+            .tags(declared)
+            .build();
+        ctx.resource("oidc", oidc).unwrap();
+        ctx.resource("key", KeyArgs::builder().tags(declared).build()).unwrap();
+        ctx.resource("queue", QueueArgs::builder().tags(declared).build()).unwrap();
+        ctx.resource("logs", LogGroupArgs::builder().tags(declared).build()).unwrap();
+        ctx.resource("images", RepositoryArgs::builder().tags(declared).build()).unwrap();
+        let table = TableArgs::builder().hash_key(KeyAttribute::new("id", AttributeType::S)).tags(declared).build();
+        ctx.resource("table", table).unwrap();
+        let alarm = MetricAlarmArgs::builder()
+            .namespace("AWS/SQS")
+            .metric_name("ApproximateNumberOfMessagesVisible")
+            .statistic(Statistic::Maximum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(100.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .tags(declared)
+            .build();
+        ctx.resource("alarm", alarm).unwrap();
+        let ws = ctx.resource("metrics", WorkspaceArgs::builder().tags(declared).build()).unwrap();
+        let rules = RuleGroupsNamespaceArgs::builder()
+            .workspace_id(&ws.id)
+            .data("groups:\n- name: up\n  rules:\n  - alert: Down\n    expr: up == 0\n")
+            .tags(declared)
+            .build();
+        ctx.resource("rules", rules).unwrap();
+    };
+    assert_all(&h.up(program).await, cairn_engine::Op::Create);
+    // The model package group apart, in a stack never destroyed: moto cannot delete one (see storage_monitoring).
+    let models = InProcess::with_settings(settings).await;
+    let group = |ctx: &Stack| {
+        ctx.resource("models", ModelPackageGroupArgs::builder().tags(declared).build()).unwrap();
+    };
+    assert_all(&models.up(group).await, cairn_engine::Op::Create);
+
+    let out = |outputs: Value, key: &str| outputs.get(key).and_then(Value::as_str).expect("an output").to_owned();
+    let config = cairn_tests::sdk_config().await;
+    let (ec2, iam) = (aws_sdk_ec2::Client::new(&config), cairn_tests::iam().await);
+    let mut listed: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    let sg = ec2.describe_security_groups().group_ids(h.id("sg").await).send().await.unwrap();
+    let sg_tags =
+        sg.security_groups()[0].tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
+    listed.insert("sg", sorted(sg_tags).into_iter().filter(|(k, _)| k != "cairn:urn").collect());
+    let policy = iam.list_policy_tags().policy_arn(h.id("policy").await).send().await.unwrap();
+    listed.insert("policy", sorted(policy.tags().iter().map(|t| (t.key(), t.value()))));
+    let profile = iam.get_instance_profile().instance_profile_name(h.id("profile").await).send().await.unwrap();
+    listed.insert("profile", sorted(profile.instance_profile().unwrap().tags().iter().map(|t| (t.key(), t.value()))));
+    let arn = h.id("oidc").await;
+    let oidc = iam.list_open_id_connect_provider_tags().open_id_connect_provider_arn(arn).send().await.unwrap();
+    listed.insert("oidc", sorted(oidc.tags().iter().map(|t| (t.key(), t.value()))));
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms.list_resource_tags().key_id(h.id("key").await).send().await.unwrap();
+    listed.insert("key", sorted(key.tags().iter().map(|t| (t.tag_key(), t.tag_value()))));
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = sqs.list_queue_tags().queue_url(h.id("queue").await).send().await.unwrap();
+    listed.insert("queue", hash_tags(queue.tags()));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let arn = out(h.outputs("logs").await, "arn");
+    let group_tags = logs.list_tags_for_resource().resource_arn(arn.trim_end_matches(":*")).send().await.unwrap();
+    listed.insert("logs", hash_tags(group_tags.tags()));
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let repo = ecr.list_tags_for_resource().resource_arn(out(h.outputs("images").await, "arn")).send().await.unwrap();
+    let repo_tags = repo.tags().some().unwrap_or_default().iter();
+    listed.insert(
+        "images",
+        sorted(repo_tags.map(|t| (t.key().some().unwrap_or_default(), t.value().some().unwrap_or_default()))),
+    );
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    let table = ddb.list_tags_of_resource().resource_arn(out(h.outputs("table").await, "arn")).send().await.unwrap();
+    listed.insert("table", sorted(table.tags().iter().map(|t| (t.key(), t.value()))));
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    let alarm = cw.list_tags_for_resource().resource_arn(out(h.outputs("alarm").await, "arn")).send().await.unwrap();
+    let alarm_tags = alarm.tags().some().unwrap_or_default().iter();
+    listed.insert(
+        "alarm",
+        sorted(alarm_tags.map(|t| (t.key().some().unwrap_or_default(), t.value().some().unwrap_or_default()))),
+    );
+    let amp = aws_sdk_amp::Client::new(&config);
+    for name in ["metrics", "rules"] {
+        let got = amp.list_tags_for_resource().resource_arn(out(h.outputs(name).await, "arn")).send().await.unwrap();
+        listed.insert(name, hash_tags(got.tags().some()));
+    }
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    let got = sm.list_tags().resource_arn(out(models.outputs("models").await, "arn")).send().await.unwrap();
+    let group_tags = got.tags().some().unwrap_or_default().iter();
+    listed.insert(
+        "models",
+        sorted(group_tags.map(|t| (t.key().some().unwrap_or_default(), t.value().some().unwrap_or_default()))),
+    );
+
+    let want: BTreeMap<String, String> =
+        [("owner".to_owned(), owner.clone()), ("team".to_owned(), team.clone())].into();
+    assert_eq!(listed.len(), 13, "every type listed: {:?}", listed.keys());
+    for (name, tags) in &listed {
+        assert_eq!(tags, &want, "`{name}`: the default tag added, the declared `team` kept");
+    }
+    h.destroy().await;
+}

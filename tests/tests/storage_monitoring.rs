@@ -23,7 +23,7 @@ use cairn_aws::sagemaker::ModelPackageGroupArgs;
 use cairn_core::{Stack, Value};
 use cairn_engine::Op;
 use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
-use cairn_tests::unique;
+use cairn_tests::{Present, hash_tags, sorted, unique};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -38,33 +38,6 @@ async fn output(h: &InProcess, name: &str, key: &str) -> String {
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-/// Tags as a sorted map, from any `(key, value)` pairs.
-fn sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-}
-
-/// Getters of required members return `&T` in some SDK releases and `Option<&T>` in others (per service
-/// and version): `.some()` reads either as `Option<&T>`.
-trait Present<'a, T: ?Sized> {
-    fn some(self) -> Option<&'a T>;
-}
-
-impl<'a, T: ?Sized> Present<'a, T> for &'a T {
-    fn some(self) -> Option<&'a T> {
-        Some(self)
-    }
-}
-
-impl<'a, T: ?Sized> Present<'a, T> for Option<&'a T> {
-    fn some(self) -> Option<&'a T> {
-        self
-    }
-}
-
-fn hash_tags(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
-    map.cloned().unwrap_or_default().into_iter().collect()
 }
 
 // ---------------------------------------------------------------------------

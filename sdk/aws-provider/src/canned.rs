@@ -46,9 +46,7 @@ macro_rules! mocked {
             .credentials_provider($krate::config::Credentials::new("canned", "canned", None, None, "canned"))
             .http_client(aws_smithy_mocks::create_mock_http_client())
             .interceptor(interceptor)
-            .retry_config(
-                $crate::settings::retry_config().with_initial_backoff(std::time::Duration::from_millis(1)),
-            )
+            .retry_config($crate::settings::retry_config().with_initial_backoff(std::time::Duration::from_millis(1)))
             .retry_partition($krate::config::retry::RetryPartition::new($crate::canned::lone_partition()));
         $krate::Client::from_conf(config.build())
     }};

@@ -129,7 +129,12 @@ pub const RULE_GROUPS_NAMESPACE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("data", "The rules file, in Prometheus's YAML format.").required(),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_NAMESPACE_NAME, lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_NAMESPACE_NAME,
+        lowercase: false,
+        reserved_prefix: None,
+    }),
     outputs: RuleGroupsNamespaceOutputs::FIELDS,
 };
 

@@ -188,7 +188,7 @@ pub const BUDGET_SCHEMA: ResourceSchema = ResourceSchema {
             "notification_type, comparison_operator, threshold, threshold_type and subscriber_emails, at most 5.",
         ),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_BUDGET_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_BUDGET_NAME, lowercase: false, reserved_prefix: None }),
     outputs: BudgetOutputs::FIELDS,
 };
 

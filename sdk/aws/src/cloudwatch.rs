@@ -155,7 +155,7 @@ pub const METRIC_ALARM_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("alarm_actions", "ARNs notified when the alarm goes to ALARM."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_ALARM_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_ALARM_NAME, lowercase: false, reserved_prefix: None }),
     outputs: MetricAlarmOutputs::FIELDS,
 };
 

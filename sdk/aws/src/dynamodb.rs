@@ -156,7 +156,7 @@ pub const TABLE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("deletion_protection", "Refuse deletion (default false)."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_TABLE_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_TABLE_NAME, lowercase: false, reserved_prefix: None }),
     outputs: TableOutputs::FIELDS,
 };
 

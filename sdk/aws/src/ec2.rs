@@ -660,7 +660,12 @@ pub const SECURITY_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("revoke_default_egress", "Remove the allow-all egress rule EC2 adds (default false)."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_SECURITY_GROUP_NAME, lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_SECURITY_GROUP_NAME,
+        lowercase: false,
+        reserved_prefix: Some("sg-"),
+    }),
     outputs: SecurityGroupOutputs::FIELDS,
 };
 

@@ -239,7 +239,12 @@ pub const REPOSITORY_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("force_delete", "Delete the images with the repository (default false)."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_REPOSITORY_NAME, lowercase: true }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_REPOSITORY_NAME,
+        lowercase: true,
+        reserved_prefix: None,
+    }),
     outputs: RepositoryOutputs::FIELDS,
 };
 

@@ -162,7 +162,7 @@ pub const CLUSTER_SCHEMA: ResourceSchema = ResourceSchema {
         ),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_CLUSTER_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_CLUSTER_NAME, lowercase: false, reserved_prefix: None }),
     outputs: ClusterOutputs::FIELDS,
 };
 
@@ -466,7 +466,12 @@ pub const NODE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         ),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "node_group_name", max_len: MAX_NODE_GROUP_NAME, lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "node_group_name",
+        max_len: MAX_NODE_GROUP_NAME,
+        lowercase: false,
+        reserved_prefix: None,
+    }),
     outputs: NodeGroupOutputs::FIELDS,
 };
 

@@ -84,7 +84,7 @@ pub const ROLE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("description", "A description."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_ROLE_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_ROLE_NAME, lowercase: false, reserved_prefix: None }),
     outputs: RoleOutputs::FIELDS,
 };
 

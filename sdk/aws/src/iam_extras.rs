@@ -136,7 +136,7 @@ pub const POLICY_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("policy", "The policy document; a change becomes the new default version.").required(),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_POLICY_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_POLICY_NAME, lowercase: false, reserved_prefix: None }),
     outputs: PolicyOutputs::FIELDS,
 };
 
@@ -370,7 +370,12 @@ pub const INSTANCE_PROFILE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("role", "The role's name; none when absent."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_INSTANCE_PROFILE_NAME, lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_INSTANCE_PROFILE_NAME,
+        lowercase: false,
+        reserved_prefix: None,
+    }),
     outputs: InstanceProfileOutputs::FIELDS,
 };
 

@@ -70,7 +70,12 @@ pub const LOG_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("kms_key_id", "The ARN of the KMS key encrypting the events."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_LOG_GROUP_NAME, lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_LOG_GROUP_NAME,
+        lowercase: false,
+        reserved_prefix: None,
+    }),
     outputs: LogGroupOutputs::FIELDS,
 };
 

@@ -230,7 +230,7 @@ pub const BUCKET_SCHEMA: ResourceSchema = ResourceSchema {
         ),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "bucket", max_len: MAX_BUCKET_NAME, lowercase: true }),
+    auto_name: Some(AutoName { property: "bucket", max_len: MAX_BUCKET_NAME, lowercase: true, reserved_prefix: None }),
     outputs: BucketOutputs::FIELDS,
 };
 

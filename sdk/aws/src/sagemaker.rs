@@ -61,7 +61,7 @@ pub const MODEL_PACKAGE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::replace("description", "A description (at most 1024 characters)."),
         PropertySchema::in_place("tags", "Tags."),
     ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_GROUP_NAME, lowercase: false }),
+    auto_name: Some(AutoName { property: "name", max_len: MAX_GROUP_NAME, lowercase: false, reserved_prefix: None }),
     outputs: ModelPackageGroupOutputs::FIELDS,
 };
 

@@ -129,7 +129,12 @@ pub const QUEUE_SCHEMA: ResourceSchema = ResourceSchema {
         PropertySchema::in_place("tags", "Tags."),
     ],
     // Room for the `.fifo` a FIFO queue's generated name gets.
-    auto_name: Some(AutoName { property: "name", max_len: MAX_QUEUE_NAME - FIFO_SUFFIX.len(), lowercase: false }),
+    auto_name: Some(AutoName {
+        property: "name",
+        max_len: MAX_QUEUE_NAME - FIFO_SUFFIX.len(),
+        lowercase: false,
+        reserved_prefix: None,
+    }),
     outputs: QueueOutputs::FIELDS,
 };
 

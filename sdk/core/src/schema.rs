@@ -60,6 +60,11 @@ pub struct AutoName {
     pub max_len: usize,
     /// The cloud accepts lowercase names only (S3 buckets).
     pub lowercase: bool,
+    /// A prefix the cloud keeps for its own IDs (`sg-` for security
+    /// groups), ending in `-`. A generated name that would start with it
+    /// gets `_` for that `-` instead (`sg_web-1a2b3c4`), so a logical name
+    /// such as `sg` still gets a name the cloud accepts.
+    pub reserved_prefix: Option<&'static str>,
 }
 
 /// A resource type's description.
@@ -227,7 +232,14 @@ fn auto_name(logical: &str, auto: AutoName) -> String {
         base = base.to_ascii_lowercase();
     }
     base.truncate(auto.max_len.saturating_sub(8));
-    format!("{base}-{suffix}")
+    let name = format!("{base}-{suffix}");
+    match auto.reserved_prefix {
+        Some(reserved) if name.to_ascii_lowercase().starts_with(&reserved.to_ascii_lowercase()) => {
+            let cut = reserved.len() - 1;
+            format!("{}_{}", &name[..cut], &name[reserved.len()..])
+        }
+        _ => name,
+    }
 }
 
 #[cfg(test)]
@@ -244,13 +256,24 @@ mod tests {
             PropertySchema::in_place("tags", "tags"),
             PropertySchema::replace("region", "region").required(),
         ],
-        auto_name: Some(AutoName { property: "bucket", max_len: 63, lowercase: true }),
+        auto_name: Some(AutoName { property: "bucket", max_len: 63, lowercase: true, reserved_prefix: None }),
         outputs: &[],
     };
 
     fn urn() -> Urn {
         let (s, p) = (StackName::new("dev").unwrap(), ProjectName::new("p").unwrap());
         Urn::new(&s, &p, None, &ResourceType::new("aws:s3:Bucket").unwrap(), "Artifacts_1").unwrap()
+    }
+
+    #[test]
+    fn an_auto_name_never_starts_with_a_reserved_prefix() {
+        let auto = AutoName { property: "name", max_len: 255, lowercase: false, reserved_prefix: Some("sg-") };
+        let sg = auto_name("sg", auto);
+        assert!(sg.starts_with("sg_") && sg.len() == "sg_".len() + 7, "{sg}");
+        let web = auto_name("SG-web", auto);
+        assert!(web.starts_with("SG_web-"), "{web}");
+        assert!(auto_name("web", auto).starts_with("web-"));
+        assert!(auto_name("sgx", auto).starts_with("sgx-"), "only the whole prefix counts");
     }
 
     #[test]
