@@ -20,6 +20,15 @@ pub async fn ec2() -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&crate::sdk_config().await)
 }
 
+/// The tags a program declared on an EC2 resource: all but the `cairn:urn`
+/// tag the provider adds.
+pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .filter(|(k, _)| k != "cairn:urn")
+        .collect()
+}
+
 /// One stack with its own state, and the AWS provider configured for the emulator.
 pub struct InProcess {
     _dir: tempfile::TempDir,
@@ -97,6 +106,11 @@ impl InProcess {
         let state = self.state().await;
         let r = state.resources.iter().find(|r| r.urn.name() == name && !r.pending_delete);
         r.map(|r| r.outputs.clone()).unwrap_or_else(|| panic!("no record for `{name}`"))
+    }
+
+    /// The string output `key` of the resource called `name`.
+    pub async fn output(&self, name: &str, key: &str) -> String {
+        crate::output(&self.outputs(name).await, key)
     }
 
     /// What `up` would do, step by step; panics with the error if planning fails.

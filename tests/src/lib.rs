@@ -373,3 +373,17 @@ pub fn hash_tags(
 ) -> std::collections::BTreeMap<String, String> {
     map.cloned().unwrap_or_default().into_iter().collect()
 }
+
+/// The string output `key` of a resource's outputs; panics naming what is there.
+pub fn output(outputs: &cairn_core::Value, key: &str) -> String {
+    outputs
+        .get(key)
+        .and_then(cairn_core::Value::as_str)
+        .unwrap_or_else(|| panic!("no output `{key}` in {outputs:?}"))
+        .to_owned()
+}
+
+/// Tags as a sorted map, from `(key, value)` literals.
+pub fn tags(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    sorted(pairs.iter().copied())
+}

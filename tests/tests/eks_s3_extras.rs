@@ -20,18 +20,14 @@ use cairn_aws::eks::{ClusterLogType, NodeGroupUpdateConfig};
 use cairn_aws::policy::{Condition, PolicyDocument, Principal, Statement};
 use cairn_aws::s3::{BucketLifecycleRule, LifecycleTransition, TransitionStorageClass};
 use cairn_aws::{AmiType, BucketArgs, ClusterArgs, NodeGroupArgs, ScalingConfig};
-use cairn_core::{Stack, Value};
+use cairn_core::Stack;
 use cairn_engine::Op;
 use cairn_tests::inprocess::{Imports, InProcess, assert_all, op};
-use cairn_tests::{assert_gone, eks, s3, unique};
+use cairn_tests::{assert_gone, eks, output, s3, unique};
 
 const ACCOUNT_ROOT: &str = "arn:aws:iam::123456789012:root";
 const KEY_A: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
 const KEY_B: &str = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222";
-
-fn output(outputs: &Value, key: &str) -> String {
-    outputs.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no output `{key}` in {outputs:?}")).to_owned()
-}
 
 async fn describe_cluster(eks: &aws_sdk_eks::Client, name: &str) -> aws_sdk_eks::types::Cluster {
     eks.describe_cluster().name(name).send().await.unwrap().cluster().cloned().expect("a cluster")

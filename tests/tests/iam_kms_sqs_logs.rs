@@ -16,21 +16,12 @@ use cairn_aws::kms::{AliasArgs, KeyArgs, KeySpec, KeyUsage};
 use cairn_aws::logs::LogGroupArgs;
 use cairn_aws::policy::{PolicyDocument, Principal, Statement};
 use cairn_aws::sqs::{QueueArgs, RedrivePolicy};
-use cairn_core::{Stack, Value};
+use cairn_core::Stack;
 use cairn_engine::Op;
 use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
-use cairn_tests::{assert_gone, unique};
+use cairn_tests::{assert_gone, tags, unique};
 
 const ACCOUNT: &str = "123456789012";
-
-/// A string output of a resource.
-async fn output(h: &InProcess, name: &str, key: &str) -> String {
-    let outs = h.outputs(name).await;
-    outs.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("`{name}` has no output `{key}`: {outs:?}"))
-        .to_owned()
-}
 
 /// Reads a policy document as IAM returns it (URL-encoded, or plain from some emulators).
 fn iam_doc(raw: &str) -> PolicyDocument {
@@ -65,10 +56,6 @@ fn trust(service: &str) -> PolicyDocument {
 
 /// Tags as SQS returns them.
 fn string_map(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -135,9 +122,9 @@ async fn managed_policy_attachment_and_inline_policy_round_trip() {
     assert!(ops.iter().all(|(_, o)| *o == Op::Create), "{ops:?}");
 
     // Create: every declared property, read back.
-    let role = output(&h, "app-role", "name").await;
+    let role = h.output("app-role", "name").await;
     let arn = h.id("read").await;
-    assert_eq!(arn, output(&h, "read", "arn").await);
+    assert_eq!(arn, h.output("read", "arn").await);
     let got = iam.get_policy().policy_arn(&arn).send().await.unwrap();
     let p = got.policy().unwrap();
     assert_eq!((p.path(), p.description(), p.default_version_id()), (Some("/"), Some("read artifacts"), Some("v1")));
@@ -174,7 +161,7 @@ async fn managed_policy_attachment_and_inline_policy_round_trip() {
     let mut ids: Vec<&str> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
     ids.sort_by_key(|id| id.trim_start_matches('v').parse::<u32>().unwrap());
     assert_eq!(ids, ["v2", "v3", "v4", "v5", "v6"], "v1 was pruned");
-    assert_eq!(output(&h, "read", "default_version_id").await, "v6");
+    assert_eq!(h.output("read", "default_version_id").await, "v6");
 
     // Replacements: a new description (a new policy, the attachment follows), a new inline name.
     let ops = h.up(|ctx: &Stack| iam_program(ctx, 7, None, None)).await;
@@ -288,7 +275,7 @@ async fn role_round_trip() {
     assert_all(&h.up(|ctx: &Stack| role_program(ctx, 1, &name, None)).await, Op::Create);
     let auto = h.id("serving").await;
     assert!(auto.starts_with("serving-"), "auto-named: {auto}");
-    assert_eq!(output(&h, "serving", "arn").await, format!("arn:aws:iam::{ACCOUNT}:role/{auto}"));
+    assert_eq!(h.output("serving", "arn").await, format!("arn:aws:iam::{ACCOUNT}:role/{auto}"));
     assert_eq!(role_state(&iam, &auto).await, declared(&role_args(1, &name)));
     assert_all(&h.preview_ops(|ctx: &Stack| role_program(ctx, 1, &name, None)).await, Op::Same);
 
@@ -375,7 +362,7 @@ async fn instance_profile_and_oidc_provider_round_trip() {
     let ops = h.up(|ctx: &Stack| profile_program(ctx, 1, &issuer, None, None)).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Create), "{ops:?}");
 
-    let (role_a, role_b) = (output(&h, "node-role", "name").await, output(&h, "node-role-b", "name").await);
+    let (role_a, role_b) = (h.output("node-role", "name").await, h.output("node-role-b", "name").await);
     let profile = h.id("profile").await;
     let got = iam.get_instance_profile().instance_profile_name(&profile).send().await.unwrap();
     let p = got.instance_profile().unwrap();
@@ -384,7 +371,7 @@ async fn instance_profile_and_oidc_provider_round_trip() {
     assert_eq!(p.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), [("team", "ml")]);
     let oidc = h.id("oidc").await;
     assert_eq!(oidc, format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"));
-    assert_eq!(output(&h, "oidc", "issuer").await, issuer);
+    assert_eq!(h.output("oidc", "issuer").await, issuer);
     let got = iam.get_open_id_connect_provider().open_id_connect_provider_arn(&oidc).send().await.unwrap();
     assert_eq!(got.url(), Some(issuer.as_str()));
     assert_eq!(
@@ -507,14 +494,14 @@ async fn kms_key_and_alias_round_trip() {
     assert!(ops.iter().all(|(_, o)| *o == Op::Create), "{ops:?}");
 
     let (key, key_b) = (h.id("key").await, h.id("key-b").await);
-    assert_eq!(output(&h, "key", "key_id").await, key);
+    assert_eq!(h.output("key", "key_id").await, key);
     let meta = kms.describe_key().key_id(&key).send().await.unwrap();
     let meta = meta.key_metadata().unwrap();
     assert_eq!(
         (meta.description(), meta.key_usage().map(|u| u.as_str()), meta.key_spec().map(|s| s.as_str())),
         (Some("artifacts"), Some("ENCRYPT_DECRYPT"), Some("SYMMETRIC_DEFAULT"))
     );
-    assert_eq!(meta.arn(), Some(output(&h, "key", "arn").await.as_str()));
+    assert_eq!(meta.arn(), Some(h.output("key", "arn").await.as_str()));
     assert!(kms.get_key_rotation_status().key_id(&key).send().await.unwrap().key_rotation_enabled());
     let t = kms.list_resource_tags().key_id(&key).send().await.unwrap();
     assert_eq!(t.tags().iter().map(|t| (t.tag_key(), t.tag_value())).collect::<Vec<_>>(), [("team", "ml")]);
@@ -617,8 +604,8 @@ async fn sqs_queue_round_trip() {
     let ops = h.up(|ctx: &Stack| sqs_program(ctx, 1, &jobs_name, None)).await;
     assert!(ops.iter().all(|(_, o)| *o == Op::Create), "{ops:?}");
 
-    let (dlq_arn, jobs) = (output(&h, "dlq", "arn").await, h.id("jobs").await);
-    assert_eq!(output(&h, "jobs", "url").await, jobs);
+    let (dlq_arn, jobs) = (h.output("dlq", "arn").await, h.id("jobs").await);
+    assert_eq!(h.output("jobs", "url").await, jobs);
     let a = attrs(jobs.clone()).await;
     assert_eq!(a[&A::VisibilityTimeout], "60");
     assert_eq!((a[&A::MessageRetentionPeriod].as_str(), a[&A::DelaySeconds].as_str()), ("345600", "0"));
@@ -628,7 +615,7 @@ async fn sqs_queue_round_trip() {
     let t = sqs.list_queue_tags().queue_url(&jobs).send().await.unwrap();
     assert_eq!(t.tags().cloned().unwrap_or_default(), string_map(&[("team", "ml")]));
     let ordered = h.id("ordered").await;
-    assert!(ordered.ends_with(".fifo") && output(&h, "ordered", "name").await.ends_with(".fifo"), "{ordered}");
+    assert!(ordered.ends_with(".fifo") && h.output("ordered", "name").await.ends_with(".fifo"), "{ordered}");
     assert_eq!(attrs(ordered.clone()).await.get(&A::FifoQueue).map(String::as_str), Some("true"));
 
     // In place: every setting, the redrive count, the KMS key and the tags.
@@ -719,11 +706,11 @@ async fn log_group_round_trip() {
     assert!(ops.iter().all(|(_, o)| *o == Op::Create), "{ops:?}");
 
     let group = h.id("app-logs").await;
-    let arn = output(&h, "app-logs", "arn").await;
+    let arn = h.output("app-logs", "arn").await;
     assert_eq!(arn, format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}"));
     let g = describe(group.clone()).await.expect("the log group exists");
     assert_eq!(g.retention_in_days(), Some(7));
-    assert_eq!(g.kms_key_id(), Some(output(&h, "logs-key", "arn").await.as_str()));
+    assert_eq!(g.kms_key_id(), Some(h.output("logs-key", "arn").await.as_str()));
     assert_eq!(tags_of(arn.clone()).await, tags(&[("team", "ml")]));
 
     // In place: retention and tags, then no retention at all.

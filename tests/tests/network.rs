@@ -5,31 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::Tag;
 use cairn_aws::{
     EipArgs, InternetGatewayArgs, NatGatewayArgs, RouteArgs, RouteTableArgs, RouteTableAssociationArgs, RuleProtocol,
     RuleType, SecurityGroupArgs, SecurityGroupRuleArgs, SubnetArgs, VpcArgs,
 };
 use cairn_core::{Input, Stack, Value};
 use cairn_engine::Op;
-use cairn_tests::inprocess::{Imports, InProcess, assert_all, ec2, op};
-use cairn_tests::{assert_gone, unique};
-
-/// The tags a program declared: all but the `cairn:urn` tag the provider adds.
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
-        .filter(|(k, _)| k != "cairn:urn")
-        .collect()
-}
+use cairn_tests::inprocess::{Imports, InProcess, assert_all, ec2, ec2_tags as tag_map, op};
+use cairn_tests::{assert_gone, output, unique};
 
 fn expected_tags(team: &str, env: &str) -> BTreeMap<String, String> {
     [("team".to_owned(), team.to_owned()), ("env".to_owned(), env.to_owned())].into()
-}
-
-/// Asserts a Describe call failed with a `*NotFound` code.
-fn output(outputs: &Value, key: &str) -> String {
-    outputs.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no output `{key}` in {outputs:?}")).to_owned()
 }
 
 async fn vpc_dns(ec2: &aws_sdk_ec2::Client, id: &str) -> (bool, bool) {

@@ -163,7 +163,7 @@ async fn default_tags_reach_every_other_taggable_type() {
     use cairn_aws::sagemaker::ModelPackageGroupArgs;
     use cairn_aws::sqs::QueueArgs;
     use cairn_core::Stack;
-    use cairn_tests::inprocess::{InProcess, assert_all};
+    use cairn_tests::inprocess::{InProcess, assert_all, ec2_tags};
     use cairn_tests::{Present, hash_tags, sorted};
 
     let (owner, team, issuer) = (unique("owner"), unique("team"), unique("issuer"));
@@ -219,14 +219,11 @@ async fn default_tags_reach_every_other_taggable_type() {
     };
     assert_all(&models.up(group).await, cairn_engine::Op::Create);
 
-    let out = |outputs: Value, key: &str| outputs.get(key).and_then(Value::as_str).expect("an output").to_owned();
     let config = cairn_tests::sdk_config().await;
     let (ec2, iam) = (aws_sdk_ec2::Client::new(&config), cairn_tests::iam().await);
     let mut listed: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     let sg = ec2.describe_security_groups().group_ids(h.id("sg").await).send().await.unwrap();
-    let sg_tags =
-        sg.security_groups()[0].tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
-    listed.insert("sg", sorted(sg_tags).into_iter().filter(|(k, _)| k != "cairn:urn").collect());
+    listed.insert("sg", ec2_tags(sg.security_groups()[0].tags()));
     let policy = iam.list_policy_tags().policy_arn(h.id("policy").await).send().await.unwrap();
     listed.insert("policy", sorted(policy.tags().iter().map(|t| (t.key(), t.value()))));
     let profile = iam.get_instance_profile().instance_profile_name(h.id("profile").await).send().await.unwrap();
@@ -241,21 +238,21 @@ async fn default_tags_reach_every_other_taggable_type() {
     let queue = sqs.list_queue_tags().queue_url(h.id("queue").await).send().await.unwrap();
     listed.insert("queue", hash_tags(queue.tags()));
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let arn = out(h.outputs("logs").await, "arn");
+    let arn = h.output("logs", "arn").await;
     let group_tags = logs.list_tags_for_resource().resource_arn(arn.trim_end_matches(":*")).send().await.unwrap();
     listed.insert("logs", hash_tags(group_tags.tags()));
     let ecr = aws_sdk_ecr::Client::new(&config);
-    let repo = ecr.list_tags_for_resource().resource_arn(out(h.outputs("images").await, "arn")).send().await.unwrap();
+    let repo = ecr.list_tags_for_resource().resource_arn(h.output("images", "arn").await).send().await.unwrap();
     let repo_tags = repo.tags().some().unwrap_or_default().iter();
     listed.insert(
         "images",
         sorted(repo_tags.map(|t| (t.key().some().unwrap_or_default(), t.value().some().unwrap_or_default()))),
     );
     let ddb = aws_sdk_dynamodb::Client::new(&config);
-    let table = ddb.list_tags_of_resource().resource_arn(out(h.outputs("table").await, "arn")).send().await.unwrap();
+    let table = ddb.list_tags_of_resource().resource_arn(h.output("table", "arn").await).send().await.unwrap();
     listed.insert("table", sorted(table.tags().iter().map(|t| (t.key(), t.value()))));
     let cw = aws_sdk_cloudwatch::Client::new(&config);
-    let alarm = cw.list_tags_for_resource().resource_arn(out(h.outputs("alarm").await, "arn")).send().await.unwrap();
+    let alarm = cw.list_tags_for_resource().resource_arn(h.output("alarm", "arn").await).send().await.unwrap();
     let alarm_tags = alarm.tags().some().unwrap_or_default().iter();
     listed.insert(
         "alarm",
@@ -263,11 +260,11 @@ async fn default_tags_reach_every_other_taggable_type() {
     );
     let amp = aws_sdk_amp::Client::new(&config);
     for name in ["metrics", "rules"] {
-        let got = amp.list_tags_for_resource().resource_arn(out(h.outputs(name).await, "arn")).send().await.unwrap();
+        let got = amp.list_tags_for_resource().resource_arn(h.output(name, "arn").await).send().await.unwrap();
         listed.insert(name, hash_tags(got.tags().some()));
     }
     let sm = aws_sdk_sagemaker::Client::new(&config);
-    let got = sm.list_tags().resource_arn(out(models.outputs("models").await, "arn")).send().await.unwrap();
+    let got = sm.list_tags().resource_arn(models.output("models", "arn").await).send().await.unwrap();
     let group_tags = got.tags().some().unwrap_or_default().iter();
     listed.insert(
         "models",

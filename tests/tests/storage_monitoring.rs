@@ -23,22 +23,9 @@ use cairn_aws::sagemaker::ModelPackageGroupArgs;
 use cairn_core::{Stack, Value};
 use cairn_engine::Op;
 use cairn_tests::inprocess::{InProcess, assert_all, import_opts, op};
-use cairn_tests::{Present, hash_tags, sorted, unique};
+use cairn_tests::{Present, hash_tags, sorted, tags, unique};
 
 const ACCOUNT: &str = "123456789012";
-
-/// A string output of a resource.
-async fn output(h: &InProcess, name: &str, key: &str) -> String {
-    let outs = h.outputs(name).await;
-    outs.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("`{name}` has no output `{key}`: {outs:?}"))
-        .to_owned()
-}
-
-fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
 
 // ---------------------------------------------------------------------------
 // aws:ecr:Repository
@@ -123,11 +110,11 @@ async fn ecr_repository_round_trip() {
     // Create: every declared property, read back.
     let repo = h.id("images").await;
     assert!(repo.starts_with("images-"), "auto-named: {repo}");
-    assert_eq!(output(&h, "images", "name").await, repo);
-    let arn = output(&h, "images", "arn").await;
+    assert_eq!(h.output("images", "name").await, repo);
+    let arn = h.output("images", "arn").await;
     assert_eq!(arn, format!("arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{repo}"));
     let r = describe(repo.clone()).await.expect("the repository exists");
-    assert_eq!(r.repository_uri(), Some(output(&h, "images", "repository_url").await.as_str()));
+    assert_eq!(r.repository_uri(), Some(h.output("images", "repository_url").await.as_str()));
     assert_eq!(r.image_tag_mutability().map(|m| m.as_str()), Some("IMMUTABLE"));
     assert_eq!(r.image_scanning_configuration().map(|s| s.scan_on_push()), Some(false));
     let encryption = r.encryption_configuration().and_then(|e| e.encryption_type().some()).map(|t| t.as_str());
@@ -205,7 +192,7 @@ async fn model_package_group_create_update_and_import() {
 
     // Create: every declared property, read back.
     assert_eq!(h.id("models").await, name);
-    let arn = output(&h, "models", "arn").await;
+    let arn = h.output("models", "arn").await;
     let got = sm.describe_model_package_group().model_package_group_name(&name).send().await.unwrap();
     assert_eq!(got.model_package_group_arn().some(), Some(arn.as_str()));
     assert_eq!(got.model_package_group_name().some(), Some(name.as_str()));
@@ -322,7 +309,7 @@ async fn dynamodb_table_round_trip() {
     // Create: every declared property, read back.
     let table = h.id("events").await;
     assert!(table.starts_with("events-"), "auto-named: {table}");
-    let arn = output(&h, "events", "arn").await;
+    let arn = h.output("events", "arn").await;
     assert_eq!(arn, format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"));
     let outs = h.outputs("events").await;
     assert_eq!(outs.get("stream_arn").and_then(Value::as_str), None, "no stream: {outs:?}");
@@ -446,7 +433,7 @@ async fn metric_alarm_round_trip() {
     // Create: every declared property, read back.
     let alarm = h.id("queue-depth").await;
     assert!(alarm.starts_with("queue-depth-"), "auto-named: {alarm}");
-    let arn = output(&h, "queue-depth", "arn").await;
+    let arn = h.output("queue-depth", "arn").await;
     let a = describe(alarm.clone()).await.expect("the alarm exists");
     assert_eq!(a.alarm_arn(), Some(arn.as_str()));
     assert_eq!(
@@ -552,18 +539,18 @@ async fn amp_workspace_and_rule_groups_namespace_round_trip() {
     // Create: every declared property, read back.
     let ws = h.id("metrics").await;
     assert!(ws.starts_with("ws-"), "{ws}");
-    assert_eq!(output(&h, "metrics", "id").await, ws);
-    let ws_arn = output(&h, "metrics", "arn").await;
+    assert_eq!(h.output("metrics", "id").await, ws);
+    let ws_arn = h.output("metrics", "arn").await;
     let w = workspace(ws.clone()).await.expect("the workspace exists");
     assert_eq!((w.workspace_id().some(), w.arn().some()), (Some(ws.as_str()), Some(ws_arn.as_str())));
     assert_eq!(w.alias(), Some("platform-metrics"));
-    assert_eq!(w.prometheus_endpoint(), Some(output(&h, "metrics", "prometheus_endpoint").await.as_str()));
+    assert_eq!(w.prometheus_endpoint(), Some(h.output("metrics", "prometheus_endpoint").await.as_str()));
     assert_eq!(tags_of(ws_arn.clone()).await, tags(&[("team", "ml")]));
     let ns = h.id("alerts").await;
-    let ns_auto = output(&h, "alerts", "name").await;
+    let ns_auto = h.output("alerts", "name").await;
     assert!(ns_auto.starts_with("alerts-"), "auto-named: {ns_auto}");
     assert_eq!(ns, format!("arn:aws:aps:us-east-1:{ACCOUNT}:rulegroupsnamespace/{ws}/{ns_auto}"));
-    assert_eq!(output(&h, "alerts", "arn").await, ns);
+    assert_eq!(h.output("alerts", "arn").await, ns);
     assert_eq!(rules(ws.clone(), ns_auto.clone()).await.as_deref(), Some(RULES_V1));
     assert_eq!(tags_of(ns.clone()).await, tags(&[("team", "ml")]));
 
@@ -684,11 +671,11 @@ async fn budget_create_notifications_replace_and_destroy() {
 
     // Create: every declared property, read back (the account is the caller's, from STS).
     let id = h.id("monthly").await;
-    let budget = output(&h, "monthly", "name").await;
+    let budget = h.output("monthly", "name").await;
     assert!(budget.starts_with("monthly-"), "auto-named: {budget}");
     assert_eq!(id, format!("{ACCOUNT}:{budget}"));
-    assert_eq!(output(&h, "monthly", "account_id").await, ACCOUNT);
-    assert_eq!(output(&h, "monthly", "arn").await, format!("arn:aws:budgets::{ACCOUNT}:budget/{budget}"));
+    assert_eq!(h.output("monthly", "account_id").await, ACCOUNT);
+    assert_eq!(h.output("monthly", "arn").await, format!("arn:aws:budgets::{ACCOUNT}:budget/{budget}"));
     let b = describe(budget.clone()).await.expect("the budget exists");
     assert_eq!(b.budget_name(), budget);
     let limit = b.budget_limit().map(|s| (s.amount().some().unwrap_or_default(), s.unit().some().unwrap_or_default()));
