@@ -3,7 +3,7 @@
 //! ID; a namespace's is its ARN (which holds the workspace ID and the name).
 //! Tags are read with ListTagsForResource (DescribeWorkspace's copy can lag).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_amp::primitives::Blob;
 use aws_sdk_amp::types::{RuleGroupsNamespaceStatusCode, WorkspaceStatusCode};
@@ -18,15 +18,11 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::generic::{self, known};
-use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
+use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
 
 generic::plain_args!(WorkspaceArgs, WORKSPACE_SCHEMA);
 
 generic::plain_args!(RuleGroupsNamespaceArgs, RULE_GROUPS_NAMESPACE_SCHEMA);
-
-fn tag_map(tags: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!tags.is_empty()).then(|| tags.clone().into_iter().collect())
-}
 
 async fn live_tags(c: &Clients, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = c.amp.list_tags_for_resource().resource_arn(arn).send().await.aws("ListTagsForResource", arn)?;
@@ -39,7 +35,7 @@ async fn retag(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    crate::changes::retag_by_arn!(c.amp, arn, old, new, |set| Ok::<_, ProviderError>(tag_map(set))).await
+    crate::changes::retag_by_arn!(c.amp, arn, old, new, |set| Ok::<_, ProviderError>(map_or_none(set))).await
 }
 
 // ---------------------------------------------------------------------------
@@ -88,7 +84,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .amp
         .create_workspace()
         .set_alias(args.alias.clone())
-        .set_tags(tag_map(&args.tags))
+        .set_tags(map_or_none(&args.tags))
         .send()
         .await
         .aws("CreateWorkspace", args.alias.as_deref().unwrap_or("new workspace"))?;
@@ -229,7 +225,7 @@ pub(crate) mod rule_groups {
             .workspace_id(&workspace)
             .name(&name)
             .data(Blob::new(args.data.as_bytes()))
-            .set_tags(tag_map(&args.tags))
+            .set_tags(map_or_none(&args.tags))
             .send()
             .await
             .aws("CreateRuleGroupsNamespace", &format!("{workspace}/{name}"))?;

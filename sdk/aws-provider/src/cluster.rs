@@ -16,7 +16,7 @@ use cairn_core::{
 use crate::Clients;
 use crate::changes::order_like;
 use crate::generic::{self, known};
-use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
+use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
 
 generic::plain_args!(ClusterArgs, CLUSTER_SCHEMA);
 
@@ -54,7 +54,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         // EKS exports no logs unless asked: only the enabled types need saying.
         .set_logging((!args.enabled_cluster_log_types.is_empty()).then(|| logging(&args.enabled_cluster_log_types)))
         .set_encryption_config(encryption)
-        .set_tags(eks_tags(&args.tags))
+        .set_tags(map_or_none(&args.tags))
         .send()
         .await
         .aws("CreateCluster", &name)?;
@@ -301,11 +301,6 @@ fn gone(name: &str) -> ProviderError {
     ProviderError::new(ErrorCode::NotFound, format!("cluster `{name}` does not exist"))
 }
 
-/// EKS tags, or `None` to send none.
-pub(crate) fn eks_tags(tags: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!tags.is_empty()).then(|| tags.clone().into_iter().collect())
-}
-
 /// A map EKS returns (tags, labels), sorted.
 pub(crate) fn string_map(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
     map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
@@ -318,7 +313,7 @@ pub(crate) async fn retag(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    crate::changes::retag_by_arn!(c.eks, arn, old, new, |set| Ok::<_, ProviderError>(eks_tags(set))).await
+    crate::changes::retag_by_arn!(c.eks, arn, old, new, |set| Ok::<_, ProviderError>(map_or_none(set))).await
 }
 
 /// Waits for an EKS update (version, configuration) to finish.

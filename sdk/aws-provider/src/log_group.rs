@@ -148,10 +148,8 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let group = describe_existing(c, name).await?;
     let arn = arn_of(&group);
     let arn = arn.as_str();
-    retag_by_arn!(c.logs, arn, &old.tags, &new.tags, |set: &BTreeMap<String, String>| Ok::<_, ProviderError>(Some(
-        set.clone().into_iter().collect()
-    )))
-    .await?;
+    retag_by_arn!(c.logs, arn, &old.tags, &new.tags, |set| Ok::<_, ProviderError>(crate::sdk::map_or_none(set)))
+        .await?;
     Ok(UpdateResponse { outputs: outputs(name, &group)? })
 }
 

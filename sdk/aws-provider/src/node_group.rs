@@ -17,9 +17,9 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::{order_like, tag_changes, taint_changes};
-use crate::cluster::{eks_tags, retag, string_map, wait_for_update};
+use crate::cluster::{retag, string_map, wait_for_update};
 use crate::generic::{self, known};
-use crate::sdk::{AwsResultExt, LastStatus, optional, wait_until};
+use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
 
 generic::plain_args!(NodeGroupArgs, NODE_GROUP_SCHEMA);
 
@@ -83,12 +83,12 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .capacity_type(CapacityTypes::from(args.capacity_type.as_str()))
         .ami_type(AmiTypes::from(args.ami_type.as_str()))
         .scaling_config(eks_scaling(&args.scaling))
-        .set_labels(eks_tags(&args.labels))
+        .set_labels(map_or_none(&args.labels))
         .set_taints(non_empty(args.taints.iter().map(eks_taint).collect()))
         .set_disk_size(args.disk_size)
         .set_update_config(args.update_config.map(eks_update_config))
         .set_version(version)
-        .set_tags(eks_tags(&args.tags))
+        .set_tags(map_or_none(&args.tags))
         .send()
         .await
         .aws("CreateNodegroup", &id)?;
@@ -253,7 +253,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         if labels_changed {
             call = call.labels(
                 UpdateLabelsPayload::builder()
-                    .set_add_or_update_labels(eks_tags(&set_labels))
+                    .set_add_or_update_labels(map_or_none(&set_labels))
                     .set_remove_labels(non_empty(remove_labels))
                     .build(),
             );

@@ -132,6 +132,14 @@ pub(crate) fn tag_list<T, E: std::fmt::Display>(
     tags.iter().map(|(k, v)| tag(k, v).map_err(build_error)).collect::<Result<_, _>>().map(Some)
 }
 
+/// A string map (tags, labels) in the `HashMap` shape the SDKs take; `None`
+/// when empty, as some APIs refuse an empty map.
+pub(crate) fn map_or_none(
+    map: &std::collections::BTreeMap<String, String>,
+) -> Option<std::collections::HashMap<String, String>> {
+    (!map.is_empty()).then(|| map.clone().into_iter().collect())
+}
+
 /// How long waiters wait, and how often they poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Waits {

@@ -648,6 +648,9 @@ cairn_core::resource! {
     }
 }
 
+/// The prefix of security group IDs, which EC2 refuses at the start of a group name.
+const SECURITY_GROUP_ID_PREFIX: &str = "sg-";
+
 /// The schema of `aws:ec2:SecurityGroup`.
 pub const SECURITY_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
     token: <SecurityGroup as CustomResource>::TYPE,
@@ -664,7 +667,7 @@ pub const SECURITY_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
         property: "name",
         max_len: MAX_SECURITY_GROUP_NAME,
         lowercase: false,
-        reserved_prefix: Some("sg-"),
+        reserved_prefix: Some(SECURITY_GROUP_ID_PREFIX),
     }),
     outputs: SecurityGroupOutputs::FIELDS,
 };
@@ -676,10 +679,15 @@ impl SecurityGroupArgs {
         if let Some(name) = self.name.as_ref().and_then(Input::value) {
             if let Err(reason) = check_group_text(name, MAX_SECURITY_GROUP_NAME) {
                 failures.push(failure("name", format!("`{name}` is not a valid security group name: {reason}")));
-            } else if name.to_ascii_lowercase().starts_with("sg-") {
+            } else if name
+                .get(..SECURITY_GROUP_ID_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(SECURITY_GROUP_ID_PREFIX))
+            {
                 failures.push(failure(
                     "name",
-                    format!("`{name}` starts with `sg-`, which EC2 keeps for group IDs: choose another name"),
+                    format!(
+                        "`{name}` starts with `{SECURITY_GROUP_ID_PREFIX}`, which EC2 keeps for group IDs: choose another name"
+                    ),
                 ));
             }
         }

@@ -234,7 +234,7 @@ fn auto_name(logical: &str, auto: AutoName) -> String {
     base.truncate(auto.max_len.saturating_sub(8));
     let name = format!("{base}-{suffix}");
     match auto.reserved_prefix {
-        Some(reserved) if name.to_ascii_lowercase().starts_with(&reserved.to_ascii_lowercase()) => {
+        Some(reserved) if name.get(..reserved.len()).is_some_and(|p| p.eq_ignore_ascii_case(reserved)) => {
             let cut = reserved.len() - 1;
             format!("{}_{}", &name[..cut], &name[reserved.len()..])
         }
