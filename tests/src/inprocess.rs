@@ -136,7 +136,7 @@ impl InProcess {
         let (session, state, next_op) = self.open("destroy").await;
         let steps = planner::destroy_all(&state).unwrap_or_else(|e| panic!("planning the destroy failed: {e}"));
         let plan =
-            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
+            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default(), component_outputs: Default::default() };
         self.carry_out(&plan, None, session, state, next_op).await;
         assert!(self.state().await.resources.is_empty(), "destroy leaves no record");
     }

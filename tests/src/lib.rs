@@ -165,11 +165,12 @@ impl Project {
     }
 }
 
-/// The example program's config for one test: `team` tags everything it creates.
+/// The example program's config for one test: the stack tag `team` tags everything it creates.
+/// `extra` is added under `[config]`.
 pub fn platform_config(team: &str, extra: &str) -> String {
     format!(
-        "[provider.aws]\nregion = \"us-east-1\"\n[config]\nsubnet_ids = [\"subnet-0aaa\", \"subnet-0bbb\"]\n\
-         kubernetes_version = \"1.30\"\nteam = \"{team}\"\n{extra}"
+        "[provider.aws]\nregion = \"us-east-1\"\n[tags]\nteam = \"{team}\"\ncost-center = \"4711\"\n\
+         [config]\nsubnet_ids = [\"subnet-0aaa\", \"subnet-0bbb\"]\nkubernetes_version = \"1.30\"\n{extra}"
     )
 }
 

@@ -23,7 +23,7 @@ fn draw(n: u64) -> u64 {
 async fn trial(backend: Option<&str>, n: usize) {
     let team = unique("chaos");
     let stack = unique("chaos");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let backend_line = backend.map(|b| format!("backend = \"{b}\"\n")).unwrap_or_default();
     p.write_config(&stack, &format!("{backend_line}lock_ttl = \"3s\"\n{}", platform_config(&team, "")));
     let with_stack = |args: &[&str]| -> Vec<String> {

@@ -118,7 +118,7 @@ async fn sixteen_ups(backend: Option<String>) {
     use cairn_tests::{Project, platform_config};
     let team = unique("ups");
     let stack = unique("ups");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let backend_line = backend.map(|b| format!("backend = \"{b}\"\n")).unwrap_or_default();
     p.write_config(&stack, &format!("{backend_line}{}", platform_config(&team, "")));
     let children: Vec<_> = (0..WRITERS)

@@ -8,13 +8,13 @@ use cairn_tests::{Project, assert_platform_exists_once, platform_config, team_bu
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_up_is_finished_by_the_next_one_without_duplicates_or_orphans() {
     let team = unique("crash");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config("dev", &platform_config(&team, ""));
 
     // Each provider call is followed by a pause before its result is journaled,
     // so the kill lands between "the cloud did it" and "the state knows it".
     let mut up = p.spawn_slow_up(1500);
-    let journal = p.state_dir("ai-platform", "dev").join("journal.jsonl");
+    let journal = p.state_dir("test-platform", "dev").join("journal.jsonl");
     // The roles and the bucket begin first; the cluster begins once its role
     // is committed. Kill then: at least one create is done in the cloud but
     // not yet in the state.

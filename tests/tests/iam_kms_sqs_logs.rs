@@ -262,7 +262,8 @@ async fn role_state(iam: &aws_sdk_iam::Client, name: &str) -> RoleState {
 fn declared(args: &RoleArgs) -> RoleState {
     let mut arns = args.managed_policy_arns.clone();
     arns.sort();
-    (args.assume_role_policy.clone(), args.description.clone(), args.tags.clone(), args.inline_policies.clone(), arns)
+    let trust = args.assume_role_policy.value().expect("a plain trust policy").clone();
+    (trust, args.description.clone(), args.tags.clone(), args.inline_policies.clone(), arns)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,12 +22,16 @@ fn with<'a>(base: &[&'a str], extra: &'a [String]) -> Vec<&'a str> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_platform_is_imported_into_a_fresh_state_and_then_unchanged() {
     let (stack, team) = (unique("imp"), unique("imp"));
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config(&stack, &platform_config(&team, ""));
     p.run(&["up", "--yes", "--stack", &stack]).ok();
     let exported = p.run(&["state", "export", "--stack", &stack]).ok().json();
     let imports = import_args(&exported);
-    assert_eq!(imports.len(), 2 * 5, "two roles, a bucket, a cluster, a node group: {imports:?}");
+    assert_eq!(
+        imports.len(),
+        2 * 7,
+        "two roles, a key, a bucket, a cluster, its OIDC provider, a node group: {imports:?}"
+    );
 
     let fresh = tempfile::tempdir().unwrap();
     let fresh_url = format!("file://{}", fresh.path().display());
@@ -47,9 +51,9 @@ async fn the_platform_is_imported_into_a_fresh_state_and_then_unchanged() {
     // The plan: every custom resource imported, every component recorded.
     let plan = p.run(&with(&with(&["preview", "--json"], &imports), &base.map(str::to_owned))).ok();
     let ops = plan.ops();
-    assert_eq!(ops.iter().filter(|(_, op)| op == "import").count(), 5, "{ops:?}");
+    assert_eq!(ops.iter().filter(|(_, op)| op == "import").count(), 7, "{ops:?}");
     assert!(ops.iter().all(|(_, op)| op == "import" || op == "create"), "{ops:?}");
-    assert_eq!(plan.json()["summary"]["import"], 5);
+    assert_eq!(plan.json()["summary"]["import"], 7);
 
     let up = p.run(&with(&with(&["up", "--yes", "--json"], &imports), &base.map(str::to_owned))).ok();
     assert_eq!(up.json()["succeeded"], true);

@@ -7,10 +7,10 @@ use cairn_tests::{Project, platform_config, unique, wait_for};
 
 #[test]
 fn a_concurrent_up_is_refused_with_the_holders_details() {
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config("dev", &platform_config(&unique("lock"), ""));
     let mut first = p.spawn_slow_up(1500);
-    let lock = p.state_dir("ai-platform", "dev").join("lock");
+    let lock = p.state_dir("test-platform", "dev").join("lock");
     wait_for("the first up to take the lock", Duration::from_secs(60), || {
         std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("\"pid\""))
     });

@@ -19,12 +19,17 @@ fn ops_other_than_same(run: &Run) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_platform_converges_updates_replaces_and_destroys() {
     let team = unique("e2e");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config("dev", &config(&team, ""));
 
     let preview = p.run(&["preview", "--json"]).ok();
     assert!(preview.ops().iter().all(|(_, op)| op == "create"), "{:?}", preview.ops());
-    assert_eq!(preview.ops().len(), 7, "2 components, 2 roles, cluster, node group, bucket: {:?}", preview.ops());
+    assert_eq!(
+        preview.ops().len(),
+        10,
+        "3 components, 2 roles, secrets key, cluster, OIDC provider, node group, bucket: {:?}",
+        preview.ops()
+    );
 
     let up = p.run(&["up", "--yes", "--json"]).ok();
     let doc = up.json();
@@ -41,13 +46,25 @@ async fn the_platform_converges_updates_replaces_and_destroys() {
     assert_eq!(cluster.version(), Some("1.30"));
     assert_eq!(cluster.resources_vpc_config().unwrap().subnet_ids(), ["subnet-0aaa", "subnet-0bbb"]);
     assert_eq!(cluster.tags().unwrap().get("team"), Some(&team));
+    assert_eq!(cluster.tags().unwrap().get("environment").map(String::as_str), Some("dev"));
+    let vpc = cluster.resources_vpc_config().unwrap();
+    assert_eq!((vpc.endpoint_public_access(), vpc.endpoint_private_access()), (false, true), "private unless opened");
+    let key = cluster.encryption_config()[0].provider().and_then(|p| p.key_arn()).expect("secrets encrypted");
+    assert!(key.starts_with("arn:aws:kms:"), "{key}");
+    let issuer = cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).unwrap().to_owned();
+    let providers = iam().await.list_open_id_connect_providers().send().await.unwrap();
+    let issuer_host = issuer.trim_start_matches("https://");
+    assert!(
+        providers.open_id_connect_provider_list().iter().any(|p| p.arn().is_some_and(|a| a.ends_with(issuer_host))),
+        "the cluster's OIDC provider exists for IRSA"
+    );
     let role_name = cluster.role_arn().unwrap().rsplit('/').next().unwrap().to_owned();
 
     let ng = eks.describe_nodegroup().cluster_name(&cluster_name).nodegroup_name(&ng_name).send().await.unwrap();
     let ng = ng.nodegroup.unwrap();
     assert_eq!(ng.instance_types(), ["g5.2xlarge"]);
     assert_eq!(ng.capacity_type().unwrap().as_str(), "SPOT");
-    assert_eq!(ng.ami_type().unwrap().as_str(), "AL2_x86_64_GPU");
+    assert_eq!(ng.ami_type().unwrap().as_str(), "AL2023_x86_64_NVIDIA");
     assert_eq!(ng.version(), Some("1.30"), "nodes pinned to the cluster's version");
     let scaling = ng.scaling_config().unwrap();
     assert_eq!((scaling.min_size(), scaling.max_size(), scaling.desired_size()), (Some(0), Some(2), Some(0)));
@@ -109,10 +126,11 @@ async fn the_platform_converges_updates_replaces_and_destroys() {
         &config(&team, "gpu_max_size = 4\ngpu_instance_types = [\"g6.2xlarge\"]\ndatasets_bucket = true\n"),
     );
     let up = p.run(&["up", "--yes", "--json"]).ok();
-    assert_eq!(ops_other_than_same(&up), [("datasets".to_owned(), "create".to_owned())]);
+    let datasets = |op: &str| vec![("datasets".to_owned(), op.to_owned()); 2];
+    assert_eq!(ops_other_than_same(&up), datasets("create"), "the component and its bucket");
     p.write_config("dev", &config(&team, "gpu_max_size = 4\ngpu_instance_types = [\"g6.2xlarge\"]\n"));
     let up = p.run(&["up", "--yes", "--json"]).ok();
-    assert_eq!(ops_other_than_same(&up), [("datasets".to_owned(), "delete".to_owned())]);
+    assert_eq!(ops_other_than_same(&up), datasets("delete"));
     assert_eq!(team_buckets(&team).await.len(), 1, "only the artifact bucket is left");
 
     // Destroy leaves nothing.

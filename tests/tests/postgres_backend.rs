@@ -9,7 +9,7 @@ use cairn_tests::{Project, assert_platform_exists_once, platform_config, postgre
 async fn a_killed_run_on_postgres_leaves_a_lock_that_expires_and_a_state_the_next_run_finishes() {
     let team = unique("pg");
     let stack = unique("pg");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let backend = postgres_url();
     p.write_config(&stack, &format!("backend = \"{backend}\"\nlock_ttl = \"3s\"\n{}", platform_config(&team, "")));
     let args = |cmd: &[&'static str]| -> Vec<String> {

@@ -8,7 +8,7 @@ use cairn_tests::{Project, aws_endpoint, platform_config, unique};
 #[tokio::test(flavor = "multi_thread")]
 async fn default_tags_reach_every_taggable_resource() {
     let (stack, team, owner) = (unique("tags"), unique("tags"), unique("owner"));
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let config = platform_config(&team, "").replace(
         "[provider.aws]\n",
         &format!("[provider.aws]\ndefault_tags = {{ owner = \"{owner}\", team = \"ignored\" }}\n"),
@@ -101,12 +101,13 @@ async fn a_mistyped_setting_is_refused_naming_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn default_tags_reach_the_platform_network() {
     let (stack, team, owner) = (unique("net"), unique("net"), unique("owner"));
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config(
         &stack,
         &format!(
-            "[provider.aws]\nregion = \"us-east-1\"\ndefault_tags = {{ owner = \"{owner}\" }}\n[config]\n\
-             availability_zones = [\"us-east-1a\", \"us-east-1b\"]\nkubernetes_version = \"1.30\"\nteam = \"{team}\"\n"
+            "[provider.aws]\nregion = \"us-east-1\"\ndefault_tags = {{ owner = \"{owner}\" }}\n\
+             [tags]\nteam = \"{team}\"\ncost-center = \"4711\"\n[config]\n\
+             availability_zones = [\"us-east-1a\", \"us-east-1b\"]\nkubernetes_version = \"1.30\"\n"
         ),
     );
     p.run(&["up", "--yes", "--stack", &stack]).ok();

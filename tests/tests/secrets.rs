@@ -43,7 +43,7 @@ fn run_checked(p: &Project, stack: &str, pass: &str, args: &[&str]) -> cairn_tes
 
 async fn scenario(backend: Option<String>, mode: Mode) {
     let stack = unique("sec");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let line = backend.clone().map(|b| format!("backend = \"{b}\"\n")).unwrap_or_default();
     let secrets = match &mode {
         Mode::Passphrase => "passphrase".to_owned(),
@@ -128,7 +128,7 @@ async fn secrets_are_sealed_under_a_kms_key_in_the_file_store() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_kms_key_is_refused_before_anything_is_written() {
     let (stack, team) = (unique("sec"), unique("sec"));
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     let extra = format!("alerts_webhook = \"{WEBHOOK}\"\n");
     p.write_config(&stack, &format!("secrets = \"awskms://alias/no-such-key\"\n{}", platform_config(&team, &extra)));
     let run = run_checked(&p, &stack, "", &["up", "--yes"]);

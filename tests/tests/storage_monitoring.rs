@@ -393,7 +393,7 @@ fn alarm_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, St
         args.evaluation_periods = 3;
         args.threshold = 500.0;
         args.treat_missing_data = TreatMissingData::NotBreaching;
-        args.dimensions = tags(&[("QueueName", "jobs-2")]);
+        args.dimensions = [("QueueName".to_owned(), "jobs-2".into())].into_iter().collect();
         args.tags = tags(&[("team", "infra"), ("tier", "gold")]);
     }
     if v >= 3 {

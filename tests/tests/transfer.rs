@@ -5,7 +5,7 @@ use cairn_tests::{Project, platform_config, postgres_url, unique};
 #[test]
 fn a_state_moves_from_the_file_store_to_postgres_and_keeps_working() {
     let stack = unique("mv");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config(&stack, &platform_config(&unique("mv"), ""));
     let on = |backend: Option<&str>, args: &[&str]| {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -23,7 +23,7 @@ fn a_state_moves_from_the_file_store_to_postgres_and_keeps_working() {
     std::fs::write(&file, &exported.stdout).unwrap();
 
     let imported = on(Some(&pg), &["state", "import", file.to_str().unwrap()]).ok();
-    assert!(imported.stderr.contains("imported 7 resources"), "{}", imported.stderr);
+    assert!(imported.stderr.contains("imported 10 resources"), "{}", imported.stderr);
     let preview = on(Some(&pg), &["preview", "--json"]).ok();
     assert!(preview.ops().iter().all(|(_, op)| op == "same"), "the moved state matches the cloud: {:?}", preview.ops());
 
@@ -31,7 +31,7 @@ fn a_state_moves_from_the_file_store_to_postgres_and_keeps_working() {
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0]["operation"], "import");
-    assert_eq!(versions[0]["changes"]["created"], 7);
+    assert_eq!(versions[0]["changes"]["created"], 10);
 
     // Another stack's history is refused, naming stack and backend; nothing changes.
     let mut foreign: serde_json::Value = serde_json::from_str(&exported.stdout).unwrap();
@@ -51,7 +51,7 @@ fn a_state_moves_from_the_file_store_to_postgres_and_keeps_working() {
 #[test]
 fn an_unreachable_backend_is_refused_naming_stack_and_backend() {
     let stack = unique("down");
-    let p = Project::new("ai-platform");
+    let p = Project::new("test-platform");
     p.write_config(&stack, &platform_config(&unique("down"), ""));
     let run = p.run(&["up", "--yes", "--stack", &stack, "--backend", "postgres://nobody@127.0.0.1:1/none"]);
     assert_eq!(run.code, 1);

@@ -12,14 +12,25 @@ use serde_json::Value;
 use crate::moto::{self, Emulator};
 use crate::{Result, cargo, target_dir, workspace_root};
 
-/// Runs the demo from a fresh state against a fresh emulator.
+/// The example's three programs, in the order they are brought up: each
+/// reads the outputs of the ones before it.
+const STACKS: [(&str, &str); 3] = [("ai-base", "base"), ("ai-platform", "platform"), ("ai-runtime", "runtime")];
+
+/// Runs the demo from a fresh state against a fresh emulator: the `dev`
+/// environment's three stacks brought up in order, then each previewed again.
 pub(crate) fn run() -> Result {
     let emulator = Emulator::start()?;
     let root = workspace_root();
 
-    crate::run(cargo().args(["build", "-p", "ai-platform", "-p", "cairn-provider-aws"]))?;
+    let mut build = cargo();
+    build.arg("build");
+    for (package, _) in STACKS {
+        build.args(["-p", package]);
+    }
+    crate::run(build.args(["-p", "cairn-provider-aws"]))?;
 
-    // The emulator starts empty, so the state must too.
+    // The emulator starts empty, so the state must too. One store for the
+    // three stacks: each reads the others' outputs from it.
     let state_dir = crate::xtask_dir().join("demo-state");
     if state_dir.exists() {
         fs::remove_dir_all(&state_dir).map_err(|e| format!("could not remove {}: {e}", state_dir.display()))?;
@@ -27,21 +38,28 @@ pub(crate) fn run() -> Result {
     fs::create_dir_all(&state_dir).map_err(|e| format!("could not create {}: {e}", state_dir.display()))?;
     let backend = format!("file://{}", state_dir.display());
 
-    let program = target_dir().join("debug").join("ai-platform");
-    let example_dir = root.join("examples").join("ai-platform");
-    let example = |args: &[&str]| {
-        let mut cmd = Command::new(&program);
-        cmd.current_dir(&example_dir).args(args).args(["--backend", backend.as_str()]);
+    let example = |(package, dir): (&str, &str), args: &[&str]| {
+        let mut cmd = Command::new(target_dir().join("debug").join(package));
+        cmd.current_dir(root.join("examples").join("ai-platform").join(dir))
+            .args(args)
+            .args(["--stack", "dev", "--backend", backend.as_str()]);
+        // The plugin built just above: finding it through cargo would build it again with the
+        // feature set of the plugin alone, recompiling the AWS SDK.
+        cmd.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
         emulator.configure(&mut cmd);
         cmd
     };
 
-    crate::run(&mut example(&["preview", "--stack", "dev"]))?;
-    crate::run(&mut example(&["up", "--stack", "dev", "--yes"]))?;
-    // Right after `up`, the program must describe exactly what exists.
-    let preview = crate::run_capture(&mut example(&["preview", "--stack", "dev", "--json"]))?;
-    check_no_changes(&preview)?;
-    println!("second preview: no changes");
+    for stack in STACKS {
+        crate::run(&mut example(stack, &["preview"]))?;
+        crate::run(&mut example(stack, &["up", "--yes"]))?;
+    }
+    // Right after `up`, each program must describe exactly what exists.
+    for stack in STACKS {
+        let preview = crate::run_capture(&mut example(stack, &["preview", "--json"]))?;
+        check_no_changes(&preview).map_err(|e| format!("{}: {e}", stack.0))?;
+        println!("{}: second preview, no changes", stack.0);
+    }
 
     let mut list = Command::new(moto::venv_python());
     list.arg(root.join("xtask").join("list_emulator.py")).arg(emulator.endpoint());

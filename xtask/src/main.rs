@@ -118,9 +118,26 @@ fn target_dir() -> PathBuf {
 
 /// A `cargo` command run in the workspace root, using the same cargo (and
 /// so the same toolchain) that is running xtask.
+///
+/// Without the variables cargo set for xtask itself (`CARGO_PKG_NAME`,
+/// `CARGO_MANIFEST_DIR`, ...): some build scripts (aws-lc-sys's among them)
+/// rerun when those change, and everything above them (the whole AWS SDK) is
+/// then compiled again, once for builds run from a shell, once for ours.
 fn cargo() -> Command {
     let mut cmd = Command::new(cargo_program());
     cmd.current_dir(workspace_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let of_xtask = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_MANIFEST_LINKS" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
+            );
+        if of_xtask {
+            cmd.env_remove(name.as_ref());
+        }
+    }
     cmd
 }
 

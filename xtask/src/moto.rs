@@ -129,8 +129,10 @@ impl Emulator {
         let log = File::create(&log_path).map_err(|e| format!("could not create {}: {e}", log_path.display()))?;
         let log_for_stderr = log.try_clone().map_err(|e| format!("could not open {}: {e}", log_path.display()))?;
 
-        let mut cmd = Command::new(moto_server());
-        cmd.args(["-H", "127.0.0.1", "-p", port.to_string().as_str()])
+        // moto's server through our launcher, which closes two gaps in its fidelity (see the script).
+        let mut cmd = Command::new(venv_python());
+        cmd.arg(crate::workspace_root().join("xtask").join("moto_server.py"))
+            .args(["-H", "127.0.0.1", "-p", port.to_string().as_str()])
             // Lets roles attach AWS managed policies (arn:aws:iam::aws:policy/...).
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())

@@ -1,38 +1,88 @@
 //! AI platform components.
 //!
-//! Each component is a component resource (it groups its children under its
-//! URN) that expands to AWS resources with opinionated defaults: cost tags on
-//! everything, least-privilege roles with only the AWS-managed policies the
-//! service needs, GPU taints and labels, replica caps.
+//! Each component is a typed arguments struct implementing
+//! [`cairn_core::ComponentArgs`], declared like a resource with
+//! `ctx.component(name, args)`: it checks its arguments before anything is
+//! declared (an error names the component, the field and the fix), groups its
+//! children under its URN and records its outputs. The defaults are the safe
+//! ones: cost tags (`team`, `cost-center`, `environment`) on every resource,
+//! encryption at rest, least-privilege IAM, nothing public, and replica and
+//! size caps a team must raise deliberately.
 //!
-//! - [`BaseNetwork`]: a VPC with public and private subnets per zone, an
+//! - [`BaseNetworkArgs`]: a VPC with public and private subnets per zone, an
 //!   internet gateway and a NAT gateway.
-//! - [`EksCluster`]: the cluster's IAM role and an EKS cluster.
-//! - [`GpuNodePool`]: a node IAM role and a GPU node group (spot by default,
-//!   tainted so only GPU workloads land on it, scaled to zero when idle).
+//! - [`EksClusterArgs`]: an EKS cluster with a private endpoint, encrypted
+//!   secrets, control-plane logs and its IAM OIDC provider.
+//! - [`GpuNodePoolArgs`]: a GPU node group (spot by default, tainted so only
+//!   GPU workloads land on it, scaled to zero when idle, capped), on an NVIDIA
+//!   node image matched to the instances' architecture; [`CpuNodePoolArgs`]
+//!   for CPU batch work.
+//! - [`ArtifactBucketArgs`]: a versioned, encrypted, private bucket with
+//!   lifecycle rules.
+//! - [`ModelRegistryArgs`]: a KMS-encrypted model bucket and image
+//!   repository, a SageMaker model package group and one promotion role per stage.
+//! - [`InferenceServiceArgs`]: the cloud side of a model server (an IRSA role
+//!   reading only its model, a log group, optionally its own GPU nodes) and
+//!   what its runtime side needs.
+//! - [`TrainingPipelineArgs`]: spot GPU nodes, artifact and checkpoint
+//!   buckets, an IRSA role and a queue or schedule trigger.
+//! - [`FeatureStoreArgs`]: a DynamoDB online store and an S3 offline store
+//!   under one key, with reader and writer roles.
+//! - [`DataPreprocessingArgs`]: a queue with dead letters, spot CPU workers and
+//!   a role limited to its input and output locations.
+//! - [`MonitoringStackArgs`]: managed Prometheus with GPU alert rules,
+//!   CloudWatch alarms and the environment's budget.
+//!
+//! [`access`] holds the least-privilege grants and the IRSA trust they share.
+//!
+//! ```
+//! use cairn_ai::{EksClusterArgs, GpuNodePoolArgs};
+//! use cairn_core::{Config, ProjectName, Stack, StackName};
+//!
+//! let config = Config::default().with_tags([("team", "ml-platform"), ("cost-center", "4711")]);
+//! let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("ai").unwrap(), config);
+//! let eks = ctx.component("ai", EksClusterArgs::builder().subnet_ids(vec!["subnet-a", "subnet-b"]).build())?;
+//! let gpu = ctx.component(
+//!     "gpu",
+//!     GpuNodePoolArgs::builder()
+//!         .cluster_name(&eks.cluster.name)
+//!         .cluster_version(&eks.cluster.version)
+//!         .subnet_ids(vec!["subnet-a", "subnet-b"])
+//!         .build(),
+//! )?;
+//! ctx.export("gpu_node_group", gpu.name());
+//! # Ok::<(), cairn_core::DeclareError>(())
+//! ```
 
+pub mod access;
+mod artifact_bucket;
+mod checks;
+mod cpu_node_pool;
+mod data_preprocessing;
 mod eks_cluster;
+mod feature_store;
+pub mod gpu;
 mod gpu_node_pool;
+mod inference_service;
+mod model_registry;
+mod monitoring;
 mod network;
 mod tags;
+mod training_pipeline;
+#[cfg(test)]
+mod testing;
 
-pub use eks_cluster::{EksCluster, EksClusterArgs};
+pub use artifact_bucket::{ArtifactBucket, ArtifactBucketArgs, Encryption};
+pub use cpu_node_pool::{CpuNodePool, CpuNodePoolArgs, MAX_CPU_NODES};
+pub use data_preprocessing::{DataPreprocessing, DataPreprocessingArgs, S3Location};
+pub use eks_cluster::{ClusterInfo, EksCluster, EksClusterArgs};
+pub use feature_store::{FeatureStore, FeatureStoreArgs};
 pub use gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES, gpu_taint};
+pub use inference_service::{
+    InferenceRuntime, InferenceService, InferenceServiceArgs, MAX_INFERENCE_REPLICAS, ModelSource, PRODUCTION_STACK,
+};
+pub use model_registry::{DEFAULT_STAGES, ModelRegistry, ModelRegistryArgs, stage_prefix};
+pub use monitoring::{MonitoringStack, MonitoringStackArgs, WatchedQueue, gpu_rules};
 pub use network::{BaseNetwork, BaseNetworkArgs};
-pub use tags::cost_tags;
-
-/// A component that could not be declared.
-#[derive(Debug, thiserror::Error)]
-pub enum ComponentError {
-    /// A child resource was refused.
-    #[error(transparent)]
-    Declare(#[from] cairn_core::DeclareError),
-    /// The component's arguments are invalid.
-    #[error("component {component}: {message}")]
-    Invalid {
-        /// The component's name.
-        component: String,
-        /// What is wrong and how to fix it.
-        message: String,
-    },
-}
+pub use tags::{REQUIRED_COST_TAGS, check_cost_tags, cost_tags};
+pub use training_pipeline::{TrainingPipeline, TrainingPipelineArgs, Trigger};

@@ -10,11 +10,10 @@ use cairn_aws::{
     Eip, EipArgs, InternetGateway, InternetGatewayArgs, NatGateway, NatGatewayArgs, RouteArgs, RouteTable,
     RouteTableArgs, RouteTableAssociationArgs, Subnet, SubnetArgs, Vpc, VpcArgs,
 };
-use cairn_core::{Output, Stack, Urn};
+use cairn_core::{ComponentArgs, DeclareError, InvalidArgs, Output, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
-use crate::ComponentError;
-use crate::tags::cost_tags;
+use crate::tags::{check_cost_tags, cost_tags};
 
 /// Arguments of [`BaseNetwork`].
 ///
@@ -32,7 +31,9 @@ pub struct BaseNetworkArgs {
     #[builder(setter(transform = |zones: impl IntoIterator<Item = impl Into<String>>| zones.into_iter().map(Into::into).collect()))]
     pub availability_zones: Vec<String>,
     /// Extra tags, added to the cost tags.
-    #[builder(default)]
+    #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
+        cairn_aws::string_map(tags)
+    }))]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -76,28 +77,44 @@ fn block(cidr: &str, index: u32) -> Result<String, String> {
     Ok(format!("{}/{sub}", Ipv4Addr::from(base + (index << (32 - sub)))))
 }
 
-impl BaseNetwork {
-    /// Declares the component `name` into `ctx`.
-    pub fn new(ctx: &Stack, name: &str, args: BaseNetworkArgs) -> Result<Self, ComponentError> {
-        let invalid = |message: String| ComponentError::Invalid { component: name.to_owned(), message };
-        let zones = args.availability_zones.len();
-        if !(2..=8).contains(&zones) {
-            return Err(invalid(format!(
-                "`availability_zones` lists {zones} zones: give two to eight (EKS needs subnets in two or more)"
-            )));
-        }
-        // Public subnets take blocks 0..zones, private ones 8..8+zones.
-        let public_cidrs =
-            (0..zones as u32).map(|i| block(&args.cidr_block, i)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
-        let private_cidrs = (0..zones as u32)
-            .map(|i| block(&args.cidr_block, 8 + i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?;
+impl BaseNetworkArgs {
+    /// The public subnets' ranges, then the private ones': public subnets
+    /// take blocks 0..zones of the VPC range, private ones 8..8+zones.
+    fn subnet_ranges(&self) -> Result<(Vec<String>, Vec<String>), InvalidArgs> {
+        let zones = self.availability_zones.len() as u32;
+        let blocks = |first: u32| {
+            (first..first + zones)
+                .map(|i| block(&self.cidr_block, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| InvalidArgs::new("cidr_block", e, "give a /16 to /24 network range such as 10.0.0.0/16"))
+        };
+        Ok((blocks(0)?, blocks(8)?))
+    }
+}
 
-        let scope = ctx.component("cairn:ai:BaseNetwork", name)?;
-        let urn = scope.parent().cloned().expect("a component scope has a parent");
+impl ComponentArgs for BaseNetworkArgs {
+    type Component = BaseNetwork;
+    const TYPE: &'static str = "cairn:ai:BaseNetwork";
+
+    fn validate(&self, ctx: &Stack) -> Result<(), InvalidArgs> {
+        let zones = self.availability_zones.len();
+        if !(2..=8).contains(&zones) {
+            return Err(InvalidArgs::new(
+                "availability_zones",
+                format!("lists {zones} zones"),
+                "give two to eight (EKS needs subnets in two or more)",
+            ));
+        }
+        self.subnet_ranges()?;
+        check_cost_tags(ctx, &self.tags)
+    }
+
+    fn expand(self, scope: &Scope) -> Result<BaseNetwork, DeclareError> {
+        let args = self;
+        let name = scope.name().to_owned();
+        let (public_cidrs, private_cidrs) = args.subnet_ranges().expect("validated");
         let tags = |role: &str| {
-            let mut t = cost_tags(ctx, name, &args.tags);
+            let mut t = cost_tags(scope, &args.tags);
             t.insert("Name".to_owned(), format!("{name}-{role}"));
             t
         };
@@ -167,12 +184,13 @@ impl BaseNetwork {
                         .build(),
                 )?;
             }
-            Ok::<_, ComponentError>(table)
+            Ok::<_, DeclareError>(table)
         };
         let public_routes = routes("public", &public_subnets, Some(&internet_gateway), None)?;
         let private_routes = routes("private", &private_subnets, None, Some(&nat_gateway))?;
-        Ok(Self {
-            urn,
+        scope.output("vpc_id", &vpc.id);
+        let network = BaseNetwork {
+            urn: scope.urn().clone(),
             vpc,
             public_subnets,
             private_subnets,
@@ -181,9 +199,13 @@ impl BaseNetwork {
             nat_gateway,
             public_routes,
             private_routes,
-        })
+        };
+        scope.output("private_subnet_ids", &network.private_subnet_ids());
+        Ok(network)
     }
+}
 
+impl BaseNetwork {
     /// The private subnets' IDs, for the cluster and its node groups.
     pub fn private_subnet_ids(&self) -> Output<Vec<String>> {
         Output::all(self.private_subnets.iter().map(|s| s.id.clone()))
@@ -193,7 +215,6 @@ impl BaseNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_core::{Config, ProjectName, StackName};
 
     #[test]
     fn subnets_take_sixteenths_of_the_vpc_range() {
@@ -208,10 +229,8 @@ mod tests {
 
     #[test]
     fn expands_to_a_vpc_with_public_and_private_subnets_and_one_nat() {
-        let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("ai").unwrap(), Config::default());
-        let net =
-            BaseNetwork::new(&ctx, "net", BaseNetworkArgs::builder().availability_zones(["az-a", "az-b"]).build())
-                .unwrap();
+        let ctx = crate::testing::ctx("dev");
+        let net = ctx.component("net", BaseNetworkArgs::builder().availability_zones(["az-a", "az-b"]).build()).unwrap();
         assert_eq!((net.public_subnets.len(), net.private_subnets.len()), (2, 2));
         let declared = ctx.finish();
         let types: Vec<String> = declared.resources.iter().map(|r| r.urn.resource_type().as_str().to_owned()).collect();
@@ -225,10 +244,15 @@ mod tests {
         let tags = private.inputs.get("tags").unwrap();
         assert_eq!(tags.get("kubernetes.io/role/internal-elb").and_then(cairn_core::Value::as_str), Some("1"));
 
-        let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("ai").unwrap(), Config::default());
-        let err = BaseNetwork::new(&ctx, "one", BaseNetworkArgs::builder().availability_zones(["az-a"]).build())
-            .unwrap_err()
+        let ctx = crate::testing::ctx("dev");
+        let err = ctx
+            .component("one", BaseNetworkArgs::builder().availability_zones(["az-a"]).build())
+            .err()
+            .unwrap()
             .to_string();
-        assert!(err.contains("two to eight"), "{err}");
+        assert!(err.contains("`availability_zones` lists 1 zones") && err.contains("two to eight"), "{err}");
+        let bad = BaseNetworkArgs::builder().availability_zones(["a", "b"]).cidr_block("10.0.0.1/16").build();
+        let err = crate::testing::ctx("dev").component("net", bad).err().unwrap().to_string();
+        assert!(err.contains("`cidr_block`") && err.contains("host bits"), "{err}");
     }
 }

@@ -88,7 +88,9 @@ async fn apply(c: &Clients, name: &str, old: Option<&BucketArgs>, new: &BucketAr
     if old.is_none_or(|o| o.encryption != new.encryption) {
         let by_default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::from(new.encryption.algorithm.as_str()))
-            .set_kms_master_key_id(new.encryption.kms_key_id.clone())
+            .set_kms_master_key_id(
+                new.encryption.kms_key_id.as_ref().map(|k| generic::known(k, "encryption.kms_key_id").cloned()).transpose()?,
+            )
             .build()
             .map_err(build_error)?;
         let config = ServerSideEncryptionConfiguration::builder()
@@ -270,7 +272,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
                     d.sse_algorithm().as_str()
                 ))
             })?,
-            kms_key_id: d.kms_master_key_id().map(str::to_owned),
+            kms_key_id: d.kms_master_key_id().map(|k| Input::Value(k.to_owned())),
         },
     };
 

@@ -46,8 +46,11 @@ async fn describe(c: &Clients, name: &str) -> Result<Option<MetricAlarm>, Provid
 
 /// PutMetricAlarm with the whole declared configuration (tags only on create).
 async fn put(c: &Clients, name: &str, args: &MetricAlarmArgs, with_tags: bool) -> Result<(), ProviderError> {
-    let dimensions =
-        args.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect::<Vec<_>>();
+    let dimensions = args
+        .dimensions
+        .iter()
+        .map(|(k, v)| Ok(Dimension::builder().name(k).value(generic::known(v, "dimensions")?).build()))
+        .collect::<Result<Vec<_>, ProviderError>>()?;
     let actions = args
         .alarm_actions
         .iter()
@@ -123,7 +126,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         dimensions: alarm
             .dimensions()
             .iter()
-            .map(|d| (d.name().unwrap_or_default().to_owned(), d.value().unwrap_or_default().to_owned()))
+            .map(|d| (d.name().unwrap_or_default().to_owned(), Input::Value(d.value().unwrap_or_default().to_owned())))
             .collect(),
         period: alarm.period().unwrap_or_default(),
         evaluation_periods: alarm.evaluation_periods().unwrap_or_default(),

@@ -35,7 +35,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .iam
         .create_role()
         .role_name(&name)
-        .assume_role_policy_document(args.assume_role_policy.to_aws_json())
+        .assume_role_policy_document(generic::known(&args.assume_role_policy, "assume_role_policy")?.to_aws_json())
         .set_description(args.description.clone())
         .set_tags(iam_tags(&args.tags)?)
         .send()
@@ -103,9 +103,11 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let attached = attached_policy_arns(c, &name).await?;
     let live = RoleArgs {
         name: Some(Input::Value(name.clone())),
-        assume_role_policy: decode_policy(role.assume_role_policy_document().unwrap_or_default()).map_err(|e| {
-            ProviderError::internal(format!("the trust policy of role `{name}` could not be read: {e}"))
-        })?,
+        assume_role_policy: Input::Value(
+            decode_policy(role.assume_role_policy_document().unwrap_or_default()).map_err(|e| {
+                ProviderError::internal(format!("the trust policy of role `{name}` could not be read: {e}"))
+            })?,
+        ),
         inline_policies,
         managed_policy_arns: order_like(
             attached,
@@ -132,7 +134,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         c.iam
             .update_assume_role_policy()
             .role_name(name)
-            .policy_document(new.assume_role_policy.to_aws_json())
+            .policy_document(generic::known(&new.assume_role_policy, "assume_role_policy")?.to_aws_json())
             .send()
             .await
             .aws("UpdateAssumeRolePolicy", name)?;

@@ -93,11 +93,11 @@ pub struct MetricAlarmArgs {
     /// How data points in a period are combined.
     pub statistic: Statistic,
     /// The metric's dimensions (name to value).
-    #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(dims: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
-        crate::string_map(dims)
+    #[builder(default, setter(fn transform<K: Into<String>, V: Into<Input<String>>>(dims: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, Input<String>> {
+        dims.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
     }))]
     #[serde(default)]
-    pub dimensions: BTreeMap<String, String>,
+    pub dimensions: BTreeMap<String, Input<String>>,
     /// Seconds per period: 10, 30 or a multiple of 60.
     pub period: i32,
     /// Periods compared with the threshold before the alarm changes state.

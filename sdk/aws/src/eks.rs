@@ -278,6 +278,10 @@ aws_enum! {
         BottlerocketX86_64 = "BOTTLEROCKET_x86_64",
         /// Bottlerocket with NVIDIA drivers, x86-64.
         BottlerocketX86_64Nvidia = "BOTTLEROCKET_x86_64_NVIDIA",
+        /// Amazon Linux 2023 with NVIDIA drivers, Arm64 (Graviton GPU instances such as g5g).
+        Al2023Arm64Nvidia = "AL2023_ARM_64_NVIDIA",
+        /// Bottlerocket with NVIDIA drivers, Arm64.
+        BottlerocketArm64Nvidia = "BOTTLEROCKET_ARM_64_NVIDIA",
     }
 }
 

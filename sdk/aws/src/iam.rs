@@ -35,8 +35,10 @@ pub struct RoleArgs {
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Input<String>>,
-    /// The trust policy: who may assume the role.
-    pub assume_role_policy: PolicyDocument,
+    /// The trust policy: who may assume the role. It may come from other
+    /// resources' outputs (an IRSA trust names the cluster's OIDC provider).
+    #[builder(setter(into))]
+    pub assume_role_policy: Input<PolicyDocument>,
     /// Inline policies, by policy name.
     #[builder(default, setter(fn transform<K: Into<String>>(policies: impl IntoIterator<Item = (K, PolicyDocument)>) -> BTreeMap<String, PolicyDocument> {
         policies.into_iter().map(|(name, doc)| (name.into(), doc)).collect()
@@ -92,7 +94,8 @@ impl RoleArgs {
     /// Every policy document with the path of its property, e.g.
     /// `inline_policies.read-artifacts` (Check scans them for wildcards).
     pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        let mut docs = vec![(PropertyPath::root().key("assume_role_policy"), &self.assume_role_policy)];
+        let mut docs: Vec<(PropertyPath, &PolicyDocument)> =
+            self.assume_role_policy.value().map(|d| (PropertyPath::root().key("assume_role_policy"), d)).into_iter().collect();
         docs.extend(
             self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)),
         );
@@ -103,13 +106,15 @@ impl RoleArgs {
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
         check_name(self.name.as_ref(), "name", MAX_ROLE_NAME, &mut failures);
-        if self.assume_role_policy.statement.is_empty() {
+        // A trust policy made of outputs is checked once they are known.
+        let trust = self.assume_role_policy.value().map_or(&[][..], |d| d.statement.as_slice());
+        if self.assume_role_policy.value().is_some_and(|d| d.statement.is_empty()) {
             failures.push(failure(
                 "assume_role_policy.statement",
                 "the trust policy has no statements: add one, e.g. PolicyDocument::assume_role_for_service(\"eks.amazonaws.com\")",
             ));
         }
-        for (i, s) in self.assume_role_policy.statement.iter().enumerate() {
+        for (i, s) in trust.iter().enumerate() {
             if s.principal.is_none() {
                 failures.push(failure(
                     &format!("assume_role_policy.statement[{i}].principal"),
@@ -188,7 +193,9 @@ mod tests {
     #[test]
     fn validation_names_the_statement_at_fault() {
         let mut a = args();
-        a.assume_role_policy.statement[0].principal = None;
+        if let Input::Value(trust) = &mut a.assume_role_policy {
+            trust.statement[0].principal = None;
+        }
         a.inline_policies.get_mut("logs").unwrap().statement[0].principal = Some(crate::Principal::aws("*"));
         let text: Vec<String> = a.validate().iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();
         assert_eq!(text.len(), 2, "{text:?}");

@@ -180,8 +180,10 @@ pub struct RolePolicyArgs {
     /// The inline policy's name. Changing it replaces the policy.
     #[builder(setter(into))]
     pub name: String,
-    /// The policy document, replaced in place.
-    pub policy: PolicyDocument,
+    /// The policy document, replaced in place. It may come from other
+    /// resources' outputs (the ARNs of the buckets it grants access to).
+    #[builder(setter(into))]
+    pub policy: Input<PolicyDocument>,
 }
 
 cairn_core::resource! {
@@ -211,7 +213,7 @@ pub const ROLE_POLICY_SCHEMA: ResourceSchema = ResourceSchema {
 impl RolePolicyArgs {
     /// The policy document with the path of its property (Check scans it for wildcards).
     pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        vec![(PropertyPath::root().key("policy"), &self.policy)]
+        self.policy.value().map(|d| (PropertyPath::root().key("policy"), d)).into_iter().collect()
     }
 
     /// Checks what IAM would refuse later, with the fix in each message.
@@ -221,7 +223,10 @@ impl RolePolicyArgs {
         if self.name.contains(ROLE_POLICY_ID_SEPARATOR) {
             failures.push(failure("name", format!("`{}` contains `:`: IAM policy names cannot; remove it", self.name)));
         }
-        check_identity_policy(&self.policy, &PropertyPath::root().key("policy"), &mut failures);
+        // A document made of outputs is checked once they are known.
+        if let Some(doc) = self.policy.value() {
+            check_identity_policy(doc, &PropertyPath::root().key("policy"), &mut failures);
+        }
         failures
     }
 }

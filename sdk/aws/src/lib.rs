@@ -174,13 +174,15 @@ pub fn schema(token: &str) -> Option<&'static ResourceSchema> {
 }
 
 /// Collects anything iterable of string-likes; the builders' list setters use
-/// it so that `["a", "b"]` and a `Vec<String>` are both accepted.
-fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
+/// it so that `["a", "b"]` and a `Vec<String>` are both accepted. Component
+/// builders use it too, so every list setter accepts the same things.
+pub fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
     items.into_iter().map(Into::into).collect()
 }
 
-/// Collects string pairs into a map (tags, labels).
-fn string_map<K: Into<String>, V: Into<String>>(
+/// Collects string pairs into a map (tags, labels): the one `tags` setter of
+/// every resource and component builder.
+pub fn string_map<K: Into<String>, V: Into<String>>(
     pairs: impl IntoIterator<Item = (K, V)>,
 ) -> std::collections::BTreeMap<String, String> {
     pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()

@@ -27,16 +27,17 @@ aws_enum! {
 }
 
 /// Default encryption of a bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TypedBuilder)]
 pub struct BucketEncryption {
     /// The algorithm; SSE-S3 (`AES256`) unless set.
     #[builder(default)]
     #[serde(default)]
     pub algorithm: SseAlgorithm,
-    /// The KMS key ID or ARN (only with `aws:kms`; the AWS-managed key when absent).
+    /// The KMS key ID or ARN (only with `aws:kms`; the AWS-managed key when absent); it may be
+    /// another resource's output, such as a key's `arn`.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
+    pub kms_key_id: Option<Input<String>>,
 }
 
 /// The bucket's public access block. Every flag defaults to `true`: nothing public.

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, SecretsMode, StackConfig};
 use crate::plugins::PluginProviders;
 use crate::progress::Progress;
+use crate::references::StoreOutputs;
 use crate::render;
 
 #[derive(Debug, Parser)]
@@ -61,6 +63,11 @@ enum Command {
     State {
         #[command(subcommand)]
         command: StateCommand,
+    },
+    /// Read or change one value of the stack's config file, keeping its comments and layout.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Delete every resource of the stack.
     Destroy {
@@ -116,6 +123,30 @@ impl Imports {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a value of [config] as the file holds it (a sealed one stays sealed).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Set a value of [config]: a TOML value (4, true, ["a", "b"]) or else a string.
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Seal the value with the stack's secrets mode; the program reads it with require_secret.
+        #[arg(long)]
+        secret: bool,
+    },
+    /// Remove a value from [config].
+    Rm {
+        /// The key.
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum StateCommand {
     /// Show who holds the stack's lock, if anyone.
     Lock,
@@ -146,7 +177,7 @@ struct Session {
     project: ProjectName,
     stack: StackName,
     config: StackConfig,
-    store: Box<dyn StateStore>,
+    store: Arc<dyn StateStore>,
     providers: PluginProviders,
     json: bool,
     lock: LockOptions,
@@ -178,29 +209,16 @@ where
     let dir = config::project_dir(cli.cwd.as_deref(), &stack)?;
     let config = config::load(&dir, &stack)?;
     let backend = cli.backend.clone().unwrap_or_else(|| config.backend.clone());
+    let mut config = config;
+    if let Command::Config { command } = &cli.command {
+        return config_command(&config, &project, &stack, command, cli.json).await;
+    }
     let store = crate::backends::open(&backend, &config.project_dir, &config.providers).await?;
     let migrating = matches!(cli.command, Command::State { command: StateCommand::Encrypt });
-    let store: Box<dyn StateStore> = match &config.secrets {
-        Some(mode) => {
-            let cipher = match mode {
-                SecretsMode::Passphrase => {
-                    let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {
-                        anyhow!(
-                            "stack `{stack}` encrypts its secrets (secrets = \"passphrase\" in {}): set \
-                             CAIRN_PASSPHRASE to its passphrase",
-                            config.path.display()
-                        )
-                    })?;
-                    cairn_secrets::Cipher::Passphrase(cairn_secrets::Sealer::new(passphrase))
-                }
-                SecretsMode::AwsKms(key) => {
-                    let keys =
-                        crate::backends::data_keys(key, &config.providers, &project, &stack).await.with_context(
-                            || format!("stack `{stack}`: secrets = \"{key}\" in {}", config.path.display()),
-                        )?;
-                    cairn_secrets::Cipher::Envelope(cairn_secrets::EnvelopeSealer::new(keys))
-                }
-            };
+    let cipher = cipher(&config, &project, &stack).await?;
+    config.open_secrets(cipher.as_ref()).await?;
+    let store: Box<dyn StateStore> = match cipher {
+        Some(cipher) => {
             if migrating {
                 Box::new(cairn_secrets::EncryptingStore::migrating(store, cipher))
             } else {
@@ -214,6 +232,7 @@ where
         ),
         None => store,
     };
+    let store: Arc<dyn StateStore> = Arc::from(store);
     let providers = PluginProviders::new(config.providers.clone());
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
@@ -222,7 +241,81 @@ where
         Command::Up { imports, yes, parallel } => s.up(program, &imports, yes, parallel).await,
         Command::Destroy { yes, parallel } => s.destroy(yes, parallel).await,
         Command::State { command } => s.state(command).await,
+        Command::Config { .. } => unreachable!("config commands return before the store is opened"),
     }
+}
+
+/// The stack's cipher, if its config names a secrets mode.
+async fn cipher(
+    config: &StackConfig,
+    project: &ProjectName,
+    stack: &StackName,
+) -> anyhow::Result<Option<cairn_secrets::Cipher>> {
+    let Some(mode) = &config.secrets else { return Ok(None) };
+    Ok(Some(match mode {
+        SecretsMode::Passphrase => {
+            let passphrase = std::env::var("CAIRN_PASSPHRASE").map_err(|_| {
+                anyhow!(
+                    "stack `{stack}` encrypts its secrets (secrets = \"passphrase\" in {}): set CAIRN_PASSPHRASE to \
+                     its passphrase",
+                    config.path.display()
+                )
+            })?;
+            cairn_secrets::Cipher::Passphrase(cairn_secrets::Sealer::new(passphrase))
+        }
+        SecretsMode::AwsKms(key) => {
+            let keys = crate::backends::data_keys(key, &config.providers, project, stack)
+                .await
+                .with_context(|| format!("stack `{stack}`: secrets = \"{key}\" in {}", config.path.display()))?;
+            cairn_secrets::Cipher::Envelope(cairn_secrets::EnvelopeSealer::new(keys))
+        }
+    }))
+}
+
+/// `config get | set | rm`: edits the stack's file; needs no state store.
+async fn config_command(
+    config: &StackConfig,
+    project: &ProjectName,
+    stack: &StackName,
+    command: &ConfigCommand,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = &config.path;
+    match command {
+        ConfigCommand::Get { key } => match crate::config_edit::get(path, key)? {
+            Some(v) if json => println!("{}", serde_json::json!({ "key": key, "value": v })),
+            Some(v) => println!("{v}"),
+            None => bail!("{} has no `{key}` under [config]; set it with `config set {key} VALUE`", path.display()),
+        },
+        ConfigCommand::Set { key, value, secret: false } => {
+            crate::config_edit::set(path, key, crate::config_edit::parse_value(value))?;
+            eprintln!("set `{key}` in {}", path.display());
+        }
+        ConfigCommand::Set { key, value, secret: true } => {
+            let Some(cipher) = cipher(config, project, stack).await? else {
+                bail!(
+                    "`config set --secret` seals the value with the stack's secrets mode: set `secrets = \
+                     \"passphrase\"` or `secrets = \"awskms://alias/NAME\"` in {} first",
+                    path.display()
+                );
+            };
+            // The value is sealed as JSON, so it keeps its type (a number stays a number).
+            let parsed = crate::config_edit::parse_value(value);
+            let table: toml::Table = toml::from_str(&format!("v = {parsed}"))?;
+            let plain = serde_json::to_vec(&table["v"])?;
+            cipher.ready_to_seal().await?;
+            let sealed = cipher.seal(&plain)?;
+            crate::config_edit::set(path, key, crate::config_edit::sealed(sealed))?;
+            eprintln!("set `{key}` in {}, sealed with {}", path.display(), cipher.describe());
+        }
+        ConfigCommand::Rm { key } => {
+            if !crate::config_edit::rm(path, key)? {
+                bail!("{} has no `{key}` under [config]", path.display());
+            }
+            eprintln!("removed `{key}` from {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 impl Session {
@@ -231,7 +324,8 @@ impl Session {
         program: &F,
         imports: &Imports,
     ) -> anyhow::Result<DeclaredStack> {
-        let ctx = Stack::new(self.stack.clone(), self.project.clone(), self.config.config.clone());
+        let ctx = Stack::new(self.stack.clone(), self.project.clone(), self.config.config.clone())
+            .with_stack_outputs(Arc::new(StoreOutputs::new(self.store.clone())));
         program(&ctx).map_err(|e| anyhow!("the program failed: {e}"))?;
         let mut declared = ctx.finish();
         imports.apply(&mut declared)?;
@@ -386,7 +480,7 @@ impl Session {
         self.settle(recorder, pending).await?;
         let plan = preview(declared, &recorder.state(), &self.providers).await?;
         self.print_plan(&plan, "Update");
-        if plan.changes_nothing() && recorder.writes() == 0 && plan.outputs == recorder.state().outputs {
+        if plan.changes_nothing() && recorder.writes() == 0 && plan.outputs_recorded(&recorder.state()) {
             if self.json {
                 let report = cairn_engine::ApplyReport::unchanged(&plan, recorder.state());
                 self.print_json(&render::report_json(&plan, &report, self.stack.as_str(), self.project.as_str()))?;
@@ -512,7 +606,7 @@ impl Session {
         let state = recorder.state();
         let steps = cairn_engine::planner::destroy_all(&state)?;
         let plan =
-            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default() };
+            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default(), component_outputs: Default::default() };
         self.print_plan(&plan, "Destroy");
         if plan.steps.is_empty() && !self.json {
             return Ok(ExitCode::SUCCESS);

@@ -8,6 +8,11 @@
 //! [provider.aws]
 //! region = "us-east-1"
 //!
+//! # The stack's tags: components put them on every resource (cost allocation).
+//! [tags]
+//! team = "ml-platform"
+//! cost-center = "4711"
+//!
 //! # Values the program reads with ctx.config().require::<T>("key").
 //! [config]
 //! cluster_name = "ai-dev"
@@ -35,6 +40,9 @@ struct File {
     provider: BTreeMap<String, toml::Table>,
     #[serde(default)]
     config: toml::Table,
+    /// The stack's cost-allocation tags, which components put on everything.
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
 }
 
 /// How a stack seals its secrets (`secrets = "…"`).
@@ -61,8 +69,40 @@ pub struct StackConfig {
     pub secrets: Option<SecretsMode>,
     /// Provider configuration per package.
     pub providers: BTreeMap<String, Value>,
-    /// The program's config values.
+    /// The program's config values (without the sealed ones until [`StackConfig::open_secrets`]).
     pub config: Config,
+    /// Sealed config values (`key = { secret = "cairn:…" }`), by key.
+    pub sealed: BTreeMap<String, String>,
+}
+
+impl StackConfig {
+    /// Opens the sealed config values with the stack's cipher and hands them to the program as secrets.
+    pub async fn open_secrets(&mut self, cipher: Option<&cairn_secrets::Cipher>) -> anyhow::Result<()> {
+        if self.sealed.is_empty() {
+            return Ok(());
+        }
+        let Some(cipher) = cipher else {
+            let key = self.sealed.keys().next().expect("not empty");
+            bail!(
+                "{}: config value `{key}` is sealed, but the stack has no `secrets = …` mode to open it with: set the \
+                 mode it was sealed with",
+                self.path.display()
+            );
+        };
+        let texts: Vec<&str> = self.sealed.values().map(String::as_str).collect();
+        cipher.ready_to_open(&texts).await.with_context(|| format!("{}: opening sealed config values", self.path.display()))?;
+        let mut opened = Vec::new();
+        for (key, sealed) in &self.sealed {
+            let plain = cipher
+                .open(sealed)
+                .with_context(|| format!("{}: config value `{key}` could not be opened", self.path.display()))?;
+            let value: serde_json::Value = serde_json::from_slice(&plain)
+                .with_context(|| format!("{}: config value `{key}` is not a sealed config value", self.path.display()))?;
+            opened.push((key.clone(), value));
+        }
+        self.config = std::mem::take(&mut self.config).with_secrets(opened);
+        Ok(())
+    }
 }
 
 /// The config file name of a stack.
@@ -105,8 +145,19 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
     let file: File = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end()))?;
     let to_json = |t: &toml::Table| serde_json::to_value(t).expect("TOML converts to JSON");
-    let config_values: BTreeMap<String, serde_json::Value> =
-        file.config.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("TOML converts to JSON"))).collect();
+    // `key = { secret = "cairn:…" }` is a sealed value, opened later with the stack's cipher.
+    let sealed_text = |v: &toml::Value| -> Option<String> {
+        let t = v.as_table().filter(|t| t.len() == 1)?;
+        t.get(crate::config_edit::SECRET_KEY)?.as_str().map(str::to_owned)
+    };
+    let sealed: BTreeMap<String, String> =
+        file.config.iter().filter_map(|(k, v)| sealed_text(v).map(|s| (k.clone(), s))).collect();
+    let config_values: BTreeMap<String, serde_json::Value> = file
+        .config
+        .iter()
+        .filter(|(k, _)| !sealed.contains_key(*k))
+        .map(|(k, v)| (k.clone(), serde_json::to_value(v).expect("TOML converts to JSON")))
+        .collect();
     let display_path = path.file_name().map(PathBuf::from).unwrap_or_else(|| path.clone());
     let lock_ttl = match &file.lock_ttl {
         None => cairn_state::DEFAULT_LOCK_TTL,
@@ -135,7 +186,8 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
         lock_ttl,
         providers: file.provider.iter().map(|(k, t)| (k.clone(), Value::from_json(&to_json(t)))).collect(),
-        config: Config::new(display_path, config_values),
+        config: Config::new(display_path, config_values).with_tags(file.tags),
+        sealed,
         path,
     })
 }
@@ -152,9 +204,13 @@ mod tests {
     #[test]
     fn reads_backend_providers_and_values() {
         let d = tempfile::tempdir().unwrap();
-        let c =
-            write(d.path(), "backend = \"file:///tmp/x\"\n[provider.aws]\nregion = \"eu-west-1\"\n[config]\nmax = 3\n")
-                .unwrap();
+        let c = write(
+            d.path(),
+            "backend = \"file:///tmp/x\"\n[provider.aws]\nregion = \"eu-west-1\"\n[config]\nmax = 3\n\
+             [tags]\nteam = \"ml\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.config.tags()["team"], "ml");
         assert_eq!(c.backend, "file:///tmp/x");
         assert_eq!(c.providers["aws"].get("region").and_then(Value::as_str), Some("eu-west-1"));
         assert_eq!(c.config.require::<u32>("max").unwrap(), 3);

@@ -22,13 +22,15 @@
 pub mod backends;
 mod cli;
 pub mod config;
+pub mod config_edit;
 pub mod plugins;
 pub mod progress;
+mod references;
 pub mod render;
 
 pub use cairn_core::{
-    Config, ConfigError, CustomResource, DeclareError, Input, Output, ProjectName, ResourceOptions, Stack, StackName,
-    Urn, Value, resource,
+    ComponentArgs, Config, ConfigError, CustomResource, DeclareError, Input, InvalidArgs, Output, ProjectName,
+    ResourceOptions, Scope, Stack, StackName, StackReference, Urn, Value, resource,
 };
 pub use cairn_engine as engine;
 

@@ -110,6 +110,11 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
                 let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op).apply_to(mark));
             }
         }
+        if let Some(outs) = plan.component_outputs.get(&s.urn) {
+            for (k, v) in outs {
+                let _ = writeln!(out, "   {indent}    {} {k}: {v}", Style::new().dim().apply_to("output"));
+            }
+        }
         for w in &s.warnings {
             let _ = writeln!(
                 out,
@@ -145,7 +150,7 @@ fn paths(p: &[cairn_core::PropertyPath]) -> String {
     p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn step_json(s: &Step) -> serde_json::Value {
+fn step_json(s: &Step, component_outputs: Option<&BTreeMap<String, Value>>) -> serde_json::Value {
     let mut j = json!({
         "urn": s.urn,
         "type": s.ty.as_str(),
@@ -155,6 +160,9 @@ fn step_json(s: &Step) -> serde_json::Value {
     });
     if let Some(id) = &s.import_id {
         j["import_id"] = json!(id);
+    }
+    if let Some(outs) = component_outputs {
+        j["outputs"] = outputs_json(outs);
     }
     j
 }
@@ -181,7 +189,7 @@ pub fn plan_json(plan: &Plan, stack: &str, project: &str) -> serde_json::Value {
         "stack": stack,
         "project": project,
         "serial": plan.base_serial,
-        "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "steps": plan.steps.iter().map(|s| step_json(s, plan.component_outputs.get(&s.urn))).collect::<Vec<_>>(),
         "summary": plan.summary(),
         "outputs": outputs_json(&plan.outputs),
     })
@@ -194,7 +202,14 @@ pub fn report_json(plan: &Plan, report: &ApplyReport, stack: &str, project: &str
         .iter()
         .zip(&report.outcomes)
         .map(|(s, o)| {
-            let mut j = step_json(s);
+            // A component's outputs as recorded by the run.
+            let recorded = match report.state.live(&s.urn) {
+                Some(r) if s.kind == cairn_core::ResourceKind::Component && plan.component_outputs.contains_key(&s.urn) => {
+                    r.outputs.as_map().cloned()
+                }
+                _ => None,
+            };
+            let mut j = step_json(s, recorded.as_ref());
             j["status"] = json!(o.status);
             if let Some(e) = &o.error {
                 j["error"] = json!(e);

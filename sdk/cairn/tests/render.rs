@@ -90,6 +90,14 @@ fn sample_plan() -> Plan {
         ]
         .into_iter()
         .collect(),
+        component_outputs: [(
+            pool.clone(),
+            [("node_group".to_owned(), Value::Unknown), ("role_arn".to_owned(), Value::from("arn:aws:iam::1:role/r"))]
+                .into_iter()
+                .collect(),
+        )]
+        .into_iter()
+        .collect(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Typed access to a stack's configuration values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -30,6 +30,16 @@ pub enum ConfigError {
         /// The conversion error.
         message: String,
     },
+    /// The value is sealed in the file and was read as a plain one.
+    #[error(
+        "config value `{key}` in {file} is secret: read it with get_secret or require_secret, which keep it secret"
+    )]
+    Secret {
+        /// The key.
+        key: String,
+        /// The stack's config file.
+        file: String,
+    },
 }
 
 /// A stack's `[config]` values, read from its config file.
@@ -44,12 +54,51 @@ pub enum ConfigError {
 pub struct Config {
     file: PathBuf,
     values: BTreeMap<String, serde_json::Value>,
+    tags: BTreeMap<String, String>,
+    /// Keys whose values were sealed in the file: readable as secrets only.
+    secret: BTreeSet<String>,
 }
 
 impl Config {
     /// Config values read from `file`.
     pub fn new(file: impl Into<PathBuf>, values: BTreeMap<String, serde_json::Value>) -> Self {
-        Self { file: file.into(), values }
+        Self { file: file.into(), values, tags: BTreeMap::new(), secret: BTreeSet::new() }
+    }
+
+    /// The same config with secret values (opened from their sealed form in
+    /// the file): programs read them with [`Config::get_secret`] and
+    /// [`Config::require_secret`] only.
+    ///
+    /// ```
+    /// use cairn_core::Config;
+    /// let cfg = Config::default().with_secrets([("token".to_owned(), serde_json::json!("s3cr3t"))]);
+    /// assert!(cfg.get::<String>("token").unwrap_err().to_string().contains("is secret"));
+    /// assert!(cfg.require_secret::<String>("token").is_ok());
+    /// ```
+    pub fn with_secrets(mut self, secrets: impl IntoIterator<Item = (String, serde_json::Value)>) -> Self {
+        for (k, v) in secrets {
+            self.secret.insert(k.clone());
+            self.values.insert(k, v);
+        }
+        self
+    }
+
+    /// The same config with the stack's tags (the `[tags]` table of its file):
+    /// the cost-allocation tags components put on everything they declare.
+    ///
+    /// ```
+    /// use cairn_core::Config;
+    /// let cfg = Config::default().with_tags([("team", "ml-platform")]);
+    /// assert_eq!(cfg.tags()["team"], "ml-platform");
+    /// ```
+    pub fn with_tags<K: Into<String>, V: Into<String>>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.tags = tags.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self
+    }
+
+    /// The stack's tags (the `[tags]` table of its file).
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
     }
 
     /// The file the values came from.
@@ -59,12 +108,22 @@ impl Config {
 
     /// A required value.
     pub fn require<T: DeserializeOwned>(&self, key: &str) -> Result<T, ConfigError> {
-        self.get(key)?
-            .ok_or_else(|| ConfigError::Missing { key: key.to_owned(), file: self.file.display().to_string() })
+        self.get(key)?.ok_or_else(|| self.missing(key))
     }
 
-    /// An optional value.
+    fn missing(&self, key: &str) -> ConfigError {
+        ConfigError::Missing { key: key.to_owned(), file: self.file.display().to_string() }
+    }
+
+    /// An optional value. A secret one is refused: read it with [`Config::get_secret`].
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ConfigError> {
+        if self.secret.contains(key) {
+            return Err(ConfigError::Secret { key: key.to_owned(), file: self.file.display().to_string() });
+        }
+        self.read(key)
+    }
+
+    fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ConfigError> {
         let Some(v) = self.values.get(key) else { return Ok(None) };
         serde_json::from_value(v.clone()).map(Some).map_err(|e| ConfigError::Invalid {
             key: key.to_owned(),
@@ -80,11 +139,36 @@ impl Config {
     where
         T: DeserializeOwned + serde::Serialize + 'static,
     {
-        Ok(crate::Output::secret(self.require(key)?))
+        Ok(crate::Output::secret(self.read(key)?.ok_or_else(|| self.missing(key))?))
     }
 
-    /// An optional value with a default.
-    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, ConfigError> {
-        Ok(self.get(key)?.unwrap_or(default))
+    /// An optional value that is secret: read once, `None` when the key is not set.
+    ///
+    /// ```
+    /// use cairn_core::Config;
+    /// let cfg = Config::new("Cairn.dev.toml", [("token".to_owned(), serde_json::json!("s3cr3t"))].into_iter().collect());
+    /// assert!(cfg.get_secret::<String>("token").unwrap().is_some());
+    /// assert!(cfg.get_secret::<String>("webhook").unwrap().is_none());
+    /// ```
+    pub fn get_secret<T>(&self, key: &str) -> Result<Option<crate::Output<T>>, ConfigError>
+    where
+        T: DeserializeOwned + serde::Serialize + 'static,
+    {
+        Ok(self.read(key)?.map(crate::Output::secret))
+    }
+
+    /// An optional value with a default; the default converts like a builder
+    /// argument (`get_or("version", "1.31")` for a `String`).
+    ///
+    /// ```
+    /// use cairn_core::Config;
+    /// let version: String = Config::default().get_or("kubernetes_version", "1.31").unwrap();
+    /// assert_eq!(version, "1.31");
+    /// ```
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: impl Into<T>) -> Result<T, ConfigError> {
+        Ok(match self.get(key)? {
+            Some(v) => v,
+            None => default.into(),
+        })
     }
 }

@@ -3,8 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
+use crate::component::{ComponentArgs, InvalidArgs, Scope};
 use crate::config::Config;
 use crate::output::{Output, OutputNode, capture_outputs};
+use crate::reference::{StackOutputs, StackReference};
 use crate::resource::{CustomResource, DeclaredResource, ResourceArgs, ResourceKind, ResourceOptions};
 use crate::urn::{InvalidId, ProjectName, ResourceType, StackName, Urn};
 use crate::value::Value;
@@ -32,6 +34,34 @@ pub enum DeclareError {
         option: &'static str,
         /// The missing URN.
         missing: Urn,
+    },
+    /// A component's arguments are invalid.
+    #[error("component {name} ({ty}): {invalid}")]
+    InvalidComponent {
+        /// The component's name.
+        name: String,
+        /// The component's type token.
+        ty: String,
+        /// The field, the problem and the fix.
+        invalid: InvalidArgs,
+    },
+    /// An option does not apply where it was given.
+    #[error("resource {urn}: {message}")]
+    Option {
+        /// The resource or component.
+        urn: Urn,
+        /// What is wrong and the fix.
+        message: String,
+    },
+    /// Another stack's outputs could not be read as asked.
+    #[error("stack reference {project}/{stack}: {message}")]
+    StackReference {
+        /// The referenced project.
+        project: String,
+        /// The referenced stack.
+        stack: String,
+        /// What is wrong and the fix.
+        message: String,
     },
     /// The arguments could not be serialized.
     #[error("resource {urn}: its arguments could not be serialized: {message}")]
@@ -65,13 +95,16 @@ struct Declared {
 }
 
 /// The context a program declares resources into. Cloning it is cheap;
-/// [`Stack::component`] gives a child context whose declarations belong to a component.
+/// [`Stack::component`] declares a typed component ([`ComponentArgs`]) and
+/// [`Stack::component_scope`] gives a child context whose declarations belong
+/// to a component written by hand.
 ///
 /// ```
-/// use cairn_core::{Config, ProjectName, Stack, StackName};
+/// use cairn_core::{Config, ProjectName, ResourceOptions, Stack, StackName};
 /// let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("demo").unwrap(), Config::default());
-/// let pool = ctx.component("cairn:ai:GpuNodePool", "gpu").unwrap();
-/// assert!(pool.parent().unwrap().as_str().ends_with("cairn:ai:GpuNodePool::gpu"));
+/// let pool = ctx.component_scope("cairn:ai:GpuNodePool", "gpu", ResourceOptions::default()).unwrap();
+/// assert!(pool.urn().as_str().ends_with("cairn:ai:GpuNodePool::gpu"));
+/// assert_eq!(pool.child_name("nodes"), "gpu-nodes");
 /// assert_eq!(ctx.finish().resources.len(), 1);
 /// ```
 #[derive(Clone)]
@@ -80,13 +113,66 @@ pub struct Stack {
     project: ProjectName,
     config: Arc<Config>,
     parent: Option<Urn>,
+    /// Options a component passes to everything declared inside it.
+    inherited: Inherited,
+    /// Where stack references are read from.
+    references: Option<Arc<dyn StackOutputs>>,
     declared: Arc<Mutex<Declared>>,
+}
+
+/// The options of the enclosing components that apply to their children.
+#[derive(Clone, Default)]
+struct Inherited {
+    protect: bool,
+    depends_on: Vec<Urn>,
 }
 
 impl Stack {
     /// A fresh context for one run of a program.
     pub fn new(stack: StackName, project: ProjectName, config: Config) -> Self {
-        Self { stack, project, config: Arc::new(config), parent: None, declared: Arc::default() }
+        Self {
+            stack,
+            project,
+            config: Arc::new(config),
+            parent: None,
+            inherited: Inherited::default(),
+            references: None,
+            declared: Arc::default(),
+        }
+    }
+
+    /// The same context, reading stack references through `outputs`.
+    pub fn with_stack_outputs(mut self, outputs: Arc<dyn StackOutputs>) -> Self {
+        self.references = Some(outputs);
+        self
+    }
+
+    /// The outputs of project `project`'s stack of the same name as this one
+    /// (`dev` reads `dev`), as its last `up` recorded them.
+    pub fn stack_reference(&self, project: &str) -> Result<StackReference, DeclareError> {
+        self.stack_reference_to(project, self.stack.as_str())
+    }
+
+    /// The outputs of project `project`'s stack `stack`.
+    pub fn stack_reference_to(&self, project: &str, stack: &str) -> Result<StackReference, DeclareError> {
+        let project = ProjectName::new(project)?;
+        let stack = StackName::new(stack)?;
+        let fail = |message: String| DeclareError::StackReference {
+            project: project.to_string(),
+            stack: stack.to_string(),
+            message,
+        };
+        let Some(source) = &self.references else {
+            return Err(fail("this context reads no other stacks; run the program through cairn::run".into()));
+        };
+        match source.outputs(&project, &stack).map_err(&fail)? {
+            Some(outputs) => Ok(StackReference::new(project, stack, outputs)),
+            None => Err(fail(format!(
+                "the stack has not been brought up (no state in {}): run `up --stack {stack}` of project {project}'s \
+                 program first",
+                source.describe()
+            ))),
+        }
     }
 
     /// The stack's name (`dev`, `prod`, ...).
@@ -128,6 +214,7 @@ impl Stack {
         let inputs = inputs.map_err(|e| DeclareError::Args { urn: urn.clone(), message: e.to_string() })?;
         let mut dependencies: BTreeSet<Urn> = outputs.iter().flat_map(|n| n.dependencies().iter().cloned()).collect();
         dependencies.extend(opts.depends_on.iter().cloned());
+        dependencies.extend(self.inherited.depends_on.iter().cloned());
         self.push(DeclaredResource {
             urn: urn.clone(),
             kind: ResourceKind::Custom,
@@ -135,28 +222,78 @@ impl Stack {
             inputs,
             outputs,
             dependencies,
-            protect: opts.protect,
+            protect: opts.protect || self.inherited.protect,
             import: opts.import,
+            exports: BTreeMap::new(),
         })?;
         Ok(A::Resource::from_urn(urn))
     }
 
-    /// Declares a component of type `type_token` and returns the context its
-    /// children are declared into.
-    pub fn component(&self, type_token: &str, name: &str) -> Result<Stack, DeclareError> {
+    /// Declares the component `name` with default options: validates `args`,
+    /// records the component and declares its children under it.
+    pub fn component<A: ComponentArgs>(&self, name: &str, args: A) -> Result<A::Component, DeclareError> {
+        self.component_with(name, args, ResourceOptions::default())
+    }
+
+    /// Declares the component `name` with options. `protect` and
+    /// `depends_on` apply to every child; `parent` places the component in
+    /// another component; `import` names one resource, so a component refuses it.
+    pub fn component_with<A: ComponentArgs>(
+        &self,
+        name: &str,
+        args: A,
+        opts: ResourceOptions,
+    ) -> Result<A::Component, DeclareError> {
+        // Refuse bad arguments before anything of the component is declared.
+        ResourceType::new(A::TYPE)?;
+        args.validate(self).map_err(|invalid| DeclareError::InvalidComponent {
+            name: name.to_owned(),
+            ty: A::TYPE.to_owned(),
+            invalid,
+        })?;
+        let scope = self.component_scope(A::TYPE, name, opts)?;
+        args.expand(&scope)
+    }
+
+    /// Declares a component of type `type_token` and returns the scope its
+    /// children are declared into: the low-level form of [`Stack::component`],
+    /// for a component written as a function rather than a [`ComponentArgs`] type.
+    pub fn component_scope(&self, type_token: &str, name: &str, opts: ResourceOptions) -> Result<Scope, DeclareError> {
         let ty = ResourceType::new(type_token)?;
-        let urn = Urn::new(&self.stack, &self.project, self.parent.as_ref(), &ty, name)?;
+        let parent = opts.parent.clone().or_else(|| self.parent.clone());
+        let urn = Urn::new(&self.stack, &self.project, parent.as_ref(), &ty, name)?;
+        if let Some(id) = &opts.import {
+            return Err(DeclareError::Option {
+                urn,
+                message: format!(
+                    "`import` (\"{id}\") adopts one cloud resource, and a component is a group of them; \
+                     give the option to the child resource instead (or use --import NAME=ID)"
+                ),
+            });
+        }
+        let mut inherited = self.inherited.clone();
+        inherited.protect |= opts.protect;
+        inherited.depends_on.extend(opts.depends_on.iter().cloned());
         self.push(DeclaredResource {
             urn: urn.clone(),
             kind: ResourceKind::Component,
-            parent: self.parent.clone(),
+            parent: parent.clone(),
             inputs: Value::map(),
             outputs: Vec::new(),
-            dependencies: BTreeSet::new(),
-            protect: false,
+            dependencies: inherited.depends_on.iter().cloned().collect(),
+            protect: inherited.protect,
             import: None,
+            exports: BTreeMap::new(),
         })?;
-        Ok(Stack { parent: Some(urn), ..self.clone() })
+        Ok(Scope { stack: Stack { parent: Some(urn.clone()), inherited, ..self.clone() }, urn })
+    }
+
+    /// Records an output of the component `urn` (see [`Scope::output`]).
+    pub(crate) fn record_component_output(&self, urn: &Urn, name: &str, node: Arc<OutputNode>) {
+        let mut d = self.declared.lock().expect("declarations lock");
+        if let Some(r) = d.resources.iter_mut().rev().find(|r| &r.urn == urn) {
+            r.exports.insert(name.to_owned(), node);
+        }
     }
 
     /// Publishes a stack output (shown after `up`, readable by other stacks).
@@ -240,10 +377,37 @@ mod tests {
     #[test]
     fn component_children_carry_the_parent_chain() {
         let ctx = ctx();
-        let comp = ctx.component("cairn:ai:Pool", "gpu").unwrap();
+        let comp = ctx.component_scope("cairn:ai:Pool", "gpu", ResourceOptions::default()).unwrap();
         let role = comp.resource("role", RoleArgs { name: "x".into() }).unwrap();
         assert_eq!(role.urn.type_chain(), "cairn:ai:Pool$aws:iam:Role");
         let d = ctx.finish();
         assert_eq!(d.resources[1].parent.as_ref(), d.resources.first().map(|r| &r.urn));
+    }
+
+    #[test]
+    fn component_options_reach_every_child_and_outputs_are_recorded() {
+        let ctx = ctx();
+        let first = ctx.resource("first", RoleArgs { name: "f".into() }).unwrap();
+        let opts = ResourceOptions::builder().protect(true).depends_on(vec![first.urn.clone()]).build();
+        let outer = ctx.component_scope("acme:x:Outer", "outer", opts).unwrap();
+        let inner = outer.component_scope("acme:x:Inner", "inner", ResourceOptions::default()).unwrap();
+        let role = inner.resource("role", RoleArgs { name: "r".into() }).unwrap();
+        inner.output("arn", &role.arn);
+        let d = ctx.finish();
+        let by_name = |n: &str| d.resources.iter().find(|r| r.urn.name() == n).unwrap();
+        for name in ["outer", "inner", "role"] {
+            assert!(by_name(name).protect, "{name} is protected through its component");
+            assert!(by_name(name).dependencies.contains(&first.urn), "{name} waits for `first`");
+        }
+        assert_eq!(by_name("role").parent.as_ref(), Some(&inner.urn().clone()));
+        assert_eq!(by_name("inner").exports.keys().collect::<Vec<_>>(), ["arn"]);
+        assert!(!by_name("first").protect);
+    }
+
+    #[test]
+    fn a_component_refuses_import() {
+        let opts = ResourceOptions::builder().import("i-123").build();
+        let err = ctx().component_scope("acme:x:Outer", "outer", opts).err().unwrap().to_string();
+        assert!(err.contains("give the option to the child resource"), "{err}");
     }
 }

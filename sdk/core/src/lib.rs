@@ -4,6 +4,7 @@
 //! - [`value`]: [`Value`], the property value model with unknown and secret markers.
 //! - [`output`]: [`Output<T>`] and [`Input<T>`], typed values that carry dependencies.
 //! - [`resource`] and [`context`]: how a program declares resources into a [`Stack`].
+//! - [`component`]: typed components ([`ComponentArgs`]) declared like resources, with their [`Scope`].
 //! - [`provider`]: the [`Provider`] interface the engine calls.
 //! - [`schema`]: declarative resource type descriptions that drive Check, Diff and docs.
 //!
@@ -12,15 +13,18 @@
 // Lets `resource!` name this crate as `cairn_core` inside it too.
 extern crate self as cairn_core;
 
+pub mod component;
 pub mod config;
 pub mod context;
 pub mod output;
 pub mod provider;
+pub mod reference;
 pub mod resource;
 pub mod schema;
 pub mod urn;
 pub mod value;
 
+pub use component::{ComponentArgs, InvalidArgs, Scope};
 pub use config::{Config, ConfigError};
 pub use context::{DeclareError, DeclaredStack, Stack};
 pub use output::{Input, Output, OutputError, OutputSource};
@@ -28,6 +32,7 @@ pub use provider::{
     CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
     ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
+pub use reference::{StackOutputs, StackReference};
 pub use resource::{CustomResource, DeclaredResource, ResourceArgs, ResourceKind, ResourceOptions};
 pub use urn::{InvalidId, ProjectName, ResourceType, StackName, Urn};
 pub use value::{DiffKind, PropertyDiff, PropertyPath, Value};

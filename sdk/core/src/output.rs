@@ -305,6 +305,25 @@ pub enum Input<T> {
     Unknown,
 }
 
+impl<T: Serialize + DeserializeOwned + 'static> Input<T> {
+    /// The input as an output, to combine with others ([`Output::zip`],
+    /// [`Output::map`]): a plain value is known from the start; unknown stays unknown.
+    ///
+    /// ```
+    /// use cairn_core::Input;
+    /// let name: Input<String> = "ml-dev".into();
+    /// let arn = name.into_output().map(|n| format!("arn:aws:s3:::{n}"));
+    /// assert!(arn.dependencies().is_empty());
+    /// ```
+    pub fn into_output(self) -> Output<T> {
+        match self {
+            Input::Value(v) => Output::new(v),
+            Input::Output(o) => o,
+            Input::Unknown => Output::from_fn(BTreeSet::new(), |_| Ok(Value::Unknown)),
+        }
+    }
+}
+
 impl<T> Input<T> {
     /// The plain value, if this input is one.
     pub fn value(&self) -> Option<&T> {

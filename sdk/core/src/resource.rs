@@ -1,6 +1,6 @@
 //! Resource declarations: typed arguments, handles, options.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -88,6 +88,8 @@ pub struct DeclaredResource {
     pub protect: bool,
     /// The `import` option: the provider ID of an existing resource to adopt.
     pub import: Option<String>,
+    /// A component's outputs, by name (see [`crate::Scope::output`]); empty for a custom resource.
+    pub exports: BTreeMap<String, Arc<OutputNode>>,
 }
 
 /// Generates a resource type's handle and outputs struct, and ties its

@@ -624,12 +624,28 @@ impl Run<'_> {
             }
             return Ok(());
         };
-        let outputs: std::collections::BTreeMap<String, Value> = {
+        let (outputs, components) = {
             let known = self.known.lock().expect("known outputs");
-            declared.exports.iter().map(|(k, n)| (k.clone(), n.evaluate(&*known).unwrap_or(Value::Unknown))).collect()
+            (
+                crate::preview::evaluate_exports(&declared.exports, &*known),
+                crate::preview::component_outputs(declared, &*known),
+            )
         };
-        if outputs != self.recorder.state().outputs {
-            self.recorder.commit(None, vec![Mutation::SetOutputs(outputs)]).await?;
+        let state = self.recorder.state();
+        // A component's outputs live in its own record; one whose step failed has none to update.
+        let mut mutations: Vec<Mutation> = components
+            .into_iter()
+            .filter_map(|(urn, outs)| {
+                let record = state.live(&urn)?;
+                let outs = Value::Map(outs);
+                (record.outputs != outs).then(|| Mutation::Put(ResourceState { outputs: outs, ..record.clone() }))
+            })
+            .collect();
+        if outputs != state.outputs {
+            mutations.push(Mutation::SetOutputs(outputs));
+        }
+        if !mutations.is_empty() {
+            self.recorder.commit(None, mutations).await?;
         }
         Ok(())
     }

@@ -139,6 +139,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Stack outputs as far as known.
     pub outputs: BTreeMap<String, Value>,
+    /// Each component's outputs as far as known (components that record none are absent).
+    pub component_outputs: BTreeMap<Urn, BTreeMap<String, Value>>,
 }
 
 impl Plan {
@@ -159,6 +161,15 @@ impl Plan {
     /// True when applying it would change nothing at all, state included.
     pub fn changes_nothing(&self) -> bool {
         self.is_noop() && !self.steps.iter().any(Step::metadata_changed)
+    }
+
+    /// True when `state` already records the stack's and the components'
+    /// outputs this plan computed.
+    pub fn outputs_recorded(&self, state: &cairn_state::StackState) -> bool {
+        self.outputs == state.outputs
+            && self.component_outputs.iter().all(|(urn, outs)| {
+                state.live(urn).is_some_and(|r| r.outputs == Value::Map(outs.clone()))
+            })
     }
 }
 
@@ -190,6 +201,7 @@ mod tests {
             lineage: "l".into(),
             steps: vec![step(protect)],
             outputs: Default::default(),
+            component_outputs: Default::default(),
         };
         assert!(plan(false).changes_nothing());
         assert!(plan(true).is_noop(), "nothing for the cloud to do");

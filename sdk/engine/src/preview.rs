@@ -115,9 +115,31 @@ pub async fn preview(
     let declared_urns: BTreeSet<&Urn> = declared.resources.iter().map(|r| &r.urn).collect();
     steps.extend(deletions(state, &declared_urns)?);
 
-    let outputs =
-        declared.exports.iter().map(|(k, node)| (k.clone(), node.evaluate(&known).unwrap_or(Value::Unknown))).collect();
-    Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs })
+    let outputs = evaluate_exports(&declared.exports, &known);
+    let component_outputs = component_outputs(declared, &known);
+    Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs, component_outputs })
+}
+
+/// Evaluates named outputs against the outputs known so far; one that
+/// cannot be evaluated yet is unknown.
+pub(crate) fn evaluate_exports(
+    exports: &std::collections::BTreeMap<String, std::sync::Arc<cairn_core::output::OutputNode>>,
+    known: &dyn cairn_core::OutputSource,
+) -> std::collections::BTreeMap<String, Value> {
+    exports.iter().map(|(k, node)| (k.clone(), node.evaluate(known).unwrap_or(Value::Unknown))).collect()
+}
+
+/// The outputs of every declared component that records some.
+pub(crate) fn component_outputs(
+    declared: &DeclaredStack,
+    known: &dyn cairn_core::OutputSource,
+) -> std::collections::BTreeMap<Urn, std::collections::BTreeMap<String, Value>> {
+    declared
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Component && !r.exports.is_empty())
+        .map(|r| (r.urn.clone(), evaluate_exports(&r.exports, known)))
+        .collect()
 }
 
 /// Plans the import of the existing resource `id` for `decl`: reads it,

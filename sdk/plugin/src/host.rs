@@ -9,8 +9,12 @@
 //!    of that name in the current cargo workspace, built on demand with
 //!    `cargo build -p cairn-provider-pkg` (a no-op when it is up to date), so a
 //!    fresh clone needs no step by hand;
-//! 3. the directory of the running program (where cargo puts workspace binaries);
-//! 4. every directory on `PATH` (how third-party plugins are installed, e.g.
+//! 3. the package of that name in the source tree the program's Cairn came
+//!    from (a path or git dependency's checkout), built once into a per-user
+//!    cache ([`crate::source_build`]): how a platform repository outside
+//!    Cairn's workspace gets a plugin of its own Cairn version with cargo alone;
+//! 4. the directory of the running program (where cargo puts workspace binaries);
+//! 5. every directory on `PATH` (how third-party plugins are installed, e.g.
 //!    by `cargo install`).
 
 use std::path::{Path, PathBuf};
@@ -29,8 +33,8 @@ pub enum PluginError {
     /// No binary was found.
     #[error(
         "provider plugin `{binary}` for `{package}:*` resources was not found (looked in: {looked}); \
-         build it with `cargo build -p {binary}`, install it with `cargo install`, put it on PATH, \
-         or set {env_var}=/path/to/{binary}"
+         build it with `cargo build -p {binary}` in a checkout of its source, install it with `cargo install`, \
+         put it on PATH, or set {env_var}=/path/to/{binary}"
     )]
     NotFound {
         /// The package.
@@ -43,7 +47,7 @@ pub enum PluginError {
         env_var: String,
     },
     /// Building the plugin with cargo failed.
-    #[error("building provider plugin `{binary}` with `cargo build -p {binary}` failed: {message}")]
+    #[error("building provider plugin `{binary}` failed: {message}")]
     Build {
         /// The binary name.
         binary: String,
@@ -87,6 +91,9 @@ pub fn find_plugin(package: &str) -> Result<PathBuf, PluginError> {
             None => looked.push("the current cargo workspace".into()),
         }
     }
+    if let Some(p) = crate::source_build::build_from_source(&binary, &mut looked)? {
+        return Ok(p);
+    }
     if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
         let p = dir.join(&binary);
         if p.is_file() {
@@ -107,7 +114,7 @@ pub fn find_plugin(package: &str) -> Result<PathBuf, PluginError> {
 /// Builds the plugin package in the current cargo workspace. `Ok(None)` when
 /// the workspace has no such package.
 fn build_with_cargo(cargo: &Path, binary: &str) -> Result<Option<PathBuf>, PluginError> {
-    let out = std::process::Command::new(cargo)
+    let out = crate::source_build::cargo_command(cargo)
         .args(["build", "--quiet", "--message-format=json-render-diagnostics", "-p", binary, "--bin", binary])
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
@@ -118,7 +125,10 @@ fn build_with_cargo(cargo: &Path, binary: &str) -> Result<Option<PathBuf>, Plugi
         if stderr.contains("did not match any packages") {
             return Ok(None);
         }
-        return Err(PluginError::Build { binary: binary.to_owned(), message: stderr.trim().to_owned() });
+        return Err(PluginError::Build {
+            binary: binary.to_owned(),
+            message: format!("`cargo build -p {binary}` said: {}", stderr.trim()),
+        });
     }
     // Keep the user informed of the compile without polluting stdout (which may carry --json).
     if !stderr.trim().is_empty() {

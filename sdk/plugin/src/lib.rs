@@ -16,12 +16,14 @@ pub mod data_keys;
 pub mod host;
 pub mod logging;
 pub mod serve;
+pub mod source_build;
 pub mod state_client;
 pub mod state_serve;
 
 pub use client::GrpcProvider;
 pub use data_keys::{GrpcDataKeys, KeyService};
 pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
+pub use source_build::{cache_dir, source_root};
 pub use serve::{Services, serve_main, serve_main_with};
 pub use state_client::GrpcStateStore;
 pub use state_serve::BackendOpener;

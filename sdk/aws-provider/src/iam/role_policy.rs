@@ -55,7 +55,7 @@ async fn put(c: &Clients, role: &str, name: &str, doc: &PolicyDocument) -> Resul
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
     let args: RolePolicyArgs = generic::args(&req.inputs)?;
     let role = known(&args.role, "role")?;
-    put(c, role, &args.name, &args.policy).await?;
+    put(c, role, &args.name, known(&args.policy, "policy")?).await?;
     Ok(CreateResponse { id: role_policy_id(role, &args.name), outputs: outputs(role, &args.name)? })
 }
 
@@ -71,7 +71,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let live = RolePolicyArgs {
         role: Input::Value(role.to_owned()),
         name: name.to_owned(),
-        policy: read_policy(got.policy_document(), &format!("inline policy `{id}`"))?,
+        policy: Input::Value(read_policy(got.policy_document(), &format!("inline policy `{id}`"))?),
     };
     Ok(Some(ReadResponse {
         inputs: generic::live_inputs(&live, &req.inputs)?,
@@ -84,7 +84,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     let new: RolePolicyArgs = generic::args(&req.news)?;
     let (role, name) = split_id(&req.id)?;
     // Only the document changes in place (role and name replace); PutRolePolicy overwrites it.
-    put(c, role, name, &new.policy).await?;
+    put(c, role, name, known(&new.policy, "policy")?).await?;
     Ok(UpdateResponse { outputs: outputs(role, name)? })
 }
 
