@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod chaos;
+mod component_errors;
 mod concurrency;
 mod crash;
 mod eks_s3_extras;
