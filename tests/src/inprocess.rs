@@ -121,6 +121,13 @@ impl InProcess {
         ops(&plan)
     }
 
+    /// What `up` would do, or the planning error as text (for refusals).
+    pub async fn try_preview(&self, program: impl Fn(&Stack)) -> Result<Vec<(String, Op)>, String> {
+        let declared = declare(program);
+        let state = self.state().await;
+        preview(&declared, &state, &self.providers).await.map(|plan| ops(&plan)).map_err(|e| e.to_string())
+    }
+
     /// Preview, then apply; panics with the error unless every step succeeded.
     /// Returns the planned `(name, op)` of every step.
     pub async fn up(&self, program: impl Fn(&Stack)) -> Vec<(String, Op)> {
@@ -135,8 +142,13 @@ impl InProcess {
     pub async fn destroy(&self) {
         let (session, state, next_op) = self.open("destroy").await;
         let steps = planner::destroy_all(&state).unwrap_or_else(|e| panic!("planning the destroy failed: {e}"));
-        let plan =
-            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default(), component_outputs: Default::default() };
+        let plan = Plan {
+            base_serial: state.serial,
+            lineage: state.lineage.clone(),
+            steps,
+            outputs: Default::default(),
+            component_outputs: Default::default(),
+        };
         self.carry_out(&plan, None, session, state, next_op).await;
         assert!(self.state().await.resources.is_empty(), "destroy leaves no record");
     }

@@ -22,5 +22,6 @@ mod plugin;
 mod postgres_backend;
 mod provider_config;
 mod secrets;
+mod secrets_manager;
 mod storage_monitoring;
 mod transfer;

@@ -55,6 +55,11 @@ async fn scenario(backend: Option<String>, mode: Mode) {
 
     let up = run_checked(&p, &stack, "correct horse", &["up", "--yes", "--json"]).ok();
     assert_eq!(up.json()["outputs"]["alerts_webhook"], "[secret]");
+    // The value reached Secrets Manager (and nothing else: see the searches below).
+    let arn = up.json()["outputs"]["alerts_webhook_secret"].as_str().expect("the secret's ARN").to_owned();
+    let sm = aws_sdk_secretsmanager::Client::new(&cairn_tests::sdk_config().await);
+    let stored = sm.get_secret_value().secret_id(&arn).send().await.unwrap();
+    assert_eq!(stored.secret_string(), Some(WEBHOOK));
     let again = run_checked(&p, &stack, "correct horse", &["preview", "--json"]).ok();
     assert!(again.ops().iter().all(|(_, op)| op == "same"), "{:?}", again.ops());
 

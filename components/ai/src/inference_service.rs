@@ -9,7 +9,7 @@ use cairn_aws::{CapacityType, LogGroup, LogGroupArgs, Role};
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Output, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
-use crate::access;
+use crate::access::{self, Grant};
 use crate::checks;
 use crate::eks_cluster::ClusterInfo;
 use crate::gpu::gpu_instance;
@@ -88,6 +88,10 @@ pub struct InferenceServiceArgs {
     /// `max_replicas`); it shares the cluster's pools when `None`.
     #[builder(default, setter(strip_option, into))]
     pub dedicated_pool_subnets: Option<Input<Vec<String>>>,
+    /// Secrets Manager secrets the service reads, by ARN (never their values, which stay out of
+    /// the program): its role may read these and no others.
+    #[builder(default, setter(transform = |arns: impl IntoIterator<Item = impl Into<Input<String>>>| arns.into_iter().map(Into::into).collect()))]
+    pub secret_arns: Vec<Input<String>>,
     /// Days the service's logs are kept.
     #[builder(default = 30)]
     pub log_retention_days: i32,
@@ -193,6 +197,9 @@ impl ComponentArgs for InferenceServiceArgs {
         let mut grants = access::s3_read(&self.model.bucket, &prefix);
         if let Some(key) = &self.model.key_arn {
             grants.push(access::kms_use(key, false));
+        }
+        for arn in &self.secret_arns {
+            grants.push(Grant::on(&["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], &arn.clone().into_output(), |a| vec![a]));
         }
         let role = access::irsa_role(
             scope,

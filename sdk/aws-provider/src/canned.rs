@@ -74,6 +74,7 @@ fn clients_for(eks: &[&Rule], kms: &[&Rule]) -> Clients {
         cloudwatch: mocked!(aws_sdk_cloudwatch, &[] as &[&Rule]),
         amp: mocked!(aws_sdk_amp, &[] as &[&Rule]),
         budgets: mocked!(aws_sdk_budgets, &[] as &[&Rule]),
+        secrets: mocked!(aws_sdk_secretsmanager, &[] as &[&Rule]),
         sts: mocked!(aws_sdk_sts, &[] as &[&Rule]),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),

@@ -44,6 +44,7 @@ fn clients_with(rules: Rules<'_>) -> Clients {
         cloudwatch: mocked!(aws_sdk_cloudwatch, none),
         amp: mocked!(aws_sdk_amp, none),
         budgets: mocked!(aws_sdk_budgets, rules.budgets),
+        secrets: mocked!(aws_sdk_secretsmanager, none),
         sts: mocked!(aws_sdk_sts, rules.sts),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),

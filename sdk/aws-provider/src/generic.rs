@@ -16,6 +16,11 @@ pub(crate) trait TypedArgs: Serialize + DeserializeOwned {
 
     /// Refusals beyond the schema's structure (sizes, combinations).
     fn failures(&self) -> Vec<CheckFailure>;
+    /// Refusals that need the raw inputs, which still carry the secret
+    /// markers the typed arguments drop.
+    fn raw_failures(_inputs: &Value) -> Vec<CheckFailure> {
+        Vec::new()
+    }
 
     /// The policy documents in the arguments, scanned for wildcard actions.
     fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
@@ -60,6 +65,7 @@ pub(crate) fn diff<A: TypedArgs>(olds: &Value, news: &Value) -> cairn_core::Diff
 pub(crate) fn check<A: TypedArgs>(req: CheckRequest) -> CheckResponse {
     let CheckRequest { urn, olds, news: mut inputs } = req;
     let mut failures = A::SCHEMA.check_structure(&inputs);
+    failures.extend(A::raw_failures(&inputs));
     A::SCHEMA.fill_auto_name(&urn, olds.as_ref(), &mut inputs);
     let mut warnings = Vec::new();
     // Deserializing inputs that are structurally wrong would only repeat the same complaints.

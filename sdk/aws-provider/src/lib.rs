@@ -20,7 +20,7 @@ use cairn_aws::{
     SecurityGroupRuleArgs, SubnetArgs, VpcArgs,
 };
 use cairn_aws::{
-    BudgetArgs, MetricAlarmArgs, ModelPackageGroupArgs, RepositoryArgs, RuleGroupsNamespaceArgs, TableArgs,
+    BudgetArgs, MetricAlarmArgs, ModelPackageGroupArgs, RepositoryArgs, RuleGroupsNamespaceArgs, SecretArgs, TableArgs,
     WorkspaceArgs,
 };
 use cairn_core::schema::ResourceSchema;
@@ -68,6 +68,7 @@ mod model_package_group;
 mod node_group;
 mod role;
 mod sdk;
+mod secret;
 mod settings;
 mod sqs;
 
@@ -87,6 +88,7 @@ pub(crate) struct Clients {
     pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(crate) amp: aws_sdk_amp::Client,
     pub(crate) budgets: aws_sdk_budgets::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
     /// The caller's account (a budget's default `account_id`).
     pub(crate) sts: aws_sdk_sts::Client,
     /// The region the clients talk to (S3 needs it to place buckets).
@@ -123,6 +125,7 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk_config),
             amp: aws_sdk_amp::Client::new(&sdk_config),
             budgets: aws_sdk_budgets::Client::new(&sdk_config),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk_config),
             sts: aws_sdk_sts::Client::new(&sdk_config),
             region,
             default_tags: settings.default_tags,
@@ -214,6 +217,7 @@ aws_types! {
     WorkspaceType => amp, WorkspaceArgs;
     RuleGroupsNamespaceType => amp_rule_groups, RuleGroupsNamespaceArgs;
     BudgetType => budget, BudgetArgs;
+    SecretType => secret, SecretArgs;
 }
 
 /// The resource type of `urn`.

@@ -94,6 +94,7 @@ pub mod logs;
 pub mod policy;
 pub mod s3;
 pub mod sagemaker;
+pub mod secretsmanager;
 pub mod sqs;
 
 pub use ec2::{
@@ -127,6 +128,7 @@ pub use iam_extras::{
 pub use kms::{Alias, AliasArgs, AliasOutputs, Key, KeyArgs, KeyOutputs, KeySpec, KeyUsage};
 pub use logs::{LogGroup, LogGroupArgs, LogGroupOutputs};
 pub use sagemaker::{ModelPackageGroup, ModelPackageGroupArgs, ModelPackageGroupOutputs};
+pub use secretsmanager::{Secret, SecretArgs, SecretOutputs};
 pub use sqs::{Queue, QueueArgs, QueueOutputs, RedrivePolicy};
 
 /// The schemas of every resource type in this package.
@@ -161,6 +163,7 @@ pub const SCHEMAS: &[&ResourceSchema] = &[
     &amp::WORKSPACE_SCHEMA,
     &amp::RULE_GROUPS_NAMESPACE_SCHEMA,
     &budgets::BUDGET_SCHEMA,
+    &secretsmanager::SECRET_SCHEMA,
 ];
 
 /// The schema of the type `token` (e.g. `aws:eks:NodeGroup`), if this package has it.

@@ -64,6 +64,12 @@ fn main() -> std::process::ExitCode {
         // Optional: where alerts go; a secret, so never shown and sealed at rest.
         if let Some(webhook) = cfg.get_secret::<String>("alerts_webhook")? {
             ctx.export("alerts_webhook", &webhook);
+            // Kept in Secrets Manager too: workloads read it by ARN, never by value.
+            let secret = ctx.resource(
+                "alerts-webhook",
+                cairn::aws::SecretArgs::builder().secret_string(webhook).recovery_window_days(0).build(),
+            )?;
+            ctx.export("alerts_webhook_secret", &secret.arn);
         }
         Ok(())
     })
