@@ -63,6 +63,18 @@ pub async fn eks() -> aws_sdk_eks::Client {
     aws_sdk_eks::Client::new(&sdk_config().await)
 }
 
+/// Points a program's (or cargo's) AWS SDK at the emulator with dummy
+/// credentials, away from any real profile; plain, uncoloured output.
+pub fn with_emulator(c: &mut Command) -> &mut Command {
+    c.env("AWS_ENDPOINT_URL", aws_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+}
+
 /// A short random suffix so tests sharing one emulator never collide.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
@@ -137,20 +149,13 @@ impl Project {
 
     /// The command for a program run, with the emulator's environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let endpoint = aws_endpoint();
         let mut c = Command::new(&self.program);
         c.args(args)
             .current_dir(self.dir.path())
             .env("CAIRN_PROJECT_DIR", self.dir.path())
             .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .env_remove("CARGO")
-            .env_remove("AWS_PROFILE");
+            .env_remove("CARGO");
+        with_emulator(&mut c);
         c
     }
 

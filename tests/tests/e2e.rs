@@ -9,6 +9,7 @@ mod bad_input;
 mod chaos;
 mod component_errors;
 mod concurrency;
+mod config_commands;
 mod crash;
 mod eks_s3_extras;
 mod example_stacks;

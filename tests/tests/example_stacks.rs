@@ -27,15 +27,8 @@ fn run((package, dir): (&str, &str), env: &str, backend: &str, args: &[&str]) ->
         .current_dir(example_dir(dir))
         .env("CAIRN_PROJECT_DIR", example_dir(dir))
         .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
-        .env("AWS_ENDPOINT_URL", aws_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .env_remove("CARGO")
-        .env_remove("AWS_PROFILE");
-    cmd.output().expect("the example runs").into()
+        .env_remove("CARGO");
+    cairn_tests::with_emulator(&mut cmd).output().expect("the example runs").into()
 }
 
 fn ok(run: Run, what: &str) -> Run {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_tests::{Run, aws_endpoint, s3, unique};
+use cairn_tests::{Run, s3, unique};
 
 /// The Cairn checkout these tests run from.
 fn cairn_root() -> PathBuf {
@@ -36,16 +36,9 @@ fn cargo(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", &target)
         .env("CAIRN_PLUGIN_CACHE", cairn_root().join("target").join("plugin-cache"))
-        .env("AWS_ENDPOINT_URL", aws_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
         .env_remove("CAIRN_PLUGIN_AWS")
-        .env_remove("CAIRN_PROJECT_DIR")
-        .env_remove("AWS_PROFILE");
-    cmd.output().expect("cargo runs").into()
+        .env_remove("CAIRN_PROJECT_DIR");
+    cairn_tests::with_emulator(&mut cmd).output().expect("cargo runs").into()
 }
 
 #[tokio::test(flavor = "multi_thread")]

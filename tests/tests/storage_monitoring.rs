@@ -167,13 +167,10 @@ fn group_program(ctx: &Stack, v: u32, name: &str, ids: Option<&BTreeMap<&str, St
     ctx.resource_with("models", args, import_opts(ids, "models")).expect("declare the group");
 }
 
-/// moto 5.1.22 answers DeleteModelPackageGroup with HTTP 500, so neither a
-/// replacement (a new description) nor a destroy can run here: both are
-/// covered by `canned_more::a_model_package_group_is_deleted_and_waited_for`
-/// and `canned_more::a_model_package_group_already_gone_counts_as_deleted`.
-/// The group is declared alone in its own harnesses (so no other test's
-/// destroy touches it), carries a unique name, and is left in the emulator:
-/// neither harness is destroyed.
+/// moto 5.1.22 lacks DeleteModelPackageGroup; the emulator's launcher
+/// (`xtask/moto_server.py`) adds it, so the replacement and the destroy run
+/// here too. The delete's waiting is covered by
+/// `canned_more::a_model_package_group_is_deleted_and_waited_for`.
 #[tokio::test(flavor = "multi_thread")]
 async fn model_package_group_create_update_and_import() {
     let sm = aws_sdk_sagemaker::Client::new(&cairn_tests::sdk_config().await);
@@ -207,12 +204,6 @@ async fn model_package_group_create_update_and_import() {
     assert_eq!(tags_of(arn.clone()).await, tags(&[("team", "infra"), ("tier", "gold")]));
     assert_all(&h.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, None)).await, Op::Same);
 
-    // A new description plans a replacement; applying it needs the delete moto lacks (see above).
-    assert_eq!(
-        h.preview_ops(|ctx: &Stack| group_program(ctx, 3, &name, None)).await,
-        [("models".to_owned(), Op::Replace)]
-    );
-
     // Import into a fresh state, then nothing to do.
     let ids: BTreeMap<&str, String> = [("models", name.clone())].into_iter().collect();
     let fresh = h.fresh();
@@ -220,7 +211,17 @@ async fn model_package_group_create_update_and_import() {
     assert_eq!(ops, [("models".to_owned(), Op::Import)]);
     assert_all(&fresh.preview_ops(|ctx: &Stack| group_program(ctx, 2, &name, Some(&ids))).await, Op::Same);
     assert_eq!(fresh.id("models").await, name);
-    // No destroy: see above (DeleteModelPackageGroup answers 500 in moto).
+
+    // A new description replaces the group (its fixed name means the old one goes first).
+    let ops = h.up(|ctx: &Stack| group_program(ctx, 3, &name, None)).await;
+    assert_eq!(op(&ops, "models"), Op::Replace);
+    let got = sm.describe_model_package_group().model_package_group_name(&name).send().await.unwrap();
+    assert_eq!(got.model_package_group_description(), Some("fraud and risk models"));
+
+    // Destroy: gone; the fresh state's record of it then finds it already gone.
+    h.destroy().await;
+    assert!(sm.describe_model_package_group().model_package_group_name(&name).send().await.is_err(), "gone");
+    fresh.destroy().await;
 }
 
 // ---------------------------------------------------------------------------

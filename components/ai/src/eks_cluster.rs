@@ -76,6 +76,9 @@ pub struct ClusterInfo {
     pub oidc_issuer: Input<String>,
 }
 
+/// The stack outputs [`EksCluster::export`] writes and [`ClusterInfo::from_reference`] reads.
+const CLUSTER_EXPORTS: [&str; 4] = ["cluster_name", "cluster_version", "oidc_provider_arn", "oidc_issuer"];
+
 impl EksCluster {
     /// What other components need to know of the cluster.
     pub fn info(&self) -> ClusterInfo {
@@ -85,6 +88,47 @@ impl EksCluster {
             oidc_provider_arn: self.oidc_provider.arn.clone().into(),
             oidc_issuer: self.oidc_provider.issuer.clone().into(),
         }
+    }
+
+    /// Exports what stacks running on the cluster read with [`ClusterInfo::from_reference`]:
+    /// `cluster_name`, `cluster_version`, `oidc_provider_arn` and `oidc_issuer`.
+    pub fn export(&self, ctx: &Stack) {
+        let [name, version, arn, issuer] = CLUSTER_EXPORTS;
+        ctx.export(name, &self.cluster.name);
+        ctx.export(version, &self.cluster.version);
+        ctx.export(arn, &self.oidc_provider.arn);
+        ctx.export(issuer, &self.oidc_provider.issuer);
+    }
+}
+
+impl ClusterInfo {
+    /// The cluster another stack exported with [`EksCluster::export`].
+    ///
+    /// ```
+    /// # use std::{collections::BTreeMap, sync::Arc};
+    /// # use cairn_core::{Config, ProjectName, Stack, StackName, StackOutputs, Value};
+    /// # struct Base;
+    /// # impl StackOutputs for Base {
+    /// #     fn outputs(&self, _: &ProjectName, _: &StackName) -> Result<Option<BTreeMap<String, Value>>, String> {
+    /// #         Ok(Some(["cluster_name", "cluster_version", "oidc_provider_arn", "oidc_issuer"]
+    /// #             .map(|k| (k.to_owned(), Value::from(format!("the {k}")))).into_iter().collect()))
+    /// #     }
+    /// #     fn describe(&self) -> String { "memory".into() }
+    /// # }
+    /// # let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("rt").unwrap(), Config::default())
+    /// #     .with_stack_outputs(Arc::new(Base));
+    /// let cluster = cairn_ai::ClusterInfo::from_reference(&ctx.stack_reference("ai-base")?)?;
+    /// assert_eq!(cluster.name.value().map(String::as_str), Some("the cluster_name"));
+    /// # Ok::<(), cairn_core::DeclareError>(())
+    /// ```
+    pub fn from_reference(base: &cairn_core::StackReference) -> Result<Self, DeclareError> {
+        let [name, version, arn, issuer] = CLUSTER_EXPORTS;
+        Ok(Self {
+            name: base.require::<String>(name)?.into(),
+            version: base.require::<String>(version)?.into(),
+            oidc_provider_arn: base.require::<String>(arn)?.into(),
+            oidc_issuer: base.require::<String>(issuer)?.into(),
+        })
     }
 }
 

@@ -65,12 +65,9 @@ fn main() -> std::process::ExitCode {
         )?;
         let artifacts = ctx.component("artifacts", ArtifactBucketArgs::builder().build())?;
 
-        let info = eks.info();
-        ctx.export("cluster_name", &eks.cluster.name);
-        ctx.export("cluster_version", &eks.cluster.version);
+        // What the platform and runtime stacks read with ClusterInfo::from_reference.
+        eks.export(ctx);
         ctx.export("cluster_endpoint", &eks.cluster.endpoint);
-        ctx.export("oidc_provider_arn", &info.oidc_provider_arn.into_output());
-        ctx.export("oidc_issuer", &info.oidc_issuer.into_output());
         ctx.export("gpu_node_group", gpu.name());
         ctx.export("model_bucket", &registry.models.bucket.bucket);
         ctx.export("model_key_arn", &registry.key.arn);

@@ -16,12 +16,7 @@ fn main() -> std::process::ExitCode {
     cairn::run("ai-platform", |ctx| {
         let cfg = ctx.config();
         let base = ctx.stack_reference("ai-base")?;
-        let cluster = ClusterInfo {
-            name: base.require::<String>("cluster_name")?.into(),
-            version: base.require::<String>("cluster_version")?.into(),
-            oidc_provider_arn: base.require::<String>("oidc_provider_arn")?.into(),
-            oidc_issuer: base.require::<String>("oidc_issuer")?.into(),
-        };
+        let cluster = ClusterInfo::from_reference(&base)?;
         let subnets: Vec<String> = base.require("private_subnet_ids")?;
         let artifacts: String = base.require("artifact_bucket")?;
 

@@ -13,12 +13,7 @@ fn main() -> std::process::ExitCode {
     cairn::run("ai-runtime", |ctx| {
         let cfg = ctx.config();
         let base = ctx.stack_reference("ai-base")?;
-        let cluster = ClusterInfo {
-            name: base.require::<String>("cluster_name")?.into(),
-            version: base.require::<String>("cluster_version")?.into(),
-            oidc_provider_arn: base.require::<String>("oidc_provider_arn")?.into(),
-            oidc_issuer: base.require::<String>("oidc_issuer")?.into(),
-        };
+        let cluster = ClusterInfo::from_reference(&base)?;
         let subnets: Vec<String> = base.require("private_subnet_ids")?;
         let models = ModelSource {
             bucket: base.require::<String>("model_bucket")?.into(),
