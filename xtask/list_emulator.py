@@ -122,6 +122,32 @@ def list_clusters(eks):
             print(f"      taints:         {fmt_list(taints)}")
 
 
+def list_others(endpoint):
+    """One line per kind of the other resources the example declares: what there is, by name."""
+    c = lambda service: client(service, endpoint)  # noqa: E731
+    kinds = [
+        ("VPCs", lambda: [v["VpcId"] + " " + v["CidrBlock"] for v in c("ec2").describe_vpcs()["Vpcs"] if not v.get("IsDefault")]),
+        ("NAT gateways", lambda: [g["NatGatewayId"] for g in c("ec2").describe_nat_gateways()["NatGateways"]]),
+        ("OIDC providers", lambda: [p["Arn"].split("/", 1)[1] for p in c("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]]),
+        ("KMS keys", lambda: [k["KeyId"] for k in c("kms").list_keys()["Keys"]]),
+        ("ECR repositories", lambda: [r["repositoryName"] for r in c("ecr").describe_repositories()["repositories"]]),
+        ("SageMaker model package groups", lambda: [g["ModelPackageGroupName"] for g in c("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"]]),
+        ("DynamoDB tables", lambda: c("dynamodb").list_tables()["TableNames"]),
+        ("SQS queues", lambda: [u.rsplit("/", 1)[1] for u in c("sqs").list_queues().get("QueueUrls", [])]),
+        ("Log groups", lambda: [g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]]),
+        ("CloudWatch alarms", lambda: [a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]]),
+        ("Prometheus workspaces", lambda: [w["workspaceId"] + " " + w.get("alias", "") for w in c("amp").list_workspaces()["workspaces"]]),
+        ("Budgets", lambda: [b["BudgetName"] + " " + b["BudgetLimit"]["Amount"] + " USD" for b in c("budgets").describe_budgets(AccountId="123456789012").get("Budgets", [])]),
+        ("Secrets", lambda: [s["Name"] for s in c("secretsmanager").list_secrets()["SecretList"]]),
+    ]
+    for title, names in kinds:
+        try:
+            found = names()
+        except ClientError as e:
+            found = [f"(could not list: {e.response['Error'].get('Code')})"]
+        print(f"{title} ({len(found)}): {fmt_list(sorted(found))}")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(f"usage: {sys.argv[0]} ENDPOINT")
@@ -130,6 +156,7 @@ def main():
     list_buckets(client("s3", endpoint))
     list_roles(client("iam", endpoint))
     list_clusters(client("eks", endpoint))
+    list_others(endpoint)
 
 
 if __name__ == "__main__":
