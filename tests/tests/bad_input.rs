@@ -50,6 +50,10 @@ fn min_above_max_in_a_node_group_is_refused_before_anything_is_created() {
     assert_refused(
         &p,
         &["up", "--yes"],
-        &["component gpu (cairn:ai:GpuNodePool)", "`min_size` (3) is above max_size (2)", "lower min_size or raise max_size"],
+        &[
+            "component gpu (cairn:ai:GpuNodePool)",
+            "`min_size` (3) is above max_size (2)",
+            "lower min_size or raise max_size",
+        ],
     );
 }

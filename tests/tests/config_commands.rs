@@ -12,7 +12,10 @@ async fn config_commands_edit_one_value_and_seal_secrets() {
     let (stack, team) = (unique("cfg"), unique("cfg"));
     let p = Project::new("test-platform");
     let file = p.dir.path().join(format!("Cairn.{stack}.toml"));
-    let config = format!("# Who owns this stack.\nsecrets = \"passphrase\"\n{}# GPU cap, raised for the launch.\ngpu_max_size = 2\n", platform_config(&team, ""));
+    let config = format!(
+        "# Who owns this stack.\nsecrets = \"passphrase\"\n{}# GPU cap, raised for the launch.\ngpu_max_size = 2\n",
+        platform_config(&team, "")
+    );
     p.write_config(&stack, &config);
     let run = |args: &[&str]| {
         let mut a = args.to_vec();

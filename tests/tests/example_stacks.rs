@@ -50,16 +50,16 @@ fn recorded(stack: (&str, &str), env: &str, backend: &str) -> Vec<(Urn, String, 
 
 /// The governance walk over a stack's recorded inputs (what the provider checked and created).
 fn check_governance(env: &str, resources: &[(Urn, String, Option<String>, Value)]) {
-    let taggable: Vec<&str> = cairn_aws::SCHEMAS
-        .iter()
-        .filter(|s| s.properties.iter().any(|p| p.name == "tags"))
-        .map(|s| s.token)
-        .collect();
+    let taggable: Vec<&str> =
+        cairn_aws::SCHEMAS.iter().filter(|s| s.properties.iter().any(|p| p.name == "tags")).map(|s| s.token).collect();
     for (urn, ty, _, inputs) in resources {
         let j = inputs.to_json();
         if taggable.contains(&ty.as_str()) {
             for tag in cairn_ai::REQUIRED_COST_TAGS {
-                assert!(j["tags"][tag].as_str().is_some_and(|v| !v.is_empty()), "{urn} lacks the cost tag `{tag}`: {j}");
+                assert!(
+                    j["tags"][tag].as_str().is_some_and(|v| !v.is_empty()),
+                    "{urn} lacks the cost tag `{tag}`: {j}"
+                );
             }
             assert_eq!(j["tags"]["environment"], env, "{urn}");
         }

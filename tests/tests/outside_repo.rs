@@ -52,7 +52,8 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
     let doc = up.json();
     let bucket = doc["outputs"]["raw_bucket"].as_str().expect("raw_bucket output").to_owned();
     assert!(doc["outputs"]["ingest_queue"].as_str().is_some_and(|u| u.contains("ingest-queue")), "{doc:#}");
-    let ingest = doc["steps"].as_array().unwrap().iter().find(|s| s["type"] == "acme:data:Ingest").expect("the component");
+    let ingest =
+        doc["steps"].as_array().unwrap().iter().find(|s| s["type"] == "acme:data:Ingest").expect("the component");
     assert!(ingest["outputs"]["queue_url"].is_string(), "the component records its outputs: {ingest:#}");
 
     // The built-in component's defaults hold in the cloud.
@@ -71,7 +72,11 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
     std::fs::write(repo.path().join("Cairn.dev.toml"), format!("{config}\n[config]\nretention_days = 0\n")).unwrap();
     let bad = cargo(repo.path(), &["run", "--quiet", "--", "preview"]);
     assert_ne!(bad.code, 0);
-    assert!(bad.stderr.contains("component ingest (acme:data:Ingest): `retention_days` is 0; give 1 to 3653"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("component ingest (acme:data:Ingest): `retention_days` is 0; give 1 to 3653"),
+        "{}",
+        bad.stderr
+    );
     std::fs::write(repo.path().join("Cairn.dev.toml"), config).unwrap();
 
     cargo(repo.path(), &["run", "--quiet", "--", "destroy", "--yes"]).ok();

@@ -162,6 +162,7 @@ async fn default_tags_reach_every_other_taggable_type() {
     use cairn_aws::logs::LogGroupArgs;
     use cairn_aws::policy::{PolicyDocument, Statement};
     use cairn_aws::sagemaker::ModelPackageGroupArgs;
+    use cairn_aws::secretsmanager::SecretArgs;
     use cairn_aws::sqs::QueueArgs;
     use cairn_core::Stack;
     use cairn_tests::inprocess::{InProcess, assert_all, ec2_tags};
@@ -211,14 +212,12 @@ async fn default_tags_reach_every_other_taggable_type() {
             .tags(declared)
             .build();
         ctx.resource("rules", rules).unwrap();
+        ctx.resource("models", ModelPackageGroupArgs::builder().tags(declared).build()).unwrap();
+        let value = cairn_core::Output::secret("s3cr3t".to_owned());
+        let secret = SecretArgs::builder().secret_string(value).recovery_window_days(0).tags(declared).build();
+        ctx.resource("secret", secret).unwrap();
     };
     assert_all(&h.up(program).await, cairn_engine::Op::Create);
-    // The model package group apart, in a stack never destroyed: moto cannot delete one (see storage_monitoring).
-    let models = InProcess::with_settings(settings).await;
-    let group = |ctx: &Stack| {
-        ctx.resource("models", ModelPackageGroupArgs::builder().tags(declared).build()).unwrap();
-    };
-    assert_all(&models.up(group).await, cairn_engine::Op::Create);
 
     let config = cairn_tests::sdk_config().await;
     let (ec2, iam) = (aws_sdk_ec2::Client::new(&config), cairn_tests::iam().await);
@@ -265,16 +264,23 @@ async fn default_tags_reach_every_other_taggable_type() {
         listed.insert(name, hash_tags(got.tags().some()));
     }
     let sm = aws_sdk_sagemaker::Client::new(&config);
-    let got = sm.list_tags().resource_arn(models.output("models", "arn").await).send().await.unwrap();
+    let got = sm.list_tags().resource_arn(h.output("models", "arn").await).send().await.unwrap();
     let group_tags = got.tags().some().unwrap_or_default().iter();
     listed.insert(
         "models",
         sorted(group_tags.map(|t| (t.key().some().unwrap_or_default(), t.value().some().unwrap_or_default()))),
     );
 
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let got = secrets.describe_secret().secret_id(h.id("secret").await).send().await.unwrap();
+    listed.insert(
+        "secret",
+        sorted(got.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))),
+    );
+
     let want: BTreeMap<String, String> =
         [("owner".to_owned(), owner.clone()), ("team".to_owned(), team.clone())].into();
-    assert_eq!(listed.len(), 13, "every type listed: {:?}", listed.keys());
+    assert_eq!(listed.len(), 14, "every type listed: {:?}", listed.keys());
     for (name, tags) in &listed {
         assert_eq!(tags, &want, "`{name}`: the default tag added, the declared `team` kept");
     }

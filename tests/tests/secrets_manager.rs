@@ -36,7 +36,10 @@ async fn secret_round_trip() {
         async move { sm.get_secret_value().secret_id(id).send().await.unwrap().secret_string().unwrap().to_owned() }
     };
     let tags_of = |d: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput| {
-        d.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect::<BTreeMap<_, _>>()
+        d.tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect::<BTreeMap<_, _>>()
     };
     let name = unique("cairn-webhook");
     let h = InProcess::new().await;

@@ -40,9 +40,12 @@ pub(crate) fn run() -> Result {
 
     let example = |(package, dir): (&str, &str), args: &[&str]| {
         let mut cmd = Command::new(target_dir().join("debug").join(package));
-        cmd.current_dir(root.join("examples").join("ai-platform").join(dir))
-            .args(args)
-            .args(["--stack", "dev", "--backend", backend.as_str()]);
+        cmd.current_dir(root.join("examples").join("ai-platform").join(dir)).args(args).args([
+            "--stack",
+            "dev",
+            "--backend",
+            backend.as_str(),
+        ]);
         // The plugin built just above: finding it through cargo would build it again with the
         // feature set of the plugin alone, recompiling the AWS SDK.
         cmd.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));

@@ -132,7 +132,11 @@ fn cargo() -> Command {
             || name.starts_with("CARGO_BIN_")
             || matches!(
                 name.as_ref(),
-                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_MANIFEST_LINKS" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
             );
         if of_xtask {
             cmd.env_remove(name.as_ref());

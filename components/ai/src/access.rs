@@ -25,15 +25,15 @@ pub struct Grant {
 
 impl Grant {
     /// `actions` on the ARNs `resources` makes from the known value of `of`.
-    pub fn on<T>(
-        actions: &[&str],
-        of: &Output<T>,
-        resources: impl Fn(T) -> Vec<String> + Send + Sync + 'static,
-    ) -> Self
+    pub fn on<T>(actions: &[&str], of: &Output<T>, resources: impl Fn(T) -> Vec<String> + Send + Sync + 'static) -> Self
     where
         T: serde::Serialize + serde::de::DeserializeOwned + 'static,
     {
-        Self { actions: actions.iter().map(|a| (*a).to_owned()).collect(), resources: of.map(resources), condition: None }
+        Self {
+            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+            resources: of.map(resources),
+            condition: None,
+        }
     }
 
     /// The same grant, only where `condition` holds.
@@ -146,10 +146,14 @@ pub fn irsa_role(
     grants: &[Grant],
     tags: &BTreeMap<String, String>,
 ) -> Result<Role, DeclareError> {
-    role_with_grants(scope, suffix, irsa_trust(cluster, namespace, service_account), grants, tags, &format!(
-        "Kubernetes service account {namespace}/{service_account} of {}",
-        scope.name()
-    ))
+    role_with_grants(
+        scope,
+        suffix,
+        irsa_trust(cluster, namespace, service_account),
+        grants,
+        tags,
+        &format!("Kubernetes service account {namespace}/{service_account} of {}", scope.name()),
+    )
 }
 
 /// Declares, in `scope`, a role `<component>-<suffix>` trusted by `trust` with
@@ -164,11 +168,7 @@ pub fn role_with_grants(
 ) -> Result<Role, DeclareError> {
     let role = scope.resource(
         &scope.child_name(suffix),
-        RoleArgs::builder()
-            .assume_role_policy(trust)
-            .description(description.to_owned())
-            .tags(tags.clone())
-            .build(),
+        RoleArgs::builder().assume_role_policy(trust).description(description.to_owned()).tags(tags.clone()).build(),
     )?;
     if !grants.is_empty() {
         scope.resource(

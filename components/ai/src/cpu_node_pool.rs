@@ -80,7 +80,11 @@ impl ComponentArgs for CpuNodePoolArgs {
 
     fn validate(&self, ctx: &Stack) -> Result<(), InvalidArgs> {
         if self.instance_types.is_empty() {
-            return Err(InvalidArgs::new("instance_types", "is empty", "list at least one instance type, e.g. m6i.2xlarge"));
+            return Err(InvalidArgs::new(
+                "instance_types",
+                "is empty",
+                "list at least one instance type, e.g. m6i.2xlarge",
+            ));
         }
         for (i, t) in self.instance_types.iter().enumerate() {
             if gpu_instance(t).is_ok() {
@@ -91,7 +95,11 @@ impl ComponentArgs for CpuNodePoolArgs {
                 ));
             }
             if !t.contains('.') {
-                return Err(InvalidArgs::new(format!("instance_types[{i}]"), format!("`{t}` is not an instance type"), "write it like m6i.2xlarge"));
+                return Err(InvalidArgs::new(
+                    format!("instance_types[{i}]"),
+                    format!("`{t}` is not an instance type"),
+                    "write it like m6i.2xlarge",
+                ));
             }
         }
         checks::sizes(
@@ -115,7 +123,8 @@ impl ComponentArgs for CpuNodePoolArgs {
                 .tags(tags.clone())
                 .build(),
         )?;
-        let mut labels: BTreeMap<String, String> = [("cairn.dev/pool".to_owned(), scope.name().to_owned())].into_iter().collect();
+        let mut labels: BTreeMap<String, String> =
+            [("cairn.dev/pool".to_owned(), scope.name().to_owned())].into_iter().collect();
         labels.extend(self.labels);
         let node_group = scope.resource(
             &scope.child_name("nodes"),
@@ -126,7 +135,11 @@ impl ComponentArgs for CpuNodePoolArgs {
                 .instance_types(self.instance_types)
                 .capacity_type(self.capacity_type)
                 .ami_type(AmiType::Al2023X86_64Standard)
-                .scaling(ScalingConfig { min_size: self.min_size, max_size: self.max_size, desired_size: self.desired_size })
+                .scaling(ScalingConfig {
+                    min_size: self.min_size,
+                    max_size: self.max_size,
+                    desired_size: self.desired_size,
+                })
                 .labels(labels)
                 .version(self.cluster_version)
                 .tags(tags)

@@ -114,7 +114,8 @@ impl ComponentArgs for DataPreprocessingArgs {
         check_location("output", &self.output)?;
         if let (Input::Value(a), Input::Value(b)) = (&self.input.bucket, &self.output.bucket)
             && a == b
-            && (self.input.prefix.starts_with(&self.output.prefix) || self.output.prefix.starts_with(&self.input.prefix))
+            && (self.input.prefix.starts_with(&self.output.prefix)
+                || self.output.prefix.starts_with(&self.input.prefix))
         {
             return Err(InvalidArgs::new(
                 "output.prefix",
@@ -123,7 +124,11 @@ impl ComponentArgs for DataPreprocessingArgs {
             ));
         }
         if !(1..=1000).contains(&self.max_receive_count) {
-            return Err(InvalidArgs::new("max_receive_count", format!("is {}", self.max_receive_count), "give 1 to 1000"));
+            return Err(InvalidArgs::new(
+                "max_receive_count",
+                format!("is {}", self.max_receive_count),
+                "give 1 to 1000",
+            ));
         }
         if !(0..=43_200).contains(&self.visibility_timeout_seconds) {
             return Err(InvalidArgs::new(

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use cairn_aws::eks::ClusterLogType;
 use cairn_aws::{
-    Cluster, ClusterArgs, Key, KeyArgs, OpenIdConnectProvider, OpenIdConnectProviderArgs, PolicyDocument, Role, RoleArgs,
+    Cluster, ClusterArgs, Key, KeyArgs, OpenIdConnectProvider, OpenIdConnectProviderArgs, PolicyDocument, Role,
+    RoleArgs,
 };
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;

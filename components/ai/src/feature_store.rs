@@ -104,7 +104,10 @@ impl ComponentArgs for FeatureStoreArgs {
         let online = scope.resource(&scope.child_name("online"), table)?;
         let offline = scope.component(
             &scope.child_name("offline"),
-            ArtifactBucketArgs::builder().encryption(Encryption::Kms(key.arn.clone().into())).tags(self.tags.clone()).build(),
+            ArtifactBucketArgs::builder()
+                .encryption(Encryption::Kms(key.arn.clone().into()))
+                .tags(self.tags.clone())
+                .build(),
         )?;
         let key_arn = key.arn.clone().into();
         let table_grant = |actions: &[&str]| Grant::on(actions, &online.arn, |arn| vec![arn]);

@@ -135,10 +135,7 @@ pub(crate) fn gpu_ami_arch(ami: AmiType) -> Option<Arch> {
     match ami {
         AmiType::Al2X86_64Gpu | AmiType::Al2023X86_64Nvidia | AmiType::BottlerocketX86_64Nvidia => Some(Arch::X86_64),
         AmiType::Al2023Arm64Nvidia | AmiType::BottlerocketArm64Nvidia => Some(Arch::Arm64),
-        AmiType::Al2X86_64
-        | AmiType::Al2Arm64
-        | AmiType::Al2023X86_64Standard
-        | AmiType::BottlerocketX86_64 => None,
+        AmiType::Al2X86_64 | AmiType::Al2Arm64 | AmiType::Al2023X86_64Standard | AmiType::BottlerocketX86_64 => None,
     }
 }
 

@@ -113,7 +113,8 @@ impl GpuNodePoolArgs {
         })?;
         let arch = gpu_instance(first).map_err(|e| InvalidArgs::new("instance_types[0]", e, "pick another type"))?;
         for (i, t) in self.instance_types.iter().enumerate().skip(1) {
-            let g = gpu_instance(t).map_err(|e| InvalidArgs::new(format!("instance_types[{i}]"), e, "pick another type"))?;
+            let g = gpu_instance(t)
+                .map_err(|e| InvalidArgs::new(format!("instance_types[{i}]"), e, "pick another type"))?;
             if g.family.arch != arch.family.arch {
                 return Err(InvalidArgs::new(
                     format!("instance_types[{i}]"),
@@ -259,7 +260,7 @@ mod tests {
         let refused = |change: &dyn Fn(&mut GpuNodePoolArgs)| {
             let mut a = args();
             change(&mut a);
-            ctx("dev").component("gpu", a).err().expect("refused").to_string()
+            ctx("dev").component("gpu", a).expect_err("refused").to_string()
         };
         let err = refused(&|a| a.max_size = MAX_GPU_NODES + 1);
         assert!(err.contains("component gpu (cairn:ai:GpuNodePool)") && err.contains("raise max_nodes_cap"), "{err}");

@@ -184,7 +184,11 @@ impl ComponentArgs for InferenceServiceArgs {
             "replicas",
         )?;
         if self.log_retention_days < 1 {
-            return Err(InvalidArgs::new("log_retention_days", format!("is {}", self.log_retention_days), "keep logs at least 1 day"));
+            return Err(InvalidArgs::new(
+                "log_retention_days",
+                format!("is {}", self.log_retention_days),
+                "keep logs at least 1 day",
+            ));
         }
         check_cost_tags(ctx, &self.tags)
     }
@@ -199,16 +203,14 @@ impl ComponentArgs for InferenceServiceArgs {
             grants.push(access::kms_use(key, false));
         }
         for arn in &self.secret_arns {
-            grants.push(Grant::on(&["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], &arn.clone().into_output(), |a| vec![a]));
+            grants.push(Grant::on(
+                &["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                &arn.clone().into_output(),
+                |a| vec![a],
+            ));
         }
-        let role = access::irsa_role(
-            scope,
-            "role",
-            &self.cluster,
-            (&self.namespace, &service_account),
-            &grants,
-            &tags,
-        )?;
+        let role =
+            access::irsa_role(scope, "role", &self.cluster, (&self.namespace, &service_account), &grants, &tags)?;
         let log_group = scope.resource(
             &scope.child_name("logs"),
             LogGroupArgs::builder().retention_in_days(self.log_retention_days).tags(tags).build(),
@@ -220,23 +222,25 @@ impl ComponentArgs for InferenceServiceArgs {
                 let replicas_per_node = (gpus / self.gpus_per_replica).max(1) as i32;
                 let nodes = (self.max_replicas + replicas_per_node - 1) / replicas_per_node;
                 let production = scope.stack_name().as_str() == PRODUCTION_STACK;
-                Some(scope.component(
-                    &scope.child_name("gpu"),
-                    GpuNodePoolArgs::builder()
-                        .cluster_name(self.cluster.name.clone())
-                        .cluster_version(self.cluster.version.clone())
-                        .subnet_ids(subnets)
-                        .instance_types([self.gpu_instance_type.clone()])
-                        // A reclaimed spot node drops live requests: on-demand where it matters.
-                        .capacity_type(if production { CapacityType::OnDemand } else { CapacityType::Spot })
-                        .min_size(0)
-                        .desired_size(0)
-                        .max_size(nodes)
-                        .max_nodes_cap(nodes.max(MAX_GPU_NODES))
-                        .labels([("cairn.dev/workload", "inference")])
-                        .tags(self.tags.clone())
-                        .build(),
-                )?)
+                Some(
+                    scope.component(
+                        &scope.child_name("gpu"),
+                        GpuNodePoolArgs::builder()
+                            .cluster_name(self.cluster.name.clone())
+                            .cluster_version(self.cluster.version.clone())
+                            .subnet_ids(subnets)
+                            .instance_types([self.gpu_instance_type.clone()])
+                            // A reclaimed spot node drops live requests: on-demand where it matters.
+                            .capacity_type(if production { CapacityType::OnDemand } else { CapacityType::Spot })
+                            .min_size(0)
+                            .desired_size(0)
+                            .max_size(nodes)
+                            .max_nodes_cap(nodes.max(MAX_GPU_NODES))
+                            .labels([("cairn.dev/workload", "inference")])
+                            .tags(self.tags.clone())
+                            .build(),
+                    )?,
+                )
             }
         };
         let model_uri = self.model.bucket.clone().into_output().map(move |b| format!("s3://{b}/{prefix}"));
@@ -302,10 +306,13 @@ mod tests {
         let refused = |change: &dyn Fn(&mut InferenceServiceArgs)| {
             let mut a = args();
             change(&mut a);
-            ctx("dev").component("llm", a).err().expect("refused").to_string()
+            ctx("dev").component("llm", a).expect_err("refused").to_string()
         };
         let err = refused(&|a| a.max_replicas = MAX_INFERENCE_REPLICAS + 1);
-        assert!(err.contains("component llm (cairn:ai:InferenceService)") && err.contains("raise max_replicas_cap"), "{err}");
+        assert!(
+            err.contains("component llm (cairn:ai:InferenceService)") && err.contains("raise max_replicas_cap"),
+            "{err}"
+        );
         assert!(refused(&|a| a.gpus_per_replica = 2).contains("a g5.xlarge has 1 GPU(s)"));
         assert!(refused(&|a| a.gpu_instance_type = "c5.large".into()).contains("`gpu_instance_type`"));
         assert!(refused(&|a| a.model_name = "LLM_7b".into()).contains("`model_name`"));

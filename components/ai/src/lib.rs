@@ -68,9 +68,9 @@ mod model_registry;
 mod monitoring;
 mod network;
 mod tags;
-mod training_pipeline;
 #[cfg(test)]
 mod testing;
+mod training_pipeline;
 
 pub use artifact_bucket::{ArtifactBucket, ArtifactBucketArgs, Encryption};
 pub use cpu_node_pool::{CpuNodePool, CpuNodePoolArgs, MAX_CPU_NODES};

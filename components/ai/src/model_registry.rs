@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use cairn_aws::ecr::{ImageTagMutability, RepositoryEncryption};
 use cairn_aws::sagemaker::ModelPackageGroupArgs;
-use cairn_aws::{Key, KeyArgs, ModelPackageGroup, PolicyDocument, Principal, Repository, RepositoryArgs, Role, Statement};
+use cairn_aws::{
+    Key, KeyArgs, ModelPackageGroup, PolicyDocument, Principal, Repository, RepositoryArgs, Role, Statement,
+};
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
@@ -85,8 +87,10 @@ impl ModelRegistry {
     }
 }
 
-const ECR_PULL: &[&str] = &["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"];
-const ECR_PUSH: &[&str] = &["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"];
+const ECR_PULL: &[&str] =
+    &["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages"];
+const ECR_PUSH: &[&str] =
+    &["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"];
 
 impl ComponentArgs for ModelRegistryArgs {
     type Component = ModelRegistry;
@@ -94,12 +98,20 @@ impl ComponentArgs for ModelRegistryArgs {
 
     fn validate(&self, ctx: &Stack) -> Result<(), InvalidArgs> {
         if self.stages.is_empty() {
-            return Err(InvalidArgs::new("stages", "is empty", "list the stages in promotion order, e.g. dev, staging, prod"));
+            return Err(InvalidArgs::new(
+                "stages",
+                "is empty",
+                "list the stages in promotion order, e.g. dev, staging, prod",
+            ));
         }
         for (i, s) in self.stages.iter().enumerate() {
             checks::dns_label(&format!("stages[{i}]"), s)?;
             if self.stages[..i].contains(s) {
-                return Err(InvalidArgs::new(format!("stages[{i}]"), format!("`{s}` is listed twice"), "list each stage once"));
+                return Err(InvalidArgs::new(
+                    format!("stages[{i}]"),
+                    format!("`{s}` is listed twice"),
+                    "list each stage once",
+                ));
             }
         }
         if self.promoters.is_empty() {
@@ -119,10 +131,18 @@ impl ComponentArgs for ModelRegistryArgs {
             }
         }
         if self.version_retention_days < 1 {
-            return Err(InvalidArgs::new("version_retention_days", format!("is {}", self.version_retention_days), "keep replaced models at least 1 day"));
+            return Err(InvalidArgs::new(
+                "version_retention_days",
+                format!("is {}", self.version_retention_days),
+                "keep replaced models at least 1 day",
+            ));
         }
         if self.untagged_images_kept < 1 {
-            return Err(InvalidArgs::new("untagged_images_kept", format!("is {}", self.untagged_images_kept), "keep at least 1"));
+            return Err(InvalidArgs::new(
+                "untagged_images_kept",
+                format!("is {}", self.untagged_images_kept),
+                "keep at least 1",
+            ));
         }
         check_cost_tags(ctx, &self.tags)
     }
@@ -192,15 +212,24 @@ impl ComponentArgs for ModelRegistryArgs {
             grants.push(Grant::on(&ecr, &images.arn, |arn| vec![arn]));
             // AWS requires `*` here: the token is for the registry, not a repository.
             grants.push(Grant::fixed(&["ecr:GetAuthorizationToken"], &["*"]));
-            let packages = |group_arn: String| vec![group_arn.replacen(":model-package-group/", ":model-package/", 1) + "/*"];
+            let packages =
+                |group_arn: String| vec![group_arn.replacen(":model-package-group/", ":model-package/", 1) + "/*"];
             grants.push(if first {
-                Grant::on(&["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"], &package_group.arn, move |arn| {
-                    let mut r = packages(arn.clone());
-                    r.push(arn);
-                    r
-                })
+                Grant::on(
+                    &["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"],
+                    &package_group.arn,
+                    move |arn| {
+                        let mut r = packages(arn.clone());
+                        r.push(arn);
+                        r
+                    },
+                )
             } else {
-                Grant::on(&["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"], &package_group.arn, packages)
+                Grant::on(
+                    &["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                    &package_group.arn,
+                    packages,
+                )
             });
             let role = access::role_with_grants(
                 scope,

@@ -139,13 +139,25 @@ impl ComponentArgs for MonitoringStackArgs {
             ));
         }
         if self.budget_emails.is_empty() {
-            return Err(InvalidArgs::new("budget_emails", "is empty, so nobody hears of an overrun", "list at least one address"));
+            return Err(InvalidArgs::new(
+                "budget_emails",
+                "is empty, so nobody hears of an overrun",
+                "list at least one address",
+            ));
         }
         if let Some((i, e)) = self.budget_emails.iter().enumerate().find(|(_, e)| !e.contains('@')) {
-            return Err(InvalidArgs::new(format!("budget_emails[{i}]"), format!("`{e}` is not an e-mail address"), "fix the address"));
+            return Err(InvalidArgs::new(
+                format!("budget_emails[{i}]"),
+                format!("`{e}` is not an e-mail address"),
+                "fix the address",
+            ));
         }
         if !(0.0..=100.0).contains(&self.gpu_idle_below_percent) {
-            return Err(InvalidArgs::new("gpu_idle_below_percent", format!("is {}", self.gpu_idle_below_percent), "give 0 to 100"));
+            return Err(InvalidArgs::new(
+                "gpu_idle_below_percent",
+                format!("is {}", self.gpu_idle_below_percent),
+                "give 0 to 100",
+            ));
         }
         if self.max_gpus < 1.0 {
             return Err(InvalidArgs::new("max_gpus", format!("is {}", self.max_gpus), "give 1 or more"));
@@ -160,7 +172,10 @@ impl ComponentArgs for MonitoringStackArgs {
         let tags = cost_tags(scope, &self.tags);
         let workspace = scope.resource(
             &scope.child_name("prometheus"),
-            WorkspaceArgs::builder().alias(format!("{}-{}", scope.project_name(), scope.stack_name())).tags(tags.clone()).build(),
+            WorkspaceArgs::builder()
+                .alias(format!("{}-{}", scope.project_name(), scope.stack_name()))
+                .tags(tags.clone())
+                .build(),
         )?;
         let rules = scope.resource(
             &scope.child_name("gpu-rules"),
@@ -224,7 +239,8 @@ impl ComponentArgs for MonitoringStackArgs {
             &scope.child_name("logs"),
             LogGroupArgs::builder().retention_in_days(self.log_retention_days).tags(tags).build(),
         )?;
-        let environment = scope.config().tags().get("environment").cloned().unwrap_or_else(|| scope.stack_name().to_string());
+        let environment =
+            scope.config().tags().get("environment").cloned().unwrap_or_else(|| scope.stack_name().to_string());
         let notify = |kind, threshold| {
             BudgetNotification::builder()
                 .notification_type(kind)
@@ -241,7 +257,10 @@ impl ComponentArgs for MonitoringStackArgs {
                 .time_unit(BudgetTimeUnit::Monthly)
                 // The environment's spend, by the cost tag every component sets.
                 .cost_filters([("TagKeyValue", [format!("user:environment${environment}")])])
-                .notifications(vec![notify(NotificationType::Forecasted, 80.0), notify(NotificationType::Actual, 100.0)])
+                .notifications(vec![
+                    notify(NotificationType::Forecasted, 80.0),
+                    notify(NotificationType::Actual, 100.0),
+                ])
                 .build(),
         )?;
         scope.output("prometheus_endpoint", &workspace.prometheus_endpoint);

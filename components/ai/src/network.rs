@@ -230,7 +230,8 @@ mod tests {
     #[test]
     fn expands_to_a_vpc_with_public_and_private_subnets_and_one_nat() {
         let ctx = crate::testing::ctx("dev");
-        let net = ctx.component("net", BaseNetworkArgs::builder().availability_zones(["az-a", "az-b"]).build()).unwrap();
+        let net =
+            ctx.component("net", BaseNetworkArgs::builder().availability_zones(["az-a", "az-b"]).build()).unwrap();
         assert_eq!((net.public_subnets.len(), net.private_subnets.len()), (2, 2));
         let declared = ctx.finish();
         let types: Vec<String> = declared.resources.iter().map(|r| r.urn.resource_type().as_str().to_owned()).collect();

@@ -22,7 +22,9 @@ pub fn check_cost_tags(ctx: &Stack, own: &BTreeMap<String, String>) -> Result<()
         if value.is_none_or(|v| v.trim().is_empty()) {
             return Err(InvalidArgs::new(
                 "tags",
-                format!("lack the cost tag `{key}` (every component tags its resources with team, cost-center and environment)"),
+                format!(
+                    "lack the cost tag `{key}` (every component tags its resources with team, cost-center and environment)"
+                ),
                 format!(
                     "add `{key} = \"...\"` under [tags] in {} (for the whole stack), or give it in the component's `tags`",
                     ctx.config().file().display()

@@ -136,7 +136,11 @@ impl ComponentArgs for TrainingPipelineArgs {
                 ));
             }
             (_, Some(0)) => {
-                return Err(InvalidArgs::new("checkpoint_interval_minutes", "is 0", "give the minutes between checkpoints"));
+                return Err(InvalidArgs::new(
+                    "checkpoint_interval_minutes",
+                    "is 0",
+                    "give the minutes between checkpoints",
+                ));
             }
             _ => {}
         }
@@ -178,8 +182,8 @@ impl ComponentArgs for TrainingPipelineArgs {
                 .tags(self.tags.clone())
                 .build(),
         )?;
-        let artifacts =
-            scope.component(&scope.child_name("artifacts"), ArtifactBucketArgs::builder().tags(self.tags.clone()).build())?;
+        let artifacts = scope
+            .component(&scope.child_name("artifacts"), ArtifactBucketArgs::builder().tags(self.tags.clone()).build())?;
         let checkpoints = scope.component(
             &scope.child_name("checkpoints"),
             ArtifactBucketArgs::builder()
@@ -210,12 +214,20 @@ impl ComponentArgs for TrainingPipelineArgs {
                     QueueArgs::builder()
                         // A run request stays invisible while a job starts on a scaled-up node.
                         .visibility_timeout_seconds(900)
-                        .redrive_policy(RedrivePolicy { dead_letter_target_arn: dead.arn.clone().into(), max_receive_count: 3 })
+                        .redrive_policy(RedrivePolicy {
+                            dead_letter_target_arn: dead.arn.clone().into(),
+                            max_receive_count: 3,
+                        })
                         .tags(tags.clone())
                         .build(),
                 )?;
                 grants.push(Grant::on(
-                    &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                    &[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:GetQueueAttributes",
+                    ],
                     &queue.arn,
                     |arn| vec![arn],
                 ));

@@ -115,7 +115,13 @@ fn gpu_node_pool() {
 
 #[test]
 fn cpu_node_pool() {
-    snapshot("cpu", || CpuNodePoolArgs::builder().cluster_name("ai-cluster").cluster_version("1.31").subnet_ids(vec!["subnet-a"]).build());
+    snapshot("cpu", || {
+        CpuNodePoolArgs::builder()
+            .cluster_name("ai-cluster")
+            .cluster_version("1.31")
+            .subnet_ids(vec!["subnet-a"])
+            .build()
+    });
 }
 
 #[test]
@@ -133,7 +139,11 @@ fn inference_service() {
     snapshot("fraud-scorer", || {
         InferenceServiceArgs::builder()
             .cluster(cluster())
-            .model(ModelSource { bucket: "models".into(), key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()), stage: "prod".into() })
+            .model(ModelSource {
+                bucket: "models".into(),
+                key_arn: Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
+                stage: "prod".into(),
+            })
             .model_name("fraud-scorer")
             .model_version("2026-11-30")
             .dedicated_pool_subnets(vec!["subnet-a"])

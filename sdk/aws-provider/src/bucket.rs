@@ -89,7 +89,11 @@ async fn apply(c: &Clients, name: &str, old: Option<&BucketArgs>, new: &BucketAr
         let by_default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::from(new.encryption.algorithm.as_str()))
             .set_kms_master_key_id(
-                new.encryption.kms_key_id.as_ref().map(|k| generic::known(k, "encryption.kms_key_id").cloned()).transpose()?,
+                new.encryption
+                    .kms_key_id
+                    .as_ref()
+                    .map(|k| generic::known(k, "encryption.kms_key_id").cloned())
+                    .transpose()?,
             )
             .build()
             .map_err(build_error)?;

@@ -84,7 +84,11 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         secret_string: None,
         // Not an AWS property: how this program deletes it.
         recovery_window_days: recorded.as_ref().map_or(DEFAULT_RECOVERY_WINDOW_DAYS, |r| r.recovery_window_days),
-        tags: secret.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect(),
+        tags: secret
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+            .collect(),
     };
     let mut inputs = generic::live_inputs(&live, &req.inputs)?;
     // The write-only value: the recorded one, with its secret marker.
@@ -127,7 +131,14 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
             c.secrets.tag_resource().secret_id(arn).set_tags(tags(&set)).send().await.aws("TagResource", arn).map(drop)
         },
         |remove| async move {
-            c.secrets.untag_resource().secret_id(arn).set_tag_keys(Some(remove)).send().await.aws("UntagResource", arn).map(drop)
+            c.secrets
+                .untag_resource()
+                .secret_id(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .aws("UntagResource", arn)
+                .map(drop)
         },
     )
     .await?;

@@ -94,8 +94,12 @@ impl RoleArgs {
     /// Every policy document with the path of its property, e.g.
     /// `inline_policies.read-artifacts` (Check scans them for wildcards).
     pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        let mut docs: Vec<(PropertyPath, &PolicyDocument)> =
-            self.assume_role_policy.value().map(|d| (PropertyPath::root().key("assume_role_policy"), d)).into_iter().collect();
+        let mut docs: Vec<(PropertyPath, &PolicyDocument)> = self
+            .assume_role_policy
+            .value()
+            .map(|d| (PropertyPath::root().key("assume_role_policy"), d))
+            .into_iter()
+            .collect();
         docs.extend(
             self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)),
         );

@@ -104,14 +104,19 @@ impl SecretArgs {
             if name.is_empty() || name.len() > MAX_SECRET_NAME || !ok {
                 failures.push(failure(
                     "name",
-                    format!("`{name}` is not a valid secret name: use 1 to {MAX_SECRET_NAME} letters, digits and /_+=.@-"),
+                    format!(
+                        "`{name}` is not a valid secret name: use 1 to {MAX_SECRET_NAME} letters, digits and /_+=.@-"
+                    ),
                 ));
             }
         }
         if self.recovery_window_days != 0 && !(7..=30).contains(&self.recovery_window_days) {
             failures.push(failure(
                 "recovery_window_days",
-                format!("{} is not a recovery window: give 7 to 30 days, or 0 to delete at once", self.recovery_window_days),
+                format!(
+                    "{} is not a recovery window: give 7 to 30 days, or 0 to delete at once",
+                    self.recovery_window_days
+                ),
             ));
         }
         failures

@@ -605,8 +605,13 @@ impl Session {
         self.settle(recorder, pending).await?;
         let state = recorder.state();
         let steps = cairn_engine::planner::destroy_all(&state)?;
-        let plan =
-            Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs: Default::default(), component_outputs: Default::default() };
+        let plan = Plan {
+            base_serial: state.serial,
+            lineage: state.lineage.clone(),
+            steps,
+            outputs: Default::default(),
+            component_outputs: Default::default(),
+        };
         self.print_plan(&plan, "Destroy");
         if plan.steps.is_empty() && !self.json {
             return Ok(ExitCode::SUCCESS);

@@ -90,14 +90,18 @@ impl StackConfig {
             );
         };
         let texts: Vec<&str> = self.sealed.values().map(String::as_str).collect();
-        cipher.ready_to_open(&texts).await.with_context(|| format!("{}: opening sealed config values", self.path.display()))?;
+        cipher
+            .ready_to_open(&texts)
+            .await
+            .with_context(|| format!("{}: opening sealed config values", self.path.display()))?;
         let mut opened = Vec::new();
         for (key, sealed) in &self.sealed {
             let plain = cipher
                 .open(sealed)
                 .with_context(|| format!("{}: config value `{key}` could not be opened", self.path.display()))?;
-            let value: serde_json::Value = serde_json::from_slice(&plain)
-                .with_context(|| format!("{}: config value `{key}` is not a sealed config value", self.path.display()))?;
+            let value: serde_json::Value = serde_json::from_slice(&plain).with_context(|| {
+                format!("{}: config value `{key}` is not a sealed config value", self.path.display())
+            })?;
             opened.push((key.clone(), value));
         }
         self.config = std::mem::take(&mut self.config).with_secrets(opened);

@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex};
 use cairn_core::{ProjectName, StackName, StackOutputs, Value};
 use cairn_state::StateStore;
 
+/// A stack's outputs, `None` when it was never brought up.
+type Outputs = Option<BTreeMap<String, Value>>;
+
 /// Reads other stacks' outputs from `store`, once per stack per run.
 pub(crate) struct StoreOutputs {
     store: Arc<dyn StateStore>,
     runtime: tokio::runtime::Handle,
-    read: Mutex<HashMap<(ProjectName, StackName), Option<BTreeMap<String, Value>>>>,
+    read: Mutex<HashMap<(ProjectName, StackName), Outputs>>,
 }
 
 impl StoreOutputs {
@@ -22,7 +25,7 @@ impl StoreOutputs {
 }
 
 impl StackOutputs for StoreOutputs {
-    fn outputs(&self, project: &ProjectName, stack: &StackName) -> Result<Option<BTreeMap<String, Value>>, String> {
+    fn outputs(&self, project: &ProjectName, stack: &StackName) -> Result<Outputs, String> {
         let key = (project.clone(), stack.clone());
         if let Some(known) = self.read.lock().expect("references").get(&key) {
             return Ok(known.clone());

@@ -204,7 +204,9 @@ pub fn report_json(plan: &Plan, report: &ApplyReport, stack: &str, project: &str
         .map(|(s, o)| {
             // A component's outputs as recorded by the run.
             let recorded = match report.state.live(&s.urn) {
-                Some(r) if s.kind == cairn_core::ResourceKind::Component && plan.component_outputs.contains_key(&s.urn) => {
+                Some(r)
+                    if s.kind == cairn_core::ResourceKind::Component && plan.component_outputs.contains_key(&s.urn) =>
+                {
                     r.outputs.as_map().cloned()
                 }
                 _ => None,

@@ -96,9 +96,9 @@ impl StackReference {
     }
 
     fn convert<T: DeserializeOwned>(&self, name: &str, v: &Value) -> Result<T, DeclareError> {
-        v.strip_secrets().deserialize_into().map_err(|e| {
-            self.error(format!("output `{name}` is not a {}: {e}", std::any::type_name::<T>()))
-        })
+        v.strip_secrets()
+            .deserialize_into()
+            .map_err(|e| self.error(format!("output `{name}` is not a {}: {e}", std::any::type_name::<T>())))
     }
 
     /// A plain output, typed. A secret output is refused: read it with
@@ -119,14 +119,61 @@ impl StackReference {
     }
 
     /// An output as an [`Output`]: secret if it was secret in the other stack.
-    pub fn require_output<T: Serialize + DeserializeOwned + 'static>(&self, name: &str) -> Result<Output<T>, DeclareError> {
+    pub fn require_output<T: Serialize + DeserializeOwned + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Output<T>, DeclareError> {
         let v = self.value(name)?;
         let plain: T = self.convert(name, v)?;
         Ok(if v.contains_secret() { Output::secret(plain) } else { Output::new(plain) })
     }
 
     /// An output as a secret [`Output`], whether or not the other stack marked it secret.
-    pub fn require_secret<T: Serialize + DeserializeOwned + 'static>(&self, name: &str) -> Result<Output<T>, DeclareError> {
+    pub fn require_secret<T: Serialize + DeserializeOwned + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Output<T>, DeclareError> {
         Ok(self.require_output(name)?.as_secret())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> StackReference {
+        let outputs = [
+            ("cluster_name".to_owned(), Value::from("ai-dev")),
+            ("token".to_owned(), Value::Secret(Box::new("s3cr3t".into()))),
+            ("replicas".to_owned(), Value::Int(3)),
+        ];
+        StackReference::new(
+            ProjectName::new("ai-base").unwrap(),
+            StackName::new("dev").unwrap(),
+            outputs.into_iter().collect(),
+        )
+    }
+
+    #[test]
+    fn secrets_stay_secret_and_types_are_checked() {
+        let base = base();
+        let err = base.require::<String>("token").unwrap_err().to_string();
+        assert!(
+            err.starts_with("stack reference ai-base/dev: output `token` is secret") && err.contains("require_secret")
+        );
+        let token = base.require_secret::<String>("token").unwrap();
+        assert!(token.node().evaluate(&NoOutputs).unwrap().contains_secret());
+        let plain = base.require_output::<String>("cluster_name").unwrap();
+        assert_eq!(plain.node().evaluate(&NoOutputs).unwrap(), Value::from("ai-dev"));
+        assert_eq!(base.require::<i64>("replicas").unwrap(), 3);
+        assert!(base.require::<String>("replicas").unwrap_err().to_string().contains("output `replicas` is not a"));
+        assert_eq!(base.get::<String>("vpc_id").unwrap(), None);
+    }
+
+    struct NoOutputs;
+    impl crate::OutputSource for NoOutputs {
+        fn outputs_of(&self, _: &crate::Urn) -> Option<&Value> {
+            None
+        }
     }
 }

@@ -167,9 +167,10 @@ impl Plan {
     /// outputs this plan computed.
     pub fn outputs_recorded(&self, state: &cairn_state::StackState) -> bool {
         self.outputs == state.outputs
-            && self.component_outputs.iter().all(|(urn, outs)| {
-                state.live(urn).is_some_and(|r| r.outputs == Value::Map(outs.clone()))
-            })
+            && self
+                .component_outputs
+                .iter()
+                .all(|(urn, outs)| state.live(urn).is_some_and(|r| r.outputs == Value::Map(outs.clone())))
     }
 }
 

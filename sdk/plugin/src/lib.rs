@@ -23,8 +23,8 @@ pub mod state_serve;
 pub use client::GrpcProvider;
 pub use data_keys::{GrpcDataKeys, KeyService};
 pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
-pub use source_build::{cache_dir, source_root};
 pub use serve::{Services, serve_main, serve_main_with};
+pub use source_build::{cache_dir, source_root};
 pub use state_client::GrpcStateStore;
 pub use state_serve::BackendOpener;
 

@@ -59,7 +59,11 @@ pub fn cargo_command(cargo: &Path) -> Command {
             || name.starts_with("CARGO_BIN_")
             || matches!(
                 name.as_ref(),
-                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_MANIFEST_LINKS" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
             );
         if of_the_running_package {
             cmd.env_remove(name.as_ref());
@@ -120,11 +124,8 @@ pub(crate) fn build_from_source(binary: &str, looked: &mut Vec<String>) -> Resul
         looked.push(format!("the Cairn source of this program ({})", root.display()));
         return Ok(None);
     };
-    let command = format!(
-        "cargo build --manifest-path {} --bin {binary} --target-dir {}",
-        manifest.display(),
-        target.display()
-    );
+    let command =
+        format!("cargo build --manifest-path {} --bin {binary} --target-dir {}", manifest.display(), target.display());
     if !exe.is_file() {
         eprintln!(
             "Building provider plugin {binary} from {} (first use of this Cairn version; kept in {})...",

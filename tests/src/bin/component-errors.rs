@@ -19,10 +19,16 @@ fn main() -> std::process::ExitCode {
         let which = std::env::var("CAIRN_TEST_COMPONENT").unwrap_or_default();
         match which.as_str() {
             "BaseNetwork" => {
-                ctx.component("net", BaseNetworkArgs::builder().availability_zones(["a", "b"]).cidr_block("10.0.0.0/8").build())?;
+                ctx.component(
+                    "net",
+                    BaseNetworkArgs::builder().availability_zones(["a", "b"]).cidr_block("10.0.0.0/8").build(),
+                )?;
             }
             "EksCluster" => {
-                ctx.component("ai", EksClusterArgs::builder().subnet_ids(vec!["s"]).endpoint_public_access(true).build())?;
+                ctx.component(
+                    "ai",
+                    EksClusterArgs::builder().subnet_ids(vec!["s"]).endpoint_public_access(true).build(),
+                )?;
             }
             "GpuNodePool" => {
                 let args = GpuNodePoolArgs::builder()
@@ -34,12 +40,19 @@ fn main() -> std::process::ExitCode {
                 ctx.component("gpu", args)?;
             }
             "CpuNodePool" => {
-                let args =
-                    CpuNodePoolArgs::builder().cluster_name("ai").cluster_version("1.31").subnet_ids(vec!["s"]).max_size(64).build();
+                let args = CpuNodePoolArgs::builder()
+                    .cluster_name("ai")
+                    .cluster_version("1.31")
+                    .subnet_ids(vec!["s"])
+                    .max_size(64)
+                    .build();
                 ctx.component("cpu", args)?;
             }
             "ArtifactBucket" => {
-                ctx.component("artifacts", ArtifactBucketArgs::builder().infrequent_access_after_days(Some(7)).build())?;
+                ctx.component(
+                    "artifacts",
+                    ArtifactBucketArgs::builder().infrequent_access_after_days(Some(7)).build(),
+                )?;
             }
             "ModelRegistry" => {
                 ctx.component("registry", ModelRegistryArgs::builder().promoters(Vec::<String>::new()).build())?;

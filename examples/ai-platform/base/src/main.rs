@@ -9,8 +9,8 @@
 //! ```
 
 use cairn::Input;
-use cairn_ai::{ArtifactBucketArgs, BaseNetworkArgs, EksClusterArgs, GpuNodePoolArgs, ModelRegistryArgs};
 use cairn::aws::CapacityType;
+use cairn_ai::{ArtifactBucketArgs, BaseNetworkArgs, EksClusterArgs, GpuNodePoolArgs, ModelRegistryArgs};
 
 fn main() -> std::process::ExitCode {
     cairn::run("ai-base", |ctx| {
@@ -51,7 +51,11 @@ fn main() -> std::process::ExitCode {
                 .cluster_version(&eks.cluster.version)
                 .subnet_ids(subnets)
                 .instance_types(cfg.get_or::<Vec<String>>("gpu_instance_types", vec!["g5.2xlarge".to_owned()])?)
-                .capacity_type(if cfg.get_or("gpu_on_demand", false)? { CapacityType::OnDemand } else { CapacityType::Spot })
+                .capacity_type(if cfg.get_or("gpu_on_demand", false)? {
+                    CapacityType::OnDemand
+                } else {
+                    CapacityType::Spot
+                })
                 .min_size(cfg.get_or("gpu_min_size", 0)?)
                 .max_size(cfg.get_or("gpu_max_size", 2)?)
                 .desired_size(cfg.get_or("gpu_desired_size", 0)?)

@@ -8,9 +8,7 @@
 //! cargo run -p ai-platform -- up --stack dev
 //! ```
 
-use cairn_ai::{
-    ClusterInfo, DataPreprocessingArgs, FeatureStoreArgs, MonitoringStackArgs, S3Location, WatchedQueue,
-};
+use cairn_ai::{ClusterInfo, DataPreprocessingArgs, FeatureStoreArgs, MonitoringStackArgs, S3Location, WatchedQueue};
 
 fn main() -> std::process::ExitCode {
     cairn::run("ai-platform", |ctx| {
