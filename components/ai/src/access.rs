@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use cairn_aws::iam_extras::RolePolicyArgs;
 use cairn_aws::policy::Condition;
 use cairn_aws::{PolicyDocument, Principal, Role, RoleArgs, Statement};
-use cairn_core::{DeclareError, Input, Output, Scope};
+use cairn_core::{DeclareError, Input, InvalidArgs, Output, Scope};
 
 use crate::eks_cluster::ClusterInfo;
 
@@ -55,6 +55,54 @@ impl Grant {
     pub fn actions(&self) -> &[String] {
         &self.actions
     }
+}
+
+/// A location in S3: a bucket and a key prefix ending in `/` (or empty for the whole bucket).
+#[derive(Debug, Clone)]
+pub struct S3Location {
+    /// The bucket's name (or another resource's output).
+    pub bucket: Input<String>,
+    /// The key prefix.
+    pub prefix: String,
+    /// The KMS key the objects are encrypted with, if any.
+    pub key_arn: Option<Input<String>>,
+}
+
+impl S3Location {
+    /// Refuses a prefix that would grant more than it names (`raw` also covers `raw-other/`).
+    pub fn check(&self, field: &str) -> Result<(), InvalidArgs> {
+        if !self.prefix.is_empty() && !self.prefix.ends_with('/') {
+            return Err(InvalidArgs::new(
+                format!("{field}.prefix"),
+                format!("`{}` does not end with `/`, so it would also grant `{}-other/`", self.prefix, self.prefix),
+                format!("write `{}/`", self.prefix),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read access to the location's objects (and `kms:Decrypt` on its key).
+    pub fn read(&self) -> Vec<Grant> {
+        let mut grants = s3_read(&self.bucket, &self.prefix);
+        grants.extend(self.key_arn.as_ref().map(|k| kms_use(k, false)));
+        grants
+    }
+
+    /// Read and write access to the location's objects (and use of its key for both).
+    pub fn read_write(&self) -> Vec<Grant> {
+        let mut grants = s3_read_write(&self.bucket, &self.prefix);
+        grants.extend(self.key_arn.as_ref().map(|k| kms_use(k, true)));
+        grants
+    }
+}
+
+/// Consuming a queue: receive, delete, extend the visibility of its messages, read its attributes.
+pub fn sqs_consume(queue_arn: &Output<String>) -> Grant {
+    Grant::on(
+        &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        queue_arn,
+        |arn| vec![arn],
+    )
 }
 
 /// Read access to the objects under `prefix` of the bucket named `bucket` (and listing that prefix).

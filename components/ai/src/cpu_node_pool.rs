@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use cairn_aws::{AmiType, CapacityType, NodeGroup, NodeGroupArgs, PolicyDocument, Role, RoleArgs, ScalingConfig};
+use cairn_aws::{AmiType, CapacityType, NodeGroup, NodeGroupArgs, Role, ScalingConfig};
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
 use crate::checks;
 use crate::gpu::gpu_instance;
-use crate::gpu_node_pool::NODE_POLICIES;
+use crate::gpu_node_pool::node_role;
 use crate::tags::{check_cost_tags, cost_tags};
 
 /// The most nodes a CPU pool may scale to unless the program raises the cap.
@@ -114,15 +114,7 @@ impl ComponentArgs for CpuNodePoolArgs {
 
     fn expand(self, scope: &Scope) -> Result<CpuNodePool, DeclareError> {
         let tags = cost_tags(scope, &self.tags);
-        let role = scope.resource(
-            &scope.child_name("node-role"),
-            RoleArgs::builder()
-                .assume_role_policy(PolicyDocument::assume_role_for_service("ec2.amazonaws.com"))
-                .managed_policy_arns(NODE_POLICIES)
-                .description(format!("CPU nodes of {}", scope.name()))
-                .tags(tags.clone())
-                .build(),
-        )?;
+        let role = node_role(scope, "CPU", &tags)?;
         let mut labels: BTreeMap<String, String> =
             [("cairn.dev/pool".to_owned(), scope.name().to_owned())].into_iter().collect();
         labels.extend(self.labels);

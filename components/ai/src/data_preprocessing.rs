@@ -5,27 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use cairn_aws::sqs::RedrivePolicy;
-use cairn_aws::{Key, KeyArgs, Queue, QueueArgs, Role};
+use cairn_aws::{Key, KeyArgs, Queue, Role};
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
-use crate::access::{self, Grant};
+use crate::access::{self, S3Location};
 use crate::checks;
 use crate::cpu_node_pool::{CpuNodePool, CpuNodePoolArgs, MAX_CPU_NODES};
 use crate::eks_cluster::ClusterInfo;
 use crate::tags::{check_cost_tags, cost_tags};
-
-/// A location in S3: a bucket and a key prefix ending in `/` (or empty for the whole bucket).
-#[derive(Debug, Clone)]
-pub struct S3Location {
-    /// The bucket's name (or another resource's output).
-    pub bucket: Input<String>,
-    /// The key prefix.
-    pub prefix: String,
-    /// The KMS key the objects are encrypted with, if any.
-    pub key_arn: Option<Input<String>>,
-}
+use crate::work_queue::WorkQueue;
 
 /// Arguments of [`DataPreprocessing`].
 ///
@@ -93,25 +82,14 @@ pub struct DataPreprocessing {
     pub role: Role,
 }
 
-fn check_location(field: &str, l: &S3Location) -> Result<(), InvalidArgs> {
-    if !l.prefix.is_empty() && !l.prefix.ends_with('/') {
-        return Err(InvalidArgs::new(
-            format!("{field}.prefix"),
-            format!("`{}` does not end with `/`, so it would also grant `{}-other/`", l.prefix, l.prefix),
-            format!("write `{}/`", l.prefix),
-        ));
-    }
-    Ok(())
-}
-
 impl ComponentArgs for DataPreprocessingArgs {
     type Component = DataPreprocessing;
     const TYPE: &'static str = "cairn:ai:DataPreprocessing";
 
     fn validate(&self, ctx: &Stack) -> Result<(), InvalidArgs> {
         checks::dns_label("namespace", &self.namespace)?;
-        check_location("input", &self.input)?;
-        check_location("output", &self.output)?;
+        self.input.check("input")?;
+        self.output.check("output")?;
         if let (Input::Value(a), Input::Value(b)) = (&self.input.bucket, &self.output.bucket)
             && a == b
             && (self.input.prefix.starts_with(&self.output.prefix)
@@ -146,26 +124,14 @@ impl ComponentArgs for DataPreprocessingArgs {
             &scope.child_name("key"),
             KeyArgs::builder().description(format!("queues of {}", scope.name())).tags(tags.clone()).build(),
         )?;
-        let dead_letters = scope.resource(
-            &scope.child_name("dlq"),
-            QueueArgs::builder()
-                .message_retention_seconds(14 * 24 * 3600)
-                .kms_master_key_id(key.arn.clone())
-                .tags(tags.clone())
-                .build(),
-        )?;
-        let queue = scope.resource(
-            &scope.child_name("queue"),
-            QueueArgs::builder()
-                .visibility_timeout_seconds(self.visibility_timeout_seconds)
-                .redrive_policy(RedrivePolicy {
-                    dead_letter_target_arn: dead_letters.arn.clone().into(),
-                    max_receive_count: self.max_receive_count,
-                })
-                .kms_master_key_id(key.arn.clone())
-                .tags(tags.clone())
-                .build(),
-        )?;
+        let (queue, dead_letters) = WorkQueue {
+            name: "queue",
+            dead_letters: "dlq",
+            visibility_timeout_seconds: self.visibility_timeout_seconds,
+            max_receive_count: self.max_receive_count,
+            kms_key: Some(key.arn.clone().into()),
+        }
+        .declare(scope, &tags)?;
         let pool = scope.component(
             &scope.child_name("workers"),
             CpuNodePoolArgs::builder()
@@ -179,22 +145,9 @@ impl ComponentArgs for DataPreprocessingArgs {
                 .tags(self.tags.clone())
                 .build(),
         )?;
-        let mut grants = vec![
-            Grant::on(
-                &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-                &queue.arn,
-                |arn| vec![arn],
-            ),
-            access::kms_use(&key.arn.clone().into(), false),
-        ];
-        grants.extend(access::s3_read(&self.input.bucket, &self.input.prefix));
-        grants.extend(access::s3_read_write(&self.output.bucket, &self.output.prefix));
-        if let Some(k) = &self.input.key_arn {
-            grants.push(access::kms_use(k, false));
-        }
-        if let Some(k) = &self.output.key_arn {
-            grants.push(access::kms_use(k, true));
-        }
+        let mut grants = vec![access::sqs_consume(&queue.arn), access::kms_use(&key.arn.clone().into(), false)];
+        grants.extend(self.input.read());
+        grants.extend(self.output.read_write());
         let role = access::irsa_role(scope, "role", &self.cluster, (&self.namespace, scope.name()), &grants, &tags)?;
         scope.output("queue_url", &queue.url);
         scope.output("dead_letter_queue_url", &dead_letters.url);

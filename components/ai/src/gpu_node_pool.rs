@@ -24,6 +24,20 @@ pub(crate) const NODE_POLICIES: [&str; 3] = [
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 ];
 
+/// Declares the role of a pool's nodes, `<component>-node-role`: EC2 may
+/// assume it, with [`NODE_POLICIES`] and nothing else.
+pub(crate) fn node_role(scope: &Scope, kind: &str, tags: &BTreeMap<String, String>) -> Result<Role, DeclareError> {
+    scope.resource(
+        &scope.child_name("node-role"),
+        RoleArgs::builder()
+            .assume_role_policy(PolicyDocument::assume_role_for_service("ec2.amazonaws.com"))
+            .managed_policy_arns(NODE_POLICIES)
+            .description(format!("{kind} nodes of {}", scope.name()))
+            .tags(tags.clone())
+            .build(),
+    )
+}
+
 /// Arguments of [`GpuNodePool`].
 ///
 /// ```
@@ -172,15 +186,7 @@ impl ComponentArgs for GpuNodePoolArgs {
     fn expand(self, scope: &Scope) -> Result<GpuNodePool, DeclareError> {
         let arch = self.arch().expect("validated");
         let tags = cost_tags(scope, &self.tags);
-        let role = scope.resource(
-            &scope.child_name("node-role"),
-            RoleArgs::builder()
-                .assume_role_policy(PolicyDocument::assume_role_for_service("ec2.amazonaws.com"))
-                .managed_policy_arns(NODE_POLICIES)
-                .description(format!("GPU nodes of {}", scope.name()))
-                .tags(tags.clone())
-                .build(),
-        )?;
+        let role = node_role(scope, "GPU", &tags)?;
         let pool_label = scope.name().to_owned();
         let mut labels: BTreeMap<String, String> = [
             ("cairn.dev/pool".to_owned(), pool_label.clone()),

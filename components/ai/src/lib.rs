@@ -71,10 +71,12 @@ mod tags;
 #[cfg(test)]
 mod testing;
 mod training_pipeline;
+mod work_queue;
 
+pub use access::S3Location;
 pub use artifact_bucket::{ArtifactBucket, ArtifactBucketArgs, Encryption};
 pub use cpu_node_pool::{CpuNodePool, CpuNodePoolArgs, MAX_CPU_NODES};
-pub use data_preprocessing::{DataPreprocessing, DataPreprocessingArgs, S3Location};
+pub use data_preprocessing::{DataPreprocessing, DataPreprocessingArgs};
 pub use eks_cluster::{ClusterInfo, EksCluster, EksClusterArgs};
 pub use feature_store::{FeatureStore, FeatureStoreArgs};
 pub use gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES, gpu_taint};

@@ -5,17 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use cairn_aws::sqs::RedrivePolicy;
-use cairn_aws::{CapacityType, Queue, QueueArgs, Role};
+use cairn_aws::{CapacityType, Queue, Role};
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
-use crate::access::{self, Grant};
+use crate::access::{self, S3Location};
 use crate::artifact_bucket::{ArtifactBucket, ArtifactBucketArgs};
 use crate::checks;
 use crate::eks_cluster::ClusterInfo;
 use crate::gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES};
 use crate::tags::{check_cost_tags, cost_tags};
+use crate::work_queue::WorkQueue;
 
 /// What starts a training run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +67,9 @@ pub struct TrainingPipelineArgs {
     /// Days checkpoints are kept.
     #[builder(default = 14)]
     pub checkpoint_retention_days: i32,
-    /// Where the training data is read from: a bucket and a key prefix (read-only access).
+    /// Where the training data is read from (read-only access).
     #[builder(default, setter(strip_option))]
-    pub dataset: Option<(Input<String>, String)>,
+    pub dataset: Option<S3Location>,
     /// The Kubernetes namespace of the jobs.
     #[builder(default = "training".to_owned(), setter(into))]
     pub namespace: String,
@@ -151,15 +151,8 @@ impl ComponentArgs for TrainingPipelineArgs {
                 "keep checkpoints at least 1 day",
             ));
         }
-        if let Some((_, prefix)) = &self.dataset
-            && !prefix.is_empty()
-            && !prefix.ends_with('/')
-        {
-            return Err(InvalidArgs::new(
-                "dataset",
-                format!("prefix `{prefix}` does not end with `/`, so it would also grant `{prefix}-other/`"),
-                format!("write `{prefix}/`"),
-            ));
+        if let Some(dataset) = &self.dataset {
+            dataset.check("dataset")?;
         }
         check_cost_tags(ctx, &self.tags)
     }
@@ -199,38 +192,22 @@ impl ComponentArgs for TrainingPipelineArgs {
 
         let mut grants = access::s3_read_write(&artifacts.name(), "models/");
         grants.extend(access::s3_read_write(&checkpoints.name(), "checkpoints/"));
-        if let Some((bucket, prefix)) = &self.dataset {
-            grants.extend(access::s3_read(bucket, prefix));
+        if let Some(dataset) = &self.dataset {
+            grants.extend(dataset.read());
         }
         let (queue, dead_letters, schedule) = match &self.trigger {
             Trigger::Schedule(expr) => (None, None, Some(expr.clone())),
             Trigger::Queue => {
-                let dead = scope.resource(
-                    &scope.child_name("runs-dlq"),
-                    QueueArgs::builder().message_retention_seconds(14 * 24 * 3600).tags(tags.clone()).build(),
-                )?;
-                let queue = scope.resource(
-                    &scope.child_name("runs"),
-                    QueueArgs::builder()
-                        // A run request stays invisible while a job starts on a scaled-up node.
-                        .visibility_timeout_seconds(900)
-                        .redrive_policy(RedrivePolicy {
-                            dead_letter_target_arn: dead.arn.clone().into(),
-                            max_receive_count: 3,
-                        })
-                        .tags(tags.clone())
-                        .build(),
-                )?;
-                grants.push(Grant::on(
-                    &[
-                        "sqs:ReceiveMessage",
-                        "sqs:DeleteMessage",
-                        "sqs:ChangeMessageVisibility",
-                        "sqs:GetQueueAttributes",
-                    ],
-                    &queue.arn,
-                    |arn| vec![arn],
-                ));
+                let (queue, dead) = WorkQueue {
+                    name: "runs",
+                    dead_letters: "runs-dlq",
+                    // A run request stays invisible while a job starts on a scaled-up node.
+                    visibility_timeout_seconds: 900,
+                    max_receive_count: 3,
+                    kms_key: None,
+                }
+                .declare(scope, &tags)?;
+                grants.push(access::sqs_consume(&queue.arn));
                 scope.output("queue_url", &queue.url);
                 (Some(queue), Some(dead), None)
             }

@@ -158,7 +158,7 @@ fn training_pipeline() {
             .cluster(cluster())
             .subnet_ids(vec!["subnet-a"])
             .trigger(Trigger::Queue)
-            .dataset(("datasets".into(), "curated/".to_owned()))
+            .dataset(S3Location { bucket: "datasets".into(), prefix: "curated/".into(), key_arn: None })
             .build()
     });
 }

@@ -170,7 +170,7 @@ impl Plan {
             && self
                 .component_outputs
                 .iter()
-                .all(|(urn, outs)| state.live(urn).is_some_and(|r| r.outputs == Value::Map(outs.clone())))
+                .all(|(urn, outs)| state.live(urn).and_then(|r| r.outputs.as_map()) == Some(outs))
     }
 }
 

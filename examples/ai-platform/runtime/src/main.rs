@@ -7,7 +7,7 @@
 //! cargo run -p ai-runtime -- up --stack dev
 //! ```
 
-use cairn_ai::{ClusterInfo, InferenceServiceArgs, ModelSource, TrainingPipelineArgs, Trigger};
+use cairn_ai::{ClusterInfo, InferenceServiceArgs, ModelSource, S3Location, TrainingPipelineArgs, Trigger};
 
 fn main() -> std::process::ExitCode {
     cairn::run("ai-runtime", |ctx| {
@@ -46,7 +46,11 @@ fn main() -> std::process::ExitCode {
                 .subnet_ids(subnets)
                 .trigger(trigger)
                 .max_nodes(cfg.get_or("training_max_nodes", 2)?)
-                .dataset((base.require::<String>("artifact_bucket")?.into(), "curated/".to_owned()))
+                .dataset(S3Location {
+                    bucket: base.require::<String>("artifact_bucket")?.into(),
+                    prefix: "curated/".into(),
+                    key_arn: None,
+                })
                 .build(),
         )?;
 
