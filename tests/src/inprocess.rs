@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::{Config, DeclaredStack, ProjectName, Provider, ResourceOptions, Stack, StackName, Value};
-use cairn_engine::{ApplyOptions, Op, Plan, StaticProviders, Status, apply, planner, preview};
+use cairn_engine::{AutoApprove, Op, Plan, RunOptions, RunReport, StackRunner, StaticProviders, Status, preview};
 use cairn_provider_aws::AwsProvider;
-use cairn_state::{FileStore, Recorder, StackSession, StackState, StateStore};
+use cairn_state::journal_tap::JournalTap;
+use cairn_state::{FileStore, LockOptions, StackState, StateStore};
 
 /// How long a run waits for the stack's lock (the harness runs one at a time).
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -32,7 +33,7 @@ pub fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
 /// One stack with its own state, and the AWS provider configured for the emulator.
 pub struct InProcess {
     _dir: tempfile::TempDir,
-    store: FileStore,
+    store: JournalTap<FileStore>,
     provider: Arc<AwsProvider>,
     providers: StaticProviders,
 }
@@ -76,7 +77,7 @@ impl InProcess {
 
     fn with_provider(provider: Arc<AwsProvider>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = FileStore::new(dir.path());
+        let store = JournalTap::new(FileStore::new(dir.path()));
         let providers = StaticProviders::default().with("aws", provider.clone());
         Self { _dir: dir, store, provider, providers }
     }
@@ -132,49 +133,29 @@ impl InProcess {
     /// Returns the planned `(name, op)` of every step.
     pub async fn up(&self, program: impl Fn(&Stack)) -> Vec<(String, Op)> {
         let declared = declare(program);
-        let (session, state, next_op) = self.open("up").await;
-        let plan = preview(&declared, &state, &self.providers).await.unwrap_or_else(|e| panic!("preview failed: {e}"));
-        self.carry_out(&plan, Some(&declared), session, state, next_op).await;
-        ops(&plan)
+        let run = self.runner().up(&declared, &RunOptions::parallelism(4), &AutoApprove).await;
+        let run = self.check(run.unwrap_or_else(|e| panic!("up failed: {e}")));
+        ops(&run.plan)
     }
 
     /// Deletes every recorded resource, dependents first (as `destroy` does).
     pub async fn destroy(&self) {
-        let (session, state, next_op) = self.open("destroy").await;
-        let steps = planner::destroy_all(&state).unwrap_or_else(|e| panic!("planning the destroy failed: {e}"));
-        let plan = Plan {
-            base_serial: state.serial,
-            lineage: state.lineage.clone(),
-            steps,
-            outputs: Default::default(),
-            component_outputs: Default::default(),
-        };
-        self.carry_out(&plan, None, session, state, next_op).await;
+        let run = self.runner().destroy(&RunOptions::parallelism(4), &AutoApprove).await;
+        self.check(run.unwrap_or_else(|e| panic!("destroy failed: {e}")));
         assert!(self.state().await.resources.is_empty(), "destroy leaves no record");
     }
 
-    async fn open(&self, operation: &str) -> (Box<dyn StackSession>, StackState, u64) {
+    /// The automation API for this harness's stack.
+    fn runner(&self) -> StackRunner<'_> {
         let (p, s) = names();
-        let session = self.store.try_lock(&p, &s, operation, LOCK_WAIT).await.expect("lock the stack");
-        let replayed = session.read().await.expect("read the state");
-        assert!(replayed.pending.is_empty(), "no pending operations: {:?}", replayed.pending);
-        (session, replayed.state, replayed.next_op)
+        let lock = LockOptions { wait: LOCK_WAIT, ..LockOptions::default() };
+        StackRunner::new(p, s, &self.store, &self.providers).lock_options(lock)
     }
 
-    async fn carry_out(
-        &self,
-        plan: &Plan,
-        declared: Option<&DeclaredStack>,
-        session: Box<dyn StackSession>,
-        state: StackState,
-        next_op: u64,
-    ) {
-        let recorder = Recorder::new(session, state, next_op);
-        let report = apply(plan, declared, &recorder, &self.providers, &ApplyOptions { parallelism: 4 }, &())
-            .await
-            .unwrap_or_else(|e| panic!("apply failed: {e}"));
-        recorder.compact().await.expect("compact the journal");
-        recorder.release().await.expect("release the lock");
+    /// Asserts that every step succeeded and that every prefix of the
+    /// journal the run wrote replays to a valid state.
+    fn check(&self, run: RunReport) -> RunReport {
+        let report = run.apply_report().expect("a run with AutoApprove is never cancelled");
         let failed: Vec<String> = report
             .outcomes
             .iter()
@@ -182,6 +163,10 @@ impl InProcess {
             .map(|o| format!("{} {:?} {:?}: {}", o.urn.name(), o.op, o.status, o.error.as_deref().unwrap_or("")))
             .collect();
         assert!(failed.is_empty(), "every step succeeds: {failed:#?}");
+        if let Err(e) = self.store.check_every_prefix() {
+            panic!("a prefix of the journal is not a valid state: {e}");
+        }
+        run
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName};
-use cairn_engine::{ApplyOptions, Plan, ProviderSource, Resolution, apply, preview, reconcile};
-use cairn_state::{LockOptions, Recorder, StackSession, StateStore};
+use cairn_engine::{Command as RunCommand, Confirm, Plan, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
+use cairn_state::{LockOptions, StateStore};
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, SecretsMode, StackConfig};
@@ -337,11 +337,15 @@ impl Session {
         Ok(())
     }
 
-    fn print_plan(&self, plan: &Plan, verb: &str) {
-        if self.json {
-            return;
-        }
-        eprint!("{}", render::plan_text(plan, self.stack.as_str(), self.project.as_str(), verb));
+    fn progress(&self) -> Progress {
+        Progress::new(self.json, self.stack.as_str(), self.project.as_str())
+    }
+
+    /// The automation API for this stack, reporting to `progress`.
+    fn runner<'a>(&'a self, progress: &'a Progress) -> StackRunner<'a> {
+        StackRunner::new(self.project.clone(), self.stack.clone(), &*self.store, &self.providers)
+            .lock_options(self.lock)
+            .observer(progress)
     }
 
     async fn preview<F: Fn(&Stack) -> crate::Result>(
@@ -350,110 +354,12 @@ impl Session {
         imports: &Imports,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
-        let replayed = self.store.read(&self.project, &self.stack).await?;
-        let mut state = replayed.state;
-        // Settle what a crashed run left pending, in memory only: preview writes nothing.
-        for (_, r) in reconcile(&replayed.pending, &state, &self.providers).await? {
-            if let Resolution::Commit(mutations) = r {
-                mutations.iter().for_each(|m| state.apply(m));
-            }
-        }
-        let plan = preview(&declared, &state, &self.providers).await?;
+        let progress = self.progress();
+        let plan = self.runner(&progress).preview(&declared).await?;
         if self.json {
             self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
-        } else {
-            self.print_plan(&plan, "Preview");
         }
         Ok(ExitCode::SUCCESS)
-    }
-
-    /// Locks the stack and settles pending operations through the journal.
-    /// Locks the stack and reads its state; pair with [`Session::finish`].
-    async fn open(&self, operation: &str) -> anyhow::Result<(Recorder, Vec<cairn_state::PendingOp>)> {
-        let session: Box<dyn StackSession> =
-            cairn_state::lock(&*self.store, &self.project, &self.stack, operation, &self.lock).await?;
-        let replayed = match session.read().await {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = session.release().await;
-                return Err(e.into());
-            }
-        };
-        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
-        recorder.track_pending(&replayed.pending);
-        Ok((recorder, replayed.pending))
-    }
-
-    /// Ends a locked command: keeps whatever was recorded (even after an
-    /// error), then gives the lock back whatever happened, so a lease never
-    /// outlives the command.
-    async fn finish(&self, recorder: Recorder, result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
-        let compacted = if recorder.uncompacted() { recorder.compact().await.map(|_| ()) } else { Ok(()) };
-        let released = recorder.release().await;
-        let code = result?;
-        compacted?;
-        released?;
-        Ok(code)
-    }
-
-    /// Settles what an interrupted run left pending, through the journal.
-    async fn settle(&self, recorder: &Recorder, pending: &[cairn_state::PendingOp]) -> anyhow::Result<()> {
-        if !pending.is_empty() {
-            if !self.json {
-                eprintln!("Reconciling {} operation(s) an interrupted run left pending...", pending.len());
-            }
-            for (op, r) in reconcile(pending, &recorder.state(), &self.providers).await? {
-                match r {
-                    Resolution::Commit(m) => recorder.commit(Some(op), m).await?,
-                    Resolution::Abort(why) => recorder.abort(op, why).await?,
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn confirm(&self, yes: bool, what: &str) -> anyhow::Result<bool> {
-        if yes {
-            return Ok(true);
-        }
-        if !std::io::stdin().is_terminal() || self.json {
-            bail!("refusing to {what} without confirmation: pass --yes");
-        }
-        eprint!("Do you want to {what}? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        Ok(matches!(answer.trim(), "y" | "yes" | "Y"))
-    }
-
-    async fn carry_out(
-        &self,
-        plan: &Plan,
-        declared: Option<&DeclaredStack>,
-        recorder: &Recorder,
-        parallel: usize,
-    ) -> anyhow::Result<ExitCode> {
-        let progress = Progress::new(self.json);
-        let report = apply(
-            plan,
-            declared,
-            recorder,
-            &self.providers as &dyn ProviderSource,
-            &ApplyOptions { parallelism: parallel },
-            &progress,
-        )
-        .await;
-        // Compact whatever was recorded, even after a failed step: every success is kept.
-        let compacted = if recorder.uncompacted() { Some(recorder.compact().await) } else { None };
-        let mut report = report?;
-        if let Some(c) = compacted {
-            report.state = c?;
-        }
-        if self.json {
-            self.print_json(&render::report_json(plan, &report, self.stack.as_str(), self.project.as_str()))?;
-        } else {
-            eprint!("{}", render::report_text(&report));
-        }
-        Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
 
     async fn up<F: Fn(&Stack) -> crate::Result>(
@@ -464,34 +370,42 @@ impl Session {
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
-        let (recorder, pending) = self.open("up").await?;
-        let result = self.up_locked(&declared, &recorder, &pending, yes, parallel).await;
-        self.finish(recorder, result).await
+        let progress = self.progress();
+        let ask = Ask { yes, json: self.json };
+        let report = self.runner(&progress).up(&declared, &RunOptions::parallelism(parallel), &ask).await?;
+        self.report(&report)
     }
 
-    async fn up_locked(
-        &self,
-        declared: &DeclaredStack,
-        recorder: &Recorder,
-        pending: &[cairn_state::PendingOp],
-        yes: bool,
-        parallel: usize,
-    ) -> anyhow::Result<ExitCode> {
-        self.settle(recorder, pending).await?;
-        let plan = preview(declared, &recorder.state(), &self.providers).await?;
-        self.print_plan(&plan, "Update");
-        if plan.changes_nothing() && recorder.writes() == 0 && plan.outputs_recorded(&recorder.state()) {
-            if self.json {
-                let report = cairn_engine::ApplyReport::unchanged(&plan, recorder.state());
-                self.print_json(&render::report_json(&plan, &report, self.stack.as_str(), self.project.as_str()))?;
+    async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
+        let progress = self.progress();
+        let ask = Ask { yes, json: self.json };
+        let report = self.runner(&progress).destroy(&RunOptions::parallelism(parallel), &ask).await?;
+        self.report(&report)
+    }
+
+    /// Prints how a run ended; a failed step or a cancelled run exits non-zero.
+    fn report(&self, run: &RunReport) -> anyhow::Result<ExitCode> {
+        let (stack, project) = (self.stack.as_str(), self.project.as_str());
+        match &run.outcome {
+            RunOutcome::Cancelled => {
+                eprintln!("Cancelled: nothing was changed.");
+                Ok(ExitCode::FAILURE)
             }
-            return Ok(ExitCode::SUCCESS);
+            RunOutcome::Unchanged(report) => {
+                if self.json {
+                    self.print_json(&render::report_json(&run.plan, report, stack, project))?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            RunOutcome::Applied(report) => {
+                if self.json {
+                    self.print_json(&render::report_json(&run.plan, report, stack, project))?;
+                } else {
+                    eprint!("{}", render::report_text(report));
+                }
+                Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            }
         }
-        if !plan.is_noop() && !self.confirm(yes, "perform these updates")? {
-            eprintln!("Cancelled: nothing was changed.");
-            return Ok(ExitCode::FAILURE);
-        }
-        self.carry_out(&plan, Some(declared), recorder, parallel).await
     }
 
     async fn state(&self, command: StateCommand) -> anyhow::Result<ExitCode> {
@@ -588,38 +502,26 @@ impl Session {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
 
-    async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
-        let (recorder, pending) = self.open("destroy").await?;
-        let result = self.destroy_locked(&recorder, &pending, yes, parallel).await;
-        self.finish(recorder, result).await
-    }
+/// Asks on the terminal before a plan with changes is applied, unless `--yes`.
+struct Ask {
+    yes: bool,
+    json: bool,
+}
 
-    async fn destroy_locked(
-        &self,
-        recorder: &Recorder,
-        pending: &[cairn_state::PendingOp],
-        yes: bool,
-        parallel: usize,
-    ) -> anyhow::Result<ExitCode> {
-        self.settle(recorder, pending).await?;
-        let state = recorder.state();
-        let steps = cairn_engine::planner::destroy_all(&state)?;
-        let plan = Plan {
-            base_serial: state.serial,
-            lineage: state.lineage.clone(),
-            steps,
-            outputs: Default::default(),
-            component_outputs: Default::default(),
-        };
-        self.print_plan(&plan, "Destroy");
-        if plan.steps.is_empty() && !self.json {
-            return Ok(ExitCode::SUCCESS);
+impl Confirm for Ask {
+    fn confirm(&self, command: RunCommand, _: &Plan) -> Result<bool, Refusal> {
+        let what = command.question();
+        if self.yes {
+            return Ok(true);
         }
-        if !plan.steps.is_empty() && !self.confirm(yes, "delete every resource of this stack")? {
-            eprintln!("Cancelled: nothing was changed.");
-            return Ok(ExitCode::FAILURE);
+        if !std::io::stdin().is_terminal() || self.json {
+            return Err(Refusal(format!("refusing to {what} without confirmation: pass --yes")));
         }
-        self.carry_out(&plan, None, recorder, parallel).await
+        eprint!("Do you want to {what}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(|e| Refusal(format!("cannot read the answer: {e}")))?;
+        Ok(matches!(answer.trim(), "y" | "yes" | "Y"))
     }
 }

@@ -7,18 +7,20 @@ use std::time::{Duration, Instant};
 
 use cairn_core::Urn;
 use cairn_engine::executor::ActionKind;
-use cairn_engine::{Event, Observer};
+use cairn_engine::{Command, Event, Observer, Plan};
 use console::Style;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A spinner and when its action started, by resource and verb.
 type Spinners = HashMap<(Urn, &'static str), (ProgressBar, Instant)>;
 
-/// Shows apply progress.
+/// Shows a run's plan and its apply progress.
 pub struct Progress {
     multi: MultiProgress,
     bars: Mutex<Spinners>,
     quiet: bool,
+    stack: String,
+    project: String,
 }
 
 fn verb(a: ActionKind) -> (&'static str, &'static str, Style) {
@@ -34,10 +36,16 @@ fn verb(a: ActionKind) -> (&'static str, &'static str, Style) {
 }
 
 impl Progress {
-    /// A display on stderr; `quiet` (for `--json`) shows nothing.
-    pub fn new(quiet: bool) -> Self {
+    /// A display on stderr of runs of `stack` of `project`; `quiet` (for `--json`) shows nothing.
+    pub fn new(quiet: bool, stack: &str, project: &str) -> Self {
         let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-        Self { multi: MultiProgress::with_draw_target(target), bars: Mutex::default(), quiet }
+        Self {
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::default(),
+            quiet,
+            stack: stack.to_owned(),
+            project: project.to_owned(),
+        }
     }
 
     fn line(&self, text: String) {
@@ -53,6 +61,22 @@ impl Progress {
 }
 
 impl Observer for Progress {
+    fn settling(&self, count: usize) {
+        self.line(format!("Reconciling {count} operation(s) an interrupted run left pending..."));
+    }
+
+    fn planned(&self, command: Command, plan: &Plan) {
+        if self.quiet {
+            return;
+        }
+        let verb = match command {
+            Command::Preview => "Preview",
+            Command::Up => "Update",
+            Command::Destroy => "Destroy",
+        };
+        eprint!("{}", crate::render::plan_text(plan, &self.stack, &self.project, verb));
+    }
+
     fn event(&self, event: &Event) {
         match event {
             Event::Started { urn, action } => {

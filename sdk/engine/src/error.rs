@@ -78,6 +78,9 @@ pub enum EngineError {
         /// Each differing property: its path, live value and declared value.
         diffs: Vec<(PropertyPath, Option<Value>, Option<Value>)>,
     },
+    /// The confirmation question could not be answered.
+    #[error(transparent)]
+    Refused(#[from] crate::automation::Refusal),
     /// The plan was made against another state.
     #[error(
         "the plan was made against state serial {planned} but the state is now at serial {current}: run preview again"

@@ -80,10 +80,20 @@ pub enum Event {
     },
 }
 
-/// Receives [`Event`]s.
+/// Receives a run's plan and progress (see [`crate::automation::StackRunner`]).
 pub trait Observer: Send + Sync {
     /// Called for each event, from the executor's task.
     fn event(&self, event: &Event);
+
+    /// The run is settling `count` operations an interrupted run left pending.
+    fn settling(&self, count: usize) {
+        let _ = count;
+    }
+
+    /// The run made its plan; called before confirmation is asked.
+    fn planned(&self, command: crate::automation::Command, plan: &Plan) {
+        let _ = (command, plan);
+    }
 }
 
 impl Observer for () {

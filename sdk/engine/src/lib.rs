@@ -1,5 +1,7 @@
 //! Cairn's engine.
 //!
+//! - [`automation`]: the run lifecycle (lock, settle, plan, confirm, apply,
+//!   compact, release) as library calls; the CLI and the tests go through it.
 //! - [`planner`]: pure functions that decide each step (no IO).
 //! - [`preview`]: drives the planner, asking providers to Check and Diff; changes nothing.
 //! - [`executor`]: carries out a [`Plan`] in dependency order with bounded parallelism,
@@ -10,6 +12,7 @@
 //! **Architecture invariant:** only the executor and reconciliation perform
 //! provider calls that change or read the cloud; preview only calls Check and Diff.
 
+pub mod automation;
 pub mod error;
 pub mod executor;
 pub mod plan;
@@ -20,6 +23,7 @@ pub mod reconcile;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use automation::{AutoApprove, Command, Confirm, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
 pub use error::EngineError;
 pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
 pub use plan::{Op, Plan, Step, Summary};

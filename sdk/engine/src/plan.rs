@@ -144,6 +144,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan that deletes every resource `state` records, dependents first.
+    pub fn destroy(state: &cairn_state::StackState) -> Result<Self, crate::EngineError> {
+        Ok(Self {
+            base_serial: state.serial,
+            lineage: state.lineage.clone(),
+            steps: crate::planner::destroy_all(state)?,
+            outputs: Default::default(),
+            component_outputs: Default::default(),
+        })
+    }
+
     /// Counts per operation.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();

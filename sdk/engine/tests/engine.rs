@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use cairn_core::{Config, Input, ProjectName, ProviderError, ResourceOptions, Stack, StackName, resource};
 use cairn_engine::testing::TestProvider;
-use cairn_engine::{ApplyOptions, Op, StaticProviders, Status, apply, preview};
-use cairn_state::{FileStore, Recorder, StateStore};
+use cairn_engine::{AutoApprove, Op, RunOptions, StackRunner, StaticProviders, Status, preview};
+use cairn_state::journal_tap::JournalTap;
+use cairn_state::{FileStore, LockOptions, Recorder, StateStore};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -28,14 +29,14 @@ resource! {
 
 struct Harness {
     _dir: tempfile::TempDir,
-    store: FileStore,
+    store: JournalTap<FileStore>,
     provider: Arc<TestProvider>,
     providers: StaticProviders,
 }
 
 fn harness(provider: TestProvider) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::new(dir.path());
+    let store = JournalTap::new(FileStore::new(dir.path()));
     let provider = Arc::new(provider);
     let providers = StaticProviders::default().with("test", provider.clone());
     Harness { _dir: dir, store, provider, providers }
@@ -45,19 +46,20 @@ fn names() -> (ProjectName, StackName) {
     (ProjectName::new("p").unwrap(), StackName::new("dev").unwrap())
 }
 
-/// Runs one `up` of `program`; returns each step's (name, op, status).
+/// Runs one `up` of `program` through the automation API, then checks that
+/// every prefix of the journal it wrote replays to a valid state; returns each
+/// step's (name, op, status).
 async fn up(h: &Harness, parallelism: usize, program: impl Fn(&Stack)) -> Vec<(String, Op, Status)> {
     let (p, s) = names();
     let ctx = Stack::new(s.clone(), p.clone(), Config::default());
     program(&ctx);
     let declared = ctx.finish();
-    let session = h.store.try_lock(&p, &s, "up", std::time::Duration::from_secs(60)).await.unwrap();
-    let replayed = session.read().await.unwrap();
-    let plan = preview(&declared, &replayed.state, &h.providers).await.unwrap();
-    let recorder = Recorder::new(session, replayed.state, replayed.next_op);
-    let report =
-        apply(&plan, Some(&declared), &recorder, &h.providers, &ApplyOptions { parallelism }, &()).await.unwrap();
-    recorder.compact().await.unwrap();
+    let lock = LockOptions { wait: Duration::from_secs(60), ..LockOptions::default() };
+    let runner = StackRunner::new(p, s, &h.store, &h.providers).lock_options(lock);
+    let run = runner.up(&declared, &RunOptions::parallelism(parallelism), &AutoApprove).await.unwrap();
+    let checked = h.store.check_every_prefix().unwrap_or_else(|e| panic!("a journal prefix is not a valid state: {e}"));
+    assert!(checked >= 1, "the run was recorded");
+    let report = run.apply_report().expect("not cancelled");
     report.outcomes.iter().map(|o| (o.urn.name().to_owned(), o.op, o.status)).collect()
 }
 
@@ -196,7 +198,6 @@ async fn removed_resources_are_deleted_dependents_first_and_protect_is_honoured(
 
 #[tokio::test]
 async fn an_interrupted_create_is_adopted_not_repeated() {
-    use cairn_engine::reconcile;
     use cairn_state::{Intent, OpKind};
     let h = harness(TestProvider::new());
     let (p, s) = names();
@@ -223,17 +224,8 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
 
     let replayed = h.store.read(&p, &s).await.unwrap();
     assert_eq!(replayed.pending.len(), 1);
-    let resolutions = reconcile(&replayed.pending, &replayed.state, &h.providers).await.unwrap();
-    let session = h.store.try_lock(&p, &s, "up", std::time::Duration::from_secs(60)).await.unwrap();
-    let recorder = Recorder::new(session, replayed.state, replayed.next_op);
-    for (op, r) in resolutions {
-        match r {
-            cairn_engine::Resolution::Commit(m) => recorder.commit(Some(op), m).await.unwrap(),
-            cairn_engine::Resolution::Abort(why) => recorder.abort(op, why).await.unwrap(),
-        }
-    }
-    recorder.compact().await.unwrap();
-    drop(recorder);
+    h.store.check_every_prefix().unwrap();
+    // The next run settles it through the provider's Read before planning.
     let steps = up(&h, 4, |ctx| {
         thing(ctx, "a", "root", 1);
     })
@@ -313,4 +305,30 @@ async fn an_import_that_differs_from_the_live_resource_is_refused() {
     let err = preview(&ctx.finish(), &state, &h.providers).await.unwrap_err().to_string();
     assert!(err.contains("no resource with ID `gone`"), "{err}");
     assert!(h.provider.calls().is_empty(), "planning changes nothing");
+}
+
+#[tokio::test]
+async fn components_replacements_and_deletions_leave_a_valid_state_at_every_journal_prefix() {
+    // `up` checks every prefix of each run's journal; this run shape covers
+    // the hard cases: children of a component, a delete-before-replace with a
+    // dependent that is updated, and the removal of a whole component.
+    let h = harness(TestProvider::new().replace_on(&["size"]).delete_before_replace());
+    let program = |size: i64, with_group: bool| {
+        move |ctx: &Stack| {
+            let a = thing(ctx, "a", "root", size);
+            thing(ctx, "b", a.id.map(|id| format!("after {id}")), 1);
+            if with_group {
+                let group = ctx.component_scope("test:index:Group", "g", ResourceOptions::default()).unwrap();
+                let x = thing(&group, "x", "in the group", 1);
+                thing(&group, "y", x.id.clone(), size);
+            }
+        }
+    };
+    up(&h, 4, program(1, true)).await;
+    let steps = up(&h, 4, program(2, true)).await;
+    let op = |n: &str| steps.iter().find(|s| s.0 == n).unwrap().1;
+    assert_eq!([op("a"), op("b"), op("y")], [Op::Replace, Op::Update, Op::Replace]);
+    let steps = up(&h, 4, program(2, false)).await;
+    assert_eq!(steps.iter().filter(|s| s.1 == Op::Delete).count(), 3, "{steps:?}");
+    assert_eq!(recorded(&h).await, ["a", "b"]);
 }

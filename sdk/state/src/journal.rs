@@ -144,30 +144,36 @@ pub struct Replayed {
 /// serial are already in it (a crash between writing the snapshot and
 /// truncating the journal) and are skipped.
 pub fn replay(snapshot: StackState, entries: impl IntoIterator<Item = JournalEntry>) -> Replayed {
-    let mut state = snapshot;
-    let base = state.serial;
-    let mut pending: Vec<PendingOp> = Vec::new();
-    let mut next_op = 0;
-    let mut applied = 0;
-    for e in entries {
-        if e.serial() <= base {
-            continue;
-        }
-        applied += 1;
-        state.serial = e.serial();
-        match e {
-            JournalEntry::Begin { op, intent, .. } => {
-                next_op = next_op.max(op + 1);
-                pending.push(PendingOp { op, intent });
+    Replayed { state: snapshot, pending: Vec::new(), next_op: 0, journal_entries: 0 }.resume(entries)
+}
+
+impl Replayed {
+    /// Applies more journal entries on top of this replay, as if they had
+    /// followed the entries it was made from. Entries at or below its serial
+    /// are skipped.
+    pub fn resume(self, entries: impl IntoIterator<Item = JournalEntry>) -> Replayed {
+        let Replayed { mut state, mut pending, mut next_op, journal_entries: mut applied } = self;
+        let base = state.serial;
+        for e in entries {
+            if e.serial() <= base {
+                continue;
             }
-            JournalEntry::Commit { op, mutations, .. } => {
-                let done = op.and_then(|op| pending.iter().position(|p| p.op == op)).map(|i| pending.remove(i));
-                for m in &mutations {
-                    state.apply_committed(m, done.as_ref().map(|p| &p.intent));
+            applied += 1;
+            state.serial = e.serial();
+            match e {
+                JournalEntry::Begin { op, intent, .. } => {
+                    next_op = next_op.max(op + 1);
+                    pending.push(PendingOp { op, intent });
                 }
+                JournalEntry::Commit { op, mutations, .. } => {
+                    let done = op.and_then(|op| pending.iter().position(|p| p.op == op)).map(|i| pending.remove(i));
+                    for m in &mutations {
+                        state.apply_committed(m, done.as_ref().map(|p| &p.intent));
+                    }
+                }
+                JournalEntry::Abort { op, .. } => pending.retain(|p| p.op != op),
             }
-            JournalEntry::Abort { op, .. } => pending.retain(|p| p.op != op),
         }
+        Replayed { state, pending, next_op, journal_entries: applied }
     }
-    Replayed { state, pending, next_op, journal_entries: applied }
 }

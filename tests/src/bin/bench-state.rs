@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use cairn_core::{Config, Input, ProjectName, Stack, StackName, resource};
 use cairn_engine::testing::TestProvider;
-use cairn_engine::{ApplyOptions, StaticProviders, apply, preview};
+use cairn_engine::{AutoApprove, RunOptions, StackRunner, StaticProviders};
 use cairn_state::{
-    ChangeSummary, HistoryEntry, JournalEntry, LockInfo, Recorder, Replayed, StackSession, StackState, StateError,
-    StateStore,
+    ChangeSummary, HistoryEntry, JournalEntry, LockInfo, Replayed, StackSession, StackState, StateError, StateStore,
 };
 
 #[derive(serde::Serialize)]
@@ -137,16 +136,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let providers = StaticProviders::default().with("bench", provider);
 
         let started = Instant::now();
-        let session = cairn_state::lock(&store, &project, &stack, "up", &Default::default()).await?;
-        let replayed = session.read().await?;
-        let plan = preview(&declared, &replayed.state, &providers).await?;
-        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
-        let report = apply(&plan, Some(&declared), &recorder, &providers, &ApplyOptions::default(), &()).await?;
-        if report.failed() {
+        let runner = StackRunner::new(project.clone(), stack.clone(), &store, &providers);
+        let run = runner.up(&declared, &RunOptions::default(), &AutoApprove).await?;
+        if run.failed() {
             return Err("a step of the benchmark failed".into());
         }
-        let state = recorder.compact().await?;
-        recorder.release().await?;
+        let state = run.state().ok_or("the benchmark's run was cancelled")?.clone();
         let elapsed = started.elapsed();
 
         let final_size = serde_json::to_vec(&state)?.len() as u64;

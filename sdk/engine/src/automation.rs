@@ -1,0 +1,325 @@
+//! The automation API: a stack's run lifecycle as library calls.
+//!
+//! Every way of running Cairn (the CLI a program gets from `cairn::run`, the
+//! test harnesses, a team's own Rust code) goes through [`StackRunner`], so
+//! the lifecycle is written once: take the stack's lock, settle what an
+//! interrupted run left pending, plan, ask for confirmation, apply, compact
+//! the journal, and give the lock back whatever happened.
+//!
+//! ```
+//! use cairn_core::{Config, Output, ProjectName, Stack, StackName};
+//! use cairn_engine::automation::{AutoApprove, RunOptions, StackRunner};
+//! use cairn_engine::StaticProviders;
+//! use cairn_state::FileStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = FileStore::new(dir.path());
+//! let providers = StaticProviders::default(); // e.g. `.with("aws", Arc::new(provider))`
+//! let (project, stack) = (ProjectName::new("platform")?, StackName::new("dev")?);
+//!
+//! // The program: any code that declares resources on a `Stack`.
+//! let ctx = Stack::new(stack.clone(), project.clone(), Config::default());
+//! ctx.export("region", &Output::new("eu-west-1".to_owned()));
+//! let declared = ctx.finish();
+//!
+//! let runner = StackRunner::new(project, stack, &store, &providers);
+//! let plan = runner.preview(&declared).await?;
+//! assert!(plan.is_noop());
+//! let report = runner.up(&declared, &RunOptions::default(), &AutoApprove).await?;
+//! assert!(!report.failed());
+//! assert_eq!(report.state().unwrap().outputs["region"].as_str(), Some("eu-west-1"));
+//! # Ok(())
+//! # }
+//! ```
+
+use cairn_core::{DeclaredStack, ProjectName, StackName};
+use cairn_state::{LockOptions, PendingOp, Recorder, StackSession, StackState, StateStore};
+
+use crate::error::EngineError;
+use crate::executor::{ApplyOptions, ApplyReport, Observer, apply};
+use crate::plan::Plan;
+use crate::preview::preview;
+use crate::providers::ProviderSource;
+use crate::reconcile::{Resolution, reconcile};
+
+/// Which command a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// `preview`: plans, changes nothing.
+    Preview,
+    /// `up`: makes the cloud match the program.
+    Up,
+    /// `destroy`: deletes every resource of the stack.
+    Destroy,
+}
+
+impl Command {
+    /// The command's name, as the lock and the history record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Preview => "preview",
+            Command::Up => "up",
+            Command::Destroy => "destroy",
+        }
+    }
+
+    /// The question put before applying its plan.
+    pub fn question(self) -> &'static str {
+        match self {
+            Command::Preview => "show this plan",
+            Command::Up => "perform these updates",
+            Command::Destroy => "delete every resource of this stack",
+        }
+    }
+}
+
+/// A refusal to answer the confirmation question (for example: no terminal to ask on).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// Decides whether a plan with changes is applied. Asked once per run, after
+/// the plan was shown to the [`Observer`] and only when the plan changes something.
+pub trait Confirm: Send + Sync {
+    /// `Ok(true)` to apply, `Ok(false)` to cancel (nothing changes), or a
+    /// refusal that ends the run with an error.
+    fn confirm(&self, command: Command, plan: &Plan) -> Result<bool, Refusal>;
+}
+
+/// Applies every plan without asking (`--yes`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AutoApprove;
+
+impl Confirm for AutoApprove {
+    fn confirm(&self, _: Command, _: &Plan) -> Result<bool, Refusal> {
+        Ok(true)
+    }
+}
+
+impl<F> Confirm for F
+where
+    F: Fn(Command, &Plan) -> Result<bool, Refusal> + Send + Sync,
+{
+    fn confirm(&self, command: Command, plan: &Plan) -> Result<bool, Refusal> {
+        self(command, plan)
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// How the executor applies.
+    pub apply: ApplyOptions,
+}
+
+impl RunOptions {
+    /// At most `parallelism` provider operations in flight at once.
+    pub fn parallelism(parallelism: usize) -> Self {
+        Self { apply: ApplyOptions { parallelism } }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// The plan changed nothing, so nothing was applied or written.
+    Unchanged(ApplyReport),
+    /// The confirmation said no; nothing was changed.
+    Cancelled,
+    /// The plan was applied (some steps may have failed: see [`ApplyReport::failed`]).
+    Applied(ApplyReport),
+}
+
+/// What an `up` or `destroy` did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The command.
+    pub command: Command,
+    /// The plan it made.
+    pub plan: Plan,
+    /// How it ended.
+    pub outcome: RunOutcome,
+}
+
+impl RunReport {
+    /// The per-step report, unless the run was cancelled.
+    pub fn apply_report(&self) -> Option<&ApplyReport> {
+        match &self.outcome {
+            RunOutcome::Unchanged(r) | RunOutcome::Applied(r) => Some(r),
+            RunOutcome::Cancelled => None,
+        }
+    }
+
+    /// The state as recorded at the end, unless the run was cancelled.
+    pub fn state(&self) -> Option<&StackState> {
+        self.apply_report().map(|r| &r.state)
+    }
+
+    /// True when any step failed.
+    pub fn failed(&self) -> bool {
+        self.apply_report().is_some_and(ApplyReport::failed)
+    }
+}
+
+/// Runs the commands of one stack: a state store, the providers, and an observer.
+pub struct StackRunner<'a> {
+    project: ProjectName,
+    stack: StackName,
+    store: &'a dyn StateStore,
+    providers: &'a dyn ProviderSource,
+    lock: LockOptions,
+    observer: &'a dyn Observer,
+}
+
+impl<'a> StackRunner<'a> {
+    /// A runner for `stack` of `project`; it fails at once when another run
+    /// holds the lock, and reports to no observer.
+    pub fn new(
+        project: ProjectName,
+        stack: StackName,
+        store: &'a dyn StateStore,
+        providers: &'a dyn ProviderSource,
+    ) -> Self {
+        Self { project, stack, store, providers, lock: LockOptions::default(), observer: &() }
+    }
+
+    /// How long to wait for the lock and the lease to take.
+    pub fn lock_options(mut self, lock: LockOptions) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Receives the plan and the progress of each action.
+    pub fn observer(mut self, observer: &'a dyn Observer) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// The project.
+    pub fn project(&self) -> &ProjectName {
+        &self.project
+    }
+
+    /// The stack.
+    pub fn stack(&self) -> &StackName {
+        &self.stack
+    }
+
+    /// Plans `declared` against the recorded state without locking or
+    /// writing anything: operations an interrupted run left pending are
+    /// settled in memory only.
+    pub async fn preview(&self, declared: &DeclaredStack) -> Result<Plan, EngineError> {
+        let replayed = self.store.read(&self.project, &self.stack).await?;
+        let mut state = replayed.state;
+        for (_, r) in reconcile(&replayed.pending, &state, self.providers).await? {
+            if let Resolution::Commit(mutations) = r {
+                mutations.iter().for_each(|m| state.apply(m));
+            }
+        }
+        let plan = preview(declared, &state, self.providers).await?;
+        self.observer.planned(Command::Preview, &plan);
+        Ok(plan)
+    }
+
+    /// Makes the cloud match `declared`: locks the stack, settles pending
+    /// operations, plans, asks `confirm` when the plan changes something,
+    /// applies, compacts and releases the lock.
+    pub async fn up(
+        &self,
+        declared: &DeclaredStack,
+        options: &RunOptions,
+        confirm: &dyn Confirm,
+    ) -> Result<RunReport, EngineError> {
+        self.locked(Command::Up, Some(declared), options, confirm).await
+    }
+
+    /// Deletes every resource of the stack, dependents first.
+    pub async fn destroy(&self, options: &RunOptions, confirm: &dyn Confirm) -> Result<RunReport, EngineError> {
+        self.locked(Command::Destroy, None, options, confirm).await
+    }
+
+    async fn locked(
+        &self,
+        command: Command,
+        declared: Option<&DeclaredStack>,
+        options: &RunOptions,
+        confirm: &dyn Confirm,
+    ) -> Result<RunReport, EngineError> {
+        let (recorder, pending) = self.open(command).await?;
+        let result = self.run_locked(command, declared, &recorder, &pending, options, confirm).await;
+        // Keep whatever was recorded (even after an error), then give the
+        // lock back whatever happened, so a lease never outlives the run.
+        let compacted = if recorder.uncompacted() { recorder.compact().await.map(Some) } else { Ok(None) };
+        let released = recorder.release().await;
+        let mut report = result?;
+        if let (Some(state), RunOutcome::Applied(r)) = (compacted?, &mut report.outcome) {
+            r.state = state;
+        }
+        released?;
+        Ok(report)
+    }
+
+    /// Takes the lock and reads the state.
+    async fn open(&self, command: Command) -> Result<(Recorder, Vec<PendingOp>), EngineError> {
+        let session: Box<dyn StackSession> =
+            cairn_state::lock(self.store, &self.project, &self.stack, command.name(), &self.lock).await?;
+        let replayed = match session.read().await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = session.release().await;
+                return Err(e.into());
+            }
+        };
+        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+        recorder.track_pending(&replayed.pending);
+        Ok((recorder, replayed.pending))
+    }
+
+    async fn run_locked(
+        &self,
+        command: Command,
+        declared: Option<&DeclaredStack>,
+        recorder: &Recorder,
+        pending: &[PendingOp],
+        options: &RunOptions,
+        confirm: &dyn Confirm,
+    ) -> Result<RunReport, EngineError> {
+        self.settle(recorder, pending).await?;
+        let state = recorder.state();
+        let plan = match declared {
+            Some(declared) => preview(declared, &state, self.providers).await?,
+            None => Plan::destroy(&state)?,
+        };
+        self.observer.planned(command, &plan);
+        let report = |outcome| RunReport { command, plan: plan.clone(), outcome };
+        let unchanged = match command {
+            Command::Destroy => plan.steps.is_empty(),
+            _ => plan.changes_nothing() && recorder.writes() == 0 && plan.outputs_recorded(&state),
+        };
+        if unchanged {
+            return Ok(report(RunOutcome::Unchanged(ApplyReport::unchanged(&plan, state))));
+        }
+        if !plan.is_noop() && !confirm.confirm(command, &plan).map_err(EngineError::Refused)? {
+            return Ok(report(RunOutcome::Cancelled));
+        }
+        let applied = apply(&plan, declared, recorder, self.providers, &options.apply, self.observer).await?;
+        Ok(RunReport { command, plan, outcome: RunOutcome::Applied(applied) })
+    }
+
+    /// Settles what an interrupted run left pending, through the journal.
+    async fn settle(&self, recorder: &Recorder, pending: &[PendingOp]) -> Result<(), EngineError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.observer.settling(pending.len());
+        for (op, r) in reconcile(pending, &recorder.state(), self.providers).await? {
+            match r {
+                Resolution::Commit(m) => recorder.commit(Some(op), m).await?,
+                Resolution::Abort(why) => recorder.abort(op, why).await?,
+            }
+        }
+        Ok(())
+    }
+}
