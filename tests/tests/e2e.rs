@@ -5,6 +5,7 @@
 //! nextest still runs every test in a process of its own; run one subject
 //! with `cargo nextest run -p cairn-tests -E 'test(/^network::/)'`.
 
+mod architecture;
 mod bad_input;
 mod chaos;
 mod component_errors;
@@ -22,6 +23,7 @@ mod platform;
 mod plugin;
 mod postgres_backend;
 mod provider_config;
+mod random_provider;
 mod secrets;
 mod secrets_manager;
 mod storage_monitoring;

@@ -153,7 +153,7 @@ async fn environment(env: &str) {
     let config = serde_json::json!({"region": "us-east-1", "endpoint": aws_endpoint()});
     provider.configure(Value::from_json(&config)).await.unwrap();
     for (urn, _, id, inputs) in all {
-        let live = provider.read(ReadRequest { urn: urn.clone(), id: id.clone(), inputs }).await;
+        let live = provider.read(ReadRequest { urn: urn.clone(), id: id.clone(), inputs, outputs: None }).await;
         assert!(matches!(live, Ok(None)), "{urn} ({id:?}) is left after destroy: {live:?}");
     }
     let s3 = cairn_tests::s3().await;

@@ -500,12 +500,16 @@ async fn an_interrupted_create_is_found_by_its_urn_tag() {
     assert!(tags.iter().any(|t| t.key() == Some("cairn:urn") && t.value() == Some(urn.as_str())), "{tags:?}");
 
     // What reconciliation asks after a crash: no ID, only the URN and inputs.
-    let found = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: inputs.clone() }).await.unwrap();
+    let found =
+        provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: inputs.clone(), outputs: None }).await.unwrap();
     let found = found.expect("the VPC is found by its URN tag");
     assert_eq!(found.id, created.id);
     assert_eq!(found.inputs.get("tags").map(Value::to_json), Some(serde_json::json!({"team": "ml"})), "URN tag hidden");
     let other = Urn::parse(&format!("urn:cairn:dev::{}::aws:ec2:Vpc::net", unique("urn"))).unwrap();
-    assert!(provider.read(ReadRequest { urn: other, id: None, inputs }).await.unwrap().is_none(), "never made");
+    assert!(
+        provider.read(ReadRequest { urn: other, id: None, inputs, outputs: None }).await.unwrap().is_none(),
+        "never made"
+    );
     ec2().await.delete_vpc().vpc_id(&created.id).send().await.unwrap();
 }
 
@@ -544,10 +548,11 @@ async fn an_interrupted_rule_create_is_found_by_its_inputs() {
     let created = provider.create(CreateRequest { urn: urn.clone(), inputs: inputs.clone() }).await.unwrap();
 
     // What reconciliation asks after a crash: no ID, only the URN and inputs.
-    let found = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs }).await.unwrap();
+    let found = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs, outputs: None }).await.unwrap();
     assert_eq!(found.expect("the rule is found by its inputs").id, created.id);
     let other_port = checked(8443).await.unwrap().inputs;
-    let none = provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: other_port }).await.unwrap();
+    let none =
+        provider.read(ReadRequest { urn: urn.clone(), id: None, inputs: other_port, outputs: None }).await.unwrap();
     assert!(none.is_none(), "a rule on another port is not the one the create made: {none:?}");
 
     ec2.revoke_security_group_ingress().group_id(&group).security_group_rule_ids(&created.id).send().await.unwrap();

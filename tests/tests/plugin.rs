@@ -24,7 +24,7 @@ async fn the_plugin_serves_the_protocol_over_grpc() {
     assert_eq!(created.outputs.get("arn").and_then(Value::as_str), Some(format!("arn:aws:s3:::{name}").as_str()));
 
     let read = provider
-        .read(ReadRequest { urn: urn.clone(), id: None, inputs: checked.inputs.clone() })
+        .read(ReadRequest { urn: urn.clone(), id: None, inputs: checked.inputs.clone(), outputs: None })
         .await
         .unwrap()
         .expect("found again from its inputs alone");
@@ -49,6 +49,6 @@ async fn the_plugin_serves_the_protocol_over_grpc() {
         DeleteRequest { urn: urn.clone(), id: name.clone(), inputs: checked.inputs.clone(), outputs: created.outputs };
     provider.delete(del.clone()).await.unwrap();
     provider.delete(del).await.expect("deleting what is gone succeeds");
-    let gone = provider.read(ReadRequest { urn, id: Some(name), inputs: checked.inputs }).await.unwrap();
+    let gone = provider.read(ReadRequest { urn, id: Some(name), inputs: checked.inputs, outputs: None }).await.unwrap();
     assert!(gone.is_none());
 }

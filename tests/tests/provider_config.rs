@@ -74,7 +74,12 @@ async fn every_call_runs_as_the_assumed_role() {
     let arn = created.outputs.get("arn").and_then(Value::as_str).unwrap().to_owned();
     assert!(arn.starts_with("arn:aws:iam::111111111111:role/"), "created in the assumed role's account: {arn}");
 
-    let req = || ReadRequest { urn: urn.clone(), id: Some(created.id.clone()), inputs: checked.inputs.clone() };
+    let req = || ReadRequest {
+        urn: urn.clone(),
+        id: Some(created.id.clone()),
+        inputs: checked.inputs.clone(),
+        outputs: None,
+    };
     assert!(deployer.read(req()).await.unwrap().is_some());
     assert!(default.read(req()).await.unwrap().is_none(), "not in the default account");
     deployer

@@ -72,7 +72,8 @@ fn main() -> ExitCode {
         Task::Docs => {
             // The test that checks the pages also writes them when asked to.
             let mut cmd = cargo();
-            cmd.args(["test", "-p", "cairn-aws", "--test", "reference"]).env("CAIRN_UPDATE_DOCS", "1");
+            cmd.args(["test", "-p", "cairn-aws", "-p", "cairn-random", "--test", "reference"])
+                .env("CAIRN_UPDATE_DOCS", "1");
             run(&mut cmd)
         }
     };

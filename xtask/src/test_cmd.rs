@@ -87,6 +87,7 @@ impl Services {
         // Tests that open s3:// state or run programs use the plugin just built,
         // never a cargo build of their own (nested builds would contend for the lock).
         cmd.env("CAIRN_PLUGIN_AWS", crate::target_dir().join("debug").join("cairn-provider-aws"));
+        cmd.env("CAIRN_PLUGIN_RANDOM", crate::target_dir().join("debug").join("cairn-provider-random"));
         cmd
     }
 }

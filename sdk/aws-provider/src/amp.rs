@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_amp::primitives::Blob;
 use aws_sdk_amp::types::{RuleGroupsNamespaceStatusCode, WorkspaceStatusCode};
 use cairn_aws::amp::{
-    RULE_GROUPS_NAMESPACE_SCHEMA, RuleGroupsNamespaceArgs, RuleGroupsNamespaceOutputs, WORKSPACE_SCHEMA, WorkspaceArgs,
-    WorkspaceOutputs, parse_namespace_arn,
+    RuleGroupsNamespaceArgs, RuleGroupsNamespaceOutputs, WorkspaceArgs, WorkspaceOutputs, parse_namespace_arn,
 };
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
@@ -17,12 +16,8 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
-
-generic::plain_args!(WorkspaceArgs, WORKSPACE_SCHEMA);
-
-generic::plain_args!(RuleGroupsNamespaceArgs, RULE_GROUPS_NAMESPACE_SCHEMA);
+use cairn_provider_sdk::known;
 
 async fn live_tags(c: &Clients, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = c.amp.list_tags_for_resource().resource_arn(arn).send().await.aws("ListTagsForResource", arn)?;
@@ -79,7 +74,7 @@ async fn wait_workspace(c: &Clients, id: &str, gone: bool) -> Result<(), Provide
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: WorkspaceArgs = generic::args(&req.inputs)?;
+    let args: WorkspaceArgs = cairn_provider_sdk::args(&req.inputs)?;
     let created = c
         .amp
         .create_workspace()
@@ -93,7 +88,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
     let (_, outputs, _) = describe_workspace(c, &id)
         .await?
         .ok_or_else(|| ProviderError::new(ErrorCode::NotFound, format!("workspace `{id}` disappeared")))?;
-    Ok(CreateResponse { outputs: generic::to_value(&outputs)?, id })
+    Ok(CreateResponse { outputs: cairn_provider_sdk::to_value(&outputs)?, id })
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
@@ -102,15 +97,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let Some((_, outputs, alias)) = describe_workspace(c, &id).await? else { return Ok(None) };
     let live = WorkspaceArgs { alias, tags: live_tags(c, &outputs.arn).await? };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
-        outputs: generic::to_value(&outputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: cairn_provider_sdk::to_value(&outputs)?,
         id,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: WorkspaceArgs = generic::args(&req.olds)?;
-    let new: WorkspaceArgs = generic::args(&req.news)?;
+    let old: WorkspaceArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: WorkspaceArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.alias != new.alias {
         // No alias removes it.
@@ -127,7 +122,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         .await?
         .ok_or_else(|| ProviderError::new(ErrorCode::NotFound, format!("workspace `{id}` does not exist")))?;
     retag(c, &outputs.arn, &old.tags, &new.tags).await?;
-    Ok(UpdateResponse { outputs: generic::to_value(&outputs)? })
+    Ok(UpdateResponse { outputs: cairn_provider_sdk::to_value(&outputs)? })
 }
 
 /// Deletes the workspace (with its rule groups namespaces) and waits until it
@@ -217,8 +212,8 @@ pub(crate) mod rule_groups {
     }
 
     pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        let args: RuleGroupsNamespaceArgs = generic::args(&req.inputs)?;
-        let name = generic::physical_name(&args.name, "name")?;
+        let args: RuleGroupsNamespaceArgs = cairn_provider_sdk::args(&req.inputs)?;
+        let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
         let workspace = known(&args.workspace_id, "workspace_id")?.clone();
         c.amp
             .create_rule_groups_namespace()
@@ -230,7 +225,7 @@ pub(crate) mod rule_groups {
             .await
             .aws("CreateRuleGroupsNamespace", &format!("{workspace}/{name}"))?;
         let outputs = wait_active(c, &workspace, &name).await?;
-        Ok(CreateResponse { id: outputs.arn.clone(), outputs: generic::to_value(&outputs)? })
+        Ok(CreateResponse { id: outputs.arn.clone(), outputs: cairn_provider_sdk::to_value(&outputs)? })
     }
 
     pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
@@ -244,15 +239,15 @@ pub(crate) mod rule_groups {
             tags: live_tags(c, &outputs.arn).await?,
         };
         Ok(Some(ReadResponse {
-            inputs: generic::live_inputs(&live, &req.inputs)?,
-            outputs: generic::to_value(&outputs)?,
+            inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+            outputs: cairn_provider_sdk::to_value(&outputs)?,
             id,
         }))
     }
 
     pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-        let old: RuleGroupsNamespaceArgs = generic::args(&req.olds)?;
-        let new: RuleGroupsNamespaceArgs = generic::args(&req.news)?;
+        let old: RuleGroupsNamespaceArgs = cairn_provider_sdk::args(&req.olds)?;
+        let new: RuleGroupsNamespaceArgs = cairn_provider_sdk::args(&req.news)?;
         let (workspace, name) = parts(&req.id)?;
         if old.data != new.data {
             c.amp
@@ -266,7 +261,7 @@ pub(crate) mod rule_groups {
         }
         let outputs = wait_active(c, workspace, name).await?;
         retag(c, &outputs.arn, &old.tags, &new.tags).await?;
-        Ok(UpdateResponse { outputs: generic::to_value(&outputs)? })
+        Ok(UpdateResponse { outputs: cairn_provider_sdk::to_value(&outputs)? })
     }
 
     /// Deletes the namespace and waits until it is gone. A namespace (or its workspace) already gone counts as

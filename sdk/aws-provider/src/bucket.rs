@@ -11,18 +11,16 @@ use aws_sdk_s3::types::{
 };
 use cairn_aws::policy::PolicyDocument;
 use cairn_aws::s3::{
-    BUCKET_SCHEMA, BucketArgs, BucketEncryption, BucketLifecycleRule, BucketOutputs, LifecycleTransition,
-    PublicAccessBlock, SseAlgorithm, TransitionStorageClass,
+    BucketArgs, BucketEncryption, BucketLifecycleRule, BucketOutputs, LifecycleTransition, PublicAccessBlock,
+    SseAlgorithm, TransitionStorageClass,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, PropertyPath, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::order_like;
-use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, build_error, optional};
 
 /// S3's default region, which refuses an explicit location constraint.
@@ -31,25 +29,13 @@ const DEFAULT_REGION: &str = "us-east-1";
 /// DeleteObjects takes at most this many keys per call.
 const DELETE_BATCH: usize = 1000;
 
-impl TypedArgs for BucketArgs {
-    const SCHEMA: &'static ResourceSchema = &BUCKET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy_documents()
-    }
-}
-
 fn outputs(name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&BucketOutputs { bucket: name.to_owned(), arn: format!("arn:aws:s3:::{name}") })
+    cairn_provider_sdk::to_value(&BucketOutputs { bucket: name.to_owned(), arn: format!("arn:aws:s3:::{name}") })
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: BucketArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.bucket, "bucket")?;
+    let args: BucketArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.bucket, "bucket")?;
     let mut call = c.s3.create_bucket().bucket(&name);
     if c.region != DEFAULT_REGION {
         let location = BucketLocationConstraint::from(c.region.as_str());
@@ -92,7 +78,7 @@ async fn apply(c: &Clients, name: &str, old: Option<&BucketArgs>, new: &BucketAr
                 new.encryption
                     .kms_key_id
                     .as_ref()
-                    .map(|k| generic::known(k, "encryption.kms_key_id").cloned())
+                    .map(|k| cairn_provider_sdk::known(k, "encryption.kms_key_id").cloned())
                     .transpose()?,
             )
             .build()
@@ -250,7 +236,7 @@ fn cairn_rule(rule: &S3LifecycleRule) -> Result<BucketLifecycleRule, String> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "bucket")?;
+    let name = cairn_provider_sdk::read_id(&req, "bucket")?;
     if optional(c.s3.head_bucket().bucket(&name).send().await.aws("HeadBucket", &name))?.is_none() {
         return Ok(None);
     }
@@ -311,7 +297,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         .map(|t| t.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
         .unwrap_or_default();
 
-    let recorded: Option<BucketArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<BucketArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let lifecycle = c.s3.get_bucket_lifecycle_configuration().bucket(&name).send().await.aws_unless(
         &["NoSuchLifecycleConfiguration"],
         "GetBucketLifecycleConfiguration",
@@ -350,12 +336,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         policy,
         tags,
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&name)?, id: name }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&name)?,
+        id: name,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: BucketArgs = generic::args(&req.olds)?;
-    let new: BucketArgs = generic::args(&req.news)?;
+    let old: BucketArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: BucketArgs = cairn_provider_sdk::args(&req.news)?;
     apply(c, &req.id, Some(&old), &new).await?;
     Ok(UpdateResponse { outputs: outputs(&req.id)? })
 }

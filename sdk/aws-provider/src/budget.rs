@@ -13,7 +13,7 @@ use aws_sdk_budgets::types::{
     NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType as AwsThresholdType, TimeUnit,
 };
 use cairn_aws::budgets::{
-    BUDGET_SCHEMA, BudgetArgs, BudgetNotification, BudgetOutputs, BudgetTimeUnit, BudgetType, NotificationComparison,
+    BudgetArgs, BudgetNotification, BudgetOutputs, BudgetTimeUnit, BudgetType, NotificationComparison,
     NotificationType, ThresholdType, budget_id, parse_budget_id,
 };
 use cairn_core::{
@@ -22,16 +22,13 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::generic;
 use crate::sdk::{AwsResultExt, build_error};
 
 /// The code AWS Budgets answers with for a budget that does not exist.
 const BUDGET_NOT_FOUND: &str = "NotFoundException";
 
-generic::plain_args!(BudgetArgs, BUDGET_SCHEMA);
-
 fn outputs(account: &str, name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&BudgetOutputs {
+    cairn_provider_sdk::to_value(&BudgetOutputs {
         name: name.to_owned(),
         account_id: account.to_owned(),
         arn: format!("arn:aws:budgets::{account}:budget/{name}"),
@@ -86,8 +83,8 @@ fn subscribers(n: &BudgetNotification) -> Result<Vec<Subscriber>, ProviderError>
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: BudgetArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: BudgetArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let account = account_of(c, &args).await?;
     let notifications = args
         .notifications
@@ -118,7 +115,7 @@ async fn target(c: &Clients, req: &ReadRequest) -> Result<(String, String), Prov
             .ok_or_else(|| ProviderError::invalid(format!("`{id}` is not a budget ID (ACCOUNT:NAME)")))?;
         return Ok((account.to_owned(), name.to_owned()));
     }
-    let name = generic::input_str(&req.inputs, "name")?;
+    let name = cairn_provider_sdk::input_str(&req.inputs, "name")?;
     let account = match req.inputs.get("account_id").and_then(Value::as_str) {
         Some(a) => a.to_owned(),
         None => {
@@ -135,7 +132,7 @@ fn unmodelled(name: &str, what: &str, value: &str) -> ProviderError {
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
     let (account, name) = target(c, &req).await?;
-    let recorded: Option<BudgetArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<BudgetArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let got = c.budgets.describe_budget().account_id(&account).budget_name(&name).send().await.aws_unless(
         &[BUDGET_NOT_FOUND],
         "DescribeBudget",
@@ -219,7 +216,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         notifications,
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(&account, &name)?,
         id: budget_id(&account, &name),
     }))
@@ -234,8 +231,8 @@ fn same_amount(a: &str, b: &str) -> bool {
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: BudgetArgs = generic::args(&req.olds)?;
-    let new: BudgetArgs = generic::args(&req.news)?;
+    let old: BudgetArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: BudgetArgs = cairn_provider_sdk::args(&req.news)?;
     let (account, name) = parse_budget_id(&req.id)
         .ok_or_else(|| ProviderError::invalid(format!("`{}` is not a budget ID (ACCOUNT:NAME)", req.id)))?;
 

@@ -88,7 +88,7 @@ fn urn() -> Urn {
 }
 
 fn read_request() -> ReadRequest {
-    ReadRequest { urn: urn(), id: Some("ai-1234567".into()), inputs: Value::map() }
+    ReadRequest { urn: urn(), id: Some("ai-1234567".into()), inputs: Value::map(), outputs: None }
 }
 
 fn cluster_in(status: ClusterStatus) -> Cluster {

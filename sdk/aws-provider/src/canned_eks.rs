@@ -272,7 +272,7 @@ async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
     assert_eq!(create.num_calls(), 1);
     let read = node_group::read(
         &c,
-        ReadRequest { urn: node_group_urn(), id: Some("ai:gpu".into()), inputs: declared.clone() },
+        ReadRequest { urn: node_group_urn(), id: Some("ai:gpu".into()), inputs: declared.clone(), outputs: None },
     )
     .await
     .unwrap()
@@ -285,11 +285,13 @@ async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
     });
     let c = eks_clients(RuleMode::MatchAny, &[&defaults]).await;
     let plain = node_group_inputs(json!({}));
-    let read =
-        node_group::read(&c, ReadRequest { urn: node_group_urn(), id: Some("ai:gpu".into()), inputs: plain.clone() })
-            .await
-            .unwrap()
-            .expect("the group exists");
+    let read = node_group::read(
+        &c,
+        ReadRequest { urn: node_group_urn(), id: Some("ai:gpu".into()), inputs: plain.clone(), outputs: None },
+    )
+    .await
+    .unwrap()
+    .expect("the group exists");
     assert_eq!(read.inputs, plain, "EKS's default budget and disk size are not reported");
 }
 
@@ -378,10 +380,13 @@ async fn a_cluster_is_created_with_its_extras_and_read_back_in_the_declared_shap
     assert_eq!(created.outputs.get("oidc_issuer_url").and_then(Value::as_str), Some(ISSUER));
     assert_eq!(created.outputs.get("cluster_security_group_id").and_then(Value::as_str), Some("sg-cluster"));
 
-    let read = cluster::read(&c, ReadRequest { urn: cluster_urn(), id: Some("ai".into()), inputs: declared.clone() })
-        .await
-        .unwrap()
-        .expect("the cluster exists");
+    let read = cluster::read(
+        &c,
+        ReadRequest { urn: cluster_urn(), id: Some("ai".into()), inputs: declared.clone(), outputs: None },
+    )
+    .await
+    .unwrap()
+    .expect("the cluster exists");
     assert_eq!(read.inputs, declared, "0.0.0.0/0, the cluster security group and disabled logs are not drift");
 }
 

@@ -7,7 +7,7 @@ use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, LogSetup, LogType, Logging, Provider as KeyProvider, Update,
     UpdateStatus, VpcConfigRequest,
 };
-use cairn_aws::eks::{CLUSTER_SCHEMA, ClusterArgs, ClusterLogType, ClusterOutputs};
+use cairn_aws::eks::{ClusterArgs, ClusterLogType, ClusterOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -15,10 +15,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::order_like;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
-
-generic::plain_args!(ClusterArgs, CLUSTER_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// What EKS allows on the public endpoint when no ranges are given.
 const EVERYWHERE: &str = "0.0.0.0/0";
@@ -27,8 +25,8 @@ const EVERYWHERE: &str = "0.0.0.0/0";
 const SECRETS: &str = "secrets";
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: ClusterArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: ClusterArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let security_groups =
         args.security_group_ids.as_ref().map(|g| known(g, "security_group_ids").cloned()).transpose()?;
     let vpc = VpcConfigRequest::builder()
@@ -104,7 +102,7 @@ fn enabled_log_types(cluster: &Cluster, recorded: &[ClusterLogType]) -> Result<V
 }
 
 fn outputs(cluster: &Cluster) -> Result<Value, ProviderError> {
-    generic::to_value(&ClusterOutputs {
+    cairn_provider_sdk::to_value(&ClusterOutputs {
         name: cluster.name().unwrap_or_default().to_owned(),
         arn: cluster.arn().unwrap_or_default().to_owned(),
         endpoint: cluster.endpoint().unwrap_or_default().to_owned(),
@@ -159,9 +157,9 @@ async fn wait_active(c: &Clients, name: &str) -> Result<Cluster, ProviderError> 
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(cluster) = describe(c, &name).await? else { return Ok(None) };
-    let recorded: Option<ClusterArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<ClusterArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let recorded = recorded.as_ref();
 
     let vpc = cluster.resources_vpc_config();
@@ -207,12 +205,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         security_group_ids,
         tags: string_map(cluster.tags()),
     };
-    Ok(Some(ReadResponse { id: name, inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&cluster)? }))
+    Ok(Some(ReadResponse {
+        id: name,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&cluster)?,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: ClusterArgs = generic::args(&req.olds)?;
-    let new: ClusterArgs = generic::args(&req.news)?;
+    let old: ClusterArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: ClusterArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     // Dropping the version pin changes nothing in AWS: EKS cannot downgrade.

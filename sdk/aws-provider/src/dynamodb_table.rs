@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     PointInTimeRecoveryStatus, ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseStatus, SseType,
     TableDescription, TableStatus, Tag, TimeToLiveSpecification, TimeToLiveStatus,
 };
-use cairn_aws::dynamodb::{AttributeType, BillingMode, KeyAttribute, TABLE_SCHEMA, TableArgs, TableOutputs, TableSse};
+use cairn_aws::dynamodb::{AttributeType, BillingMode, KeyAttribute, TableArgs, TableOutputs, TableSse};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -19,16 +19,14 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::retag_by_arn;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, build_error, optional, wait_until};
+use cairn_provider_sdk::known;
 
 /// The code DynamoDB answers with for a table that does not exist.
 const TABLE_NOT_FOUND: &str = "ResourceNotFoundException";
 
-generic::plain_args!(TableArgs, TABLE_SCHEMA);
-
 fn outputs(table: &TableDescription) -> Result<Value, ProviderError> {
-    generic::to_value(&TableOutputs {
+    cairn_provider_sdk::to_value(&TableOutputs {
         arn: table.table_arn().unwrap_or_default().to_owned(),
         name: table.table_name().unwrap_or_default().to_owned(),
         stream_arn: table.latest_stream_arn().map(str::to_owned),
@@ -144,8 +142,8 @@ fn key_element(key: &KeyAttribute, kind: KeyType) -> Result<KeySchemaElement, Pr
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: TableArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: TableArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let mut definitions = vec![attribute_definition(&args.hash_key)?];
     let mut key_schema = vec![key_element(&args.hash_key, KeyType::Hash)?];
     if let Some(range) = &args.range_key {
@@ -188,9 +186,9 @@ fn key_attribute(table: &TableDescription, kind: &KeyType) -> Result<Option<KeyA
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(table) = describe(c, &name).await? else { return Ok(None) };
-    let recorded: Option<TableArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<TableArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = table.table_arn().unwrap_or_default().to_owned();
 
     let hash_key = key_attribute(&table, &KeyType::Hash)?
@@ -265,12 +263,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
         tags,
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&table)?, id: name }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&table)?,
+        id: name,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: TableArgs = generic::args(&req.olds)?;
-    let new: TableArgs = generic::args(&req.news)?;
+    let old: TableArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: TableArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     // Protection comes off first, so that the rest of the update and a later delete can proceed.

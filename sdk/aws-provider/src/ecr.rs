@@ -8,8 +8,8 @@ use aws_sdk_ecr::types::{
     Repository, Tag,
 };
 use cairn_aws::ecr::{
-    ImageTagMutability, REPOSITORY_SCHEMA, RepositoryArgs, RepositoryEncryption, RepositoryOutputs,
-    lifecycle_policy_json, parse_lifecycle_policy,
+    ImageTagMutability, RepositoryArgs, RepositoryEncryption, RepositoryOutputs, lifecycle_policy_json,
+    parse_lifecycle_policy,
 };
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
@@ -18,18 +18,16 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::retag_by_arn;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, build_error};
+use cairn_provider_sdk::known;
 
 /// The code ECR answers with for a repository that does not exist.
 const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
 /// The code ECR answers with for a repository without a lifecycle policy.
 const POLICY_NOT_FOUND: &str = "LifecyclePolicyNotFoundException";
 
-generic::plain_args!(RepositoryArgs, REPOSITORY_SCHEMA);
-
 fn outputs(repo: &Repository) -> Result<Value, ProviderError> {
-    generic::to_value(&RepositoryOutputs {
+    cairn_provider_sdk::to_value(&RepositoryOutputs {
         arn: repo.repository_arn().unwrap_or_default().to_owned(),
         name: repo.repository_name().unwrap_or_default().to_owned(),
         repository_url: repo.repository_uri().unwrap_or_default().to_owned(),
@@ -77,8 +75,8 @@ async fn set_lifecycle_policy(c: &Clients, name: &str, args: &RepositoryArgs) ->
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RepositoryArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: RepositoryArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let kms_key = args.kms_key.as_ref().map(|k| known(k, "kms_key").cloned()).transpose()?;
     let encryption = EncryptionConfiguration::builder()
         .encryption_type(EncryptionType::from(args.encryption.as_str()))
@@ -118,9 +116,9 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(repo) = describe(c, &name).await? else { return Ok(None) };
-    let recorded: Option<RepositoryArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<RepositoryArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = repo.repository_arn().unwrap_or_default().to_owned();
 
     let image_tag_mutability = match repo.image_tag_mutability() {
@@ -167,12 +165,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         force_delete: recorded.as_ref().is_some_and(|r| r.force_delete),
         tags: tags.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&repo)?, id: name }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&repo)?,
+        id: name,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: RepositoryArgs = generic::args(&req.olds)?;
-    let new: RepositoryArgs = generic::args(&req.news)?;
+    let old: RepositoryArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: RepositoryArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     if old.image_tag_mutability != new.image_tag_mutability {

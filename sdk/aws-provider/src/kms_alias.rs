@@ -1,21 +1,19 @@
 //! `aws:kms:Alias`: the KMS calls. The provider ID is the alias name.
 
 use aws_sdk_kms::types::AliasListEntry;
-use cairn_aws::kms::{ALIAS_SCHEMA, AliasArgs, AliasOutputs};
+use cairn_aws::kms::{AliasArgs, AliasOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
-use crate::generic::{self, known};
 use crate::kms_key::KMS_NOT_FOUND;
 use crate::sdk::AwsResultExt;
-
-generic::plain_args!(AliasArgs, ALIAS_SCHEMA);
+use cairn_provider_sdk::known;
 
 fn outputs(alias: &AliasListEntry) -> Result<Value, ProviderError> {
-    generic::to_value(&AliasOutputs {
+    cairn_provider_sdk::to_value(&AliasOutputs {
         name: alias.alias_name().unwrap_or_default().to_owned(),
         arn: alias.alias_arn().unwrap_or_default().to_owned(),
         target_key_id: alias.target_key_id().unwrap_or_default().to_owned(),
@@ -39,7 +37,7 @@ fn same_key(declared: &str, live_id: &str) -> bool {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: AliasArgs = generic::args(&req.inputs)?;
+    let args: AliasArgs = cairn_provider_sdk::args(&req.inputs)?;
     let target = known(&args.target_key_id, "target_key_id")?;
     c.kms.create_alias().alias_name(&args.name).target_key_id(target).send().await.aws("CreateAlias", &args.name)?;
     let alias = find_existing(c, &args.name).await?;
@@ -47,9 +45,9 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(alias) = find(c, &name).await? else { return Ok(None) };
-    let recorded: Option<AliasArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<AliasArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let live_target = alias.target_key_id().unwrap_or_default();
     // KMS reports the key ID: keep the declared form (ID or ARN) when it names the same key.
     let target = recorded
@@ -59,11 +57,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         .cloned()
         .unwrap_or_else(|| live_target.to_owned());
     let live = AliasArgs { name: name.clone(), target_key_id: Input::Value(target) };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&alias)?, id: name }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&alias)?,
+        id: name,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let new: AliasArgs = generic::args(&req.news)?;
+    let new: AliasArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
     let target = known(&new.target_key_id, "target_key_id")?;
     c.kms.update_alias().alias_name(name).target_key_id(target).send().await.aws("UpdateAlias", name)?;

@@ -6,17 +6,15 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeyMetadata, KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
-use cairn_aws::kms::{KEY_SCHEMA, KeyArgs, KeyOutputs, KeySpec, KeyUsage, MAX_DELETION_WINDOW_DAYS};
+use cairn_aws::kms::{KeyArgs, KeyOutputs, KeySpec, KeyUsage, MAX_DELETION_WINDOW_DAYS};
 use cairn_aws::policy::{PolicyDocument, Principal, Statement};
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, PropertyPath, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs};
 use crate::sdk::AwsResultExt;
 
 /// The only key policy name KMS has.
@@ -25,20 +23,11 @@ const POLICY_NAME: &str = "default";
 /// The code KMS answers with for a key (or alias) that does not exist.
 pub(crate) const KMS_NOT_FOUND: &str = "NotFoundException";
 
-impl TypedArgs for KeyArgs {
-    const SCHEMA: &'static ResourceSchema = &KEY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy_documents()
-    }
-}
-
 fn outputs(meta: &KeyMetadata) -> Result<Value, ProviderError> {
-    generic::to_value(&KeyOutputs { key_id: meta.key_id().to_owned(), arn: meta.arn().unwrap_or_default().to_owned() })
+    cairn_provider_sdk::to_value(&KeyOutputs {
+        key_id: meta.key_id().to_owned(),
+        arn: meta.arn().unwrap_or_default().to_owned(),
+    })
 }
 
 /// KMS tags, or `None` to send none.
@@ -55,7 +44,7 @@ async fn describe(c: &Clients, key_id: &str) -> Result<Option<KeyMetadata>, Prov
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: KeyArgs = generic::args(&req.inputs)?;
+    let args: KeyArgs = cairn_provider_sdk::args(&req.inputs)?;
     let created = c
         .kms
         .create_key()
@@ -100,7 +89,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     // A key has no name to find it by: without an ID there is nothing to read.
     let Some(key_id) = req.id.clone() else { return Ok(None) };
     let Some(meta) = describe(c, &key_id).await? else { return Ok(None) };
-    let recorded: Option<KeyArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<KeyArgs> = cairn_provider_sdk::recorded(&req.inputs);
 
     let key_usage = match meta.key_usage() {
         None => KeyUsage::default(),
@@ -160,7 +149,11 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         policy,
         tags: tags.iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())).collect(),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&meta)?, id: key_id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&meta)?,
+        id: key_id,
+    }))
 }
 
 /// KMS's default key policy: the account may use the key through IAM.
@@ -183,8 +176,8 @@ fn default_policy(key_arn: &str) -> Result<PolicyDocument, ProviderError> {
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: KeyArgs = generic::args(&req.olds)?;
-    let new: KeyArgs = generic::args(&req.news)?;
+    let old: KeyArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: KeyArgs = cairn_provider_sdk::args(&req.news)?;
     let key_id = req.id.as_str();
     let meta = describe(c, key_id).await?.ok_or_else(|| {
         ProviderError::new(ErrorCode::NotFound, format!("key `{key_id}` is gone or pending deletion"))

@@ -23,19 +23,18 @@ use cairn_aws::{
     BudgetArgs, MetricAlarmArgs, ModelPackageGroupArgs, RepositoryArgs, RuleGroupsNamespaceArgs, SecretArgs, TableArgs,
     WorkspaceArgs,
 };
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
     ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
 };
+use cairn_provider_sdk::{ResourceHandler, find_handler};
 use tokio::sync::OnceCell;
 
 use crate::ec2::{
     eip, internet_gateway, nat_gateway, route, route_table, route_table_association, security_group,
     security_group_rule, subnet, vpc,
 };
-use crate::generic::TypedArgs;
-// `aws_types!` takes a module name: nested modules get one each.
+// `resource_handlers!` takes a module name: nested modules get one each.
 use crate::amp::rule_groups as amp_rule_groups;
 use crate::iam::{
     attachment as iam_attachment, instance_profile as iam_instance_profile, oidc as iam_oidc, policy as iam_policy,
@@ -57,7 +56,6 @@ mod cluster;
 mod dynamodb_table;
 mod ec2;
 mod ecr;
-mod generic;
 mod iam;
 mod kms;
 mod kms_alias;
@@ -71,6 +69,8 @@ mod sdk;
 mod secret;
 mod settings;
 mod sqs;
+#[cfg(test)]
+mod typed_checks;
 
 /// The AWS clients, built once by `configure`.
 #[derive(Debug)]
@@ -135,58 +135,10 @@ impl Clients {
     }
 }
 
-/// One resource type: its schema and typed arguments (which drive Check and
-/// Diff) and its module's AWS calls.
-#[async_trait]
-trait AwsType: Send + Sync {
-    fn schema(&self) -> &'static ResourceSchema;
-    fn check(&self, req: CheckRequest) -> CheckResponse;
-    fn diff(&self, req: &DiffRequest) -> DiffResponse;
-    async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
-    async fn read(&self, c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError>;
-    async fn update(&self, c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
-    async fn delete(&self, c: &Clients, req: DeleteRequest) -> Result<(), ProviderError>;
-}
-
-/// Registers resource types: `Handle => module, Args`. The module holds
-/// `create`, `read`, `update` and `delete`; the rest is generic.
-macro_rules! aws_types {
-    ($($handle:ident => $module:ident, $args:ty;)+) => {
-        $(
-            struct $handle;
-
-            #[async_trait]
-            impl AwsType for $handle {
-                fn schema(&self) -> &'static ResourceSchema {
-                    <$args as TypedArgs>::SCHEMA
-                }
-                fn check(&self, req: CheckRequest) -> CheckResponse {
-                    generic::check::<$args>(req)
-                }
-                fn diff(&self, req: &DiffRequest) -> DiffResponse {
-                    generic::diff::<$args>(&req.olds, &req.news)
-                }
-                async fn create(&self, c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-                    $module::create(c, req).await
-                }
-                async fn read(&self, c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-                    $module::read(c, req).await
-                }
-                async fn update(&self, c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-                    $module::update(c, req).await
-                }
-                async fn delete(&self, c: &Clients, req: DeleteRequest) -> Result<(), ProviderError> {
-                    $module::delete(c, req).await
-                }
-            }
-        )+
-
-        /// Every resource type this provider manages.
-        const TYPES: &[&dyn AwsType] = &[$(&$handle),+];
-    };
-}
-
-aws_types! {
+// One resource type: its schema and typed arguments (which drive Check and
+// Diff) and its module's AWS calls.
+cairn_provider_sdk::resource_handlers! {
+    context = Clients;
     RoleType => role, RoleArgs;
     BucketType => bucket, BucketArgs;
     ClusterType => cluster, ClusterArgs;
@@ -221,15 +173,9 @@ aws_types! {
 }
 
 /// The resource type of `urn`.
-fn type_of(urn: &Urn) -> Result<&'static dyn AwsType, ProviderError> {
-    let ty = urn.resource_type();
-    TYPES.iter().copied().find(|t| t.schema().token == ty.as_str()).ok_or_else(|| {
-        let known: Vec<&str> = TYPES.iter().map(|t| t.schema().token).collect();
-        ProviderError::invalid(format!(
-            "the aws provider has no resource type `{ty}`; known types: {}",
-            known.join(", ")
-        ))
-    })
+/// The handler of the type `urn` names.
+fn type_of(urn: &Urn) -> Result<&'static dyn ResourceHandler<Clients>, ProviderError> {
+    find_handler("aws", HANDLERS, urn)
 }
 
 /// The AWS provider. Call [`Provider::configure`] before anything else.
@@ -339,7 +285,7 @@ mod tests {
         for s in cairn_aws::SCHEMAS {
             assert_eq!(type_of(&urn(s.token)).unwrap().schema().token, s.token);
         }
-        assert_eq!(TYPES.len(), cairn_aws::SCHEMAS.len(), "every schema has a type and the other way round");
+        assert_eq!(HANDLERS.len(), cairn_aws::SCHEMAS.len(), "every schema has a type and the other way round");
         let err = type_of(&urn("aws:sns:Topic")).err().unwrap();
         assert_eq!(err.code, ErrorCode::InvalidArgument);
         assert!(err.message.contains("`aws:sns:Topic`") && err.message.contains("aws:eks:NodeGroup"), "{err}");

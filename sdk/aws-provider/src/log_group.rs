@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_cloudwatchlogs::types::LogGroup;
-use cairn_aws::logs::{LOG_GROUP_SCHEMA, LogGroupArgs, LogGroupOutputs};
+use cairn_aws::logs::{LogGroupArgs, LogGroupOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -13,10 +13,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::retag_by_arn;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
-
-generic::plain_args!(LogGroupArgs, LOG_GROUP_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The log group's ARN without `:*`.
 fn arn_of(group: &LogGroup) -> String {
@@ -27,7 +25,7 @@ fn arn_of(group: &LogGroup) -> String {
 }
 
 fn outputs(name: &str, group: &LogGroup) -> Result<Value, ProviderError> {
-    generic::to_value(&LogGroupOutputs { arn: arn_of(group), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&LogGroupOutputs { arn: arn_of(group), name: name.to_owned() })
 }
 
 /// The log group called `name`, or `None` (DescribeLogGroups matches by
@@ -71,8 +69,8 @@ async fn set_retention(c: &Clients, name: &str, days: Option<i32>) -> Result<(),
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: LogGroupArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: LogGroupArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let kms_key_id = args.kms_key_id.as_ref().map(|k| known(k, "kms_key_id").cloned()).transpose()?;
     let tags: HashMap<String, String> = args.tags.clone().into_iter().collect();
     c.logs
@@ -102,7 +100,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(group) = describe(c, &name).await? else { return Ok(None) };
     let arn = arn_of(&group);
     let tags = c.logs.list_tags_for_resource().resource_arn(&arn).send().await.aws("ListTagsForResource", &arn)?;
@@ -113,15 +111,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         tags: tags.tags().map(|t| t.clone().into_iter().collect::<BTreeMap<_, _>>()).unwrap_or_default(),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(&name, &group)?,
         id: name,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: LogGroupArgs = generic::args(&req.olds)?;
-    let new: LogGroupArgs = generic::args(&req.news)?;
+    let old: LogGroupArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: LogGroupArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     if old.retention_in_days != new.retention_in_days {

@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator as AwsComparison, Dimension, MetricAlarm, Statistic as AwsStatistic, Tag,
 };
-use cairn_aws::cloudwatch::{
-    ComparisonOperator, METRIC_ALARM_SCHEMA, MetricAlarmArgs, MetricAlarmOutputs, Statistic, TreatMissingData,
-};
+use cairn_aws::cloudwatch::{ComparisonOperator, MetricAlarmArgs, MetricAlarmOutputs, Statistic, TreatMissingData};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -18,13 +16,11 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::{order_like, retag_by_arn};
-use crate::generic::{self, known};
 use crate::sdk::AwsResultExt;
-
-generic::plain_args!(MetricAlarmArgs, METRIC_ALARM_SCHEMA);
+use cairn_provider_sdk::known;
 
 fn outputs(arn: &str, name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&MetricAlarmOutputs { arn: arn.to_owned(), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&MetricAlarmOutputs { arn: arn.to_owned(), name: name.to_owned() })
 }
 
 fn cloudwatch_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
@@ -49,7 +45,7 @@ async fn put(c: &Clients, name: &str, args: &MetricAlarmArgs, with_tags: bool) -
     let dimensions = args
         .dimensions
         .iter()
-        .map(|(k, v)| Ok(Dimension::builder().name(k).value(generic::known(v, "dimensions")?).build()))
+        .map(|(k, v)| Ok(Dimension::builder().name(k).value(cairn_provider_sdk::known(v, "dimensions")?).build()))
         .collect::<Result<Vec<_>, ProviderError>>()?;
     let actions = args
         .alarm_actions
@@ -85,17 +81,17 @@ async fn arn_of(c: &Clients, name: &str) -> Result<String, ProviderError> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: MetricAlarmArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: MetricAlarmArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     put(c, &name, &args, true).await?;
     let arn = arn_of(c, &name).await?;
     Ok(CreateResponse { outputs: outputs(&arn, &name)?, id: name })
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(alarm) = describe(c, &name).await? else { return Ok(None) };
-    let recorded: Option<MetricAlarmArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<MetricAlarmArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = alarm.alarm_arn().unwrap_or_default().to_owned();
     let unmodelled = |what: &str, value: &str| {
         ProviderError::internal(format!("alarm `{name}` has {what} `{value}`, which Cairn does not model"))
@@ -141,18 +137,18 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
             .collect(),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(&arn, &name)?,
         id: name,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: MetricAlarmArgs = generic::args(&req.olds)?;
-    let new: MetricAlarmArgs = generic::args(&req.news)?;
+    let old: MetricAlarmArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: MetricAlarmArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
     let config = |a: &MetricAlarmArgs| {
-        let mut v = generic::to_value(a)?;
+        let mut v = cairn_provider_sdk::to_value(a)?;
         if let Value::Map(m) = &mut v {
             m.remove("tags");
         }

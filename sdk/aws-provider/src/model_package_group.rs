@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::operation::describe_model_package_group::DescribeModelPackageGroupOutput;
 use aws_sdk_sagemaker::types::{ModelPackageGroupStatus, Tag};
-use cairn_aws::sagemaker::{MODEL_PACKAGE_GROUP_SCHEMA, ModelPackageGroupArgs, ModelPackageGroupOutputs};
+use cairn_aws::sagemaker::{ModelPackageGroupArgs, ModelPackageGroupOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -17,13 +17,10 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic;
 use crate::sdk::{AwsResultExt, LastStatus, aws_error, wait_until};
 
-generic::plain_args!(ModelPackageGroupArgs, MODEL_PACKAGE_GROUP_SCHEMA);
-
 fn outputs(arn: &str, name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&ModelPackageGroupOutputs { arn: arn.to_owned(), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&ModelPackageGroupOutputs { arn: arn.to_owned(), name: name.to_owned() })
 }
 
 fn sagemaker_tags(tags: &BTreeMap<String, String>) -> Result<Option<Vec<Tag>>, ProviderError> {
@@ -69,8 +66,8 @@ async fn wait_for(c: &Clients, name: &str, gone: bool) -> Result<(), ProviderErr
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: ModelPackageGroupArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: ModelPackageGroupArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let created = c
         .sagemaker
         .create_model_package_group()
@@ -86,7 +83,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(group) = describe(c, &name).await? else { return Ok(None) };
     let arn = group.model_package_group_arn().unwrap_or_default().to_owned();
     let listed = c.sagemaker.list_tags().resource_arn(&arn).send().await.aws("ListTags", &arn)?;
@@ -100,15 +97,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
             .collect(),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(&arn, &name)?,
         id: name,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: ModelPackageGroupArgs = generic::args(&req.olds)?;
-    let new: ModelPackageGroupArgs = generic::args(&req.news)?;
+    let old: ModelPackageGroupArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: ModelPackageGroupArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
     let group = describe(c, name).await?.ok_or_else(|| {
         ProviderError::new(ErrorCode::NotFound, format!("model package group `{name}` does not exist"))

@@ -7,8 +7,7 @@ use aws_sdk_eks::types::{
 };
 use aws_sdk_eks::types::{Taint as EksTaint, TaintEffect as EksTaintEffect};
 use cairn_aws::eks::{
-    AmiType, CapacityType, NODE_GROUP_SCHEMA, NodeGroupArgs, NodeGroupOutputs, NodeGroupUpdateConfig, ScalingConfig,
-    Taint, TaintEffect,
+    AmiType, CapacityType, NodeGroupArgs, NodeGroupOutputs, NodeGroupUpdateConfig, ScalingConfig, Taint, TaintEffect,
 };
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
@@ -18,10 +17,8 @@ use cairn_core::{
 use crate::Clients;
 use crate::changes::{order_like, tag_changes, taint_changes};
 use crate::cluster::{retag, string_map, wait_for_update};
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
-
-generic::plain_args!(NodeGroupArgs, NODE_GROUP_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The provider ID of a node group.
 fn node_group_id(cluster: &str, node_group: &str) -> String {
@@ -68,9 +65,9 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: NodeGroupArgs = generic::args(&req.inputs)?;
+    let args: NodeGroupArgs = cairn_provider_sdk::args(&req.inputs)?;
     let cluster = known(&args.cluster_name, "cluster_name")?;
-    let name = generic::physical_name(&args.node_group_name, "node_group_name")?;
+    let name = cairn_provider_sdk::physical_name(&args.node_group_name, "node_group_name")?;
     let id = node_group_id(cluster, &name);
     let version = args.version.as_ref().map(|v| known(v, "version").cloned()).transpose()?;
     c.eks
@@ -98,7 +95,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 fn outputs(n: &Nodegroup) -> Result<Value, ProviderError> {
-    generic::to_value(&NodeGroupOutputs {
+    cairn_provider_sdk::to_value(&NodeGroupOutputs {
         cluster_name: n.cluster_name().unwrap_or_default().to_owned(),
         node_group_name: n.nodegroup_name().unwrap_or_default().to_owned(),
         arn: n.nodegroup_arn().unwrap_or_default().to_owned(),
@@ -163,11 +160,14 @@ fn gone(id: &str) -> ProviderError {
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
     let (cluster, name) = match &req.id {
         Some(id) => split_id(id).map(|(cluster, name)| (cluster.to_owned(), name.to_owned()))?,
-        None => (generic::input_str(&req.inputs, "cluster_name")?, generic::input_str(&req.inputs, "node_group_name")?),
+        None => (
+            cairn_provider_sdk::input_str(&req.inputs, "cluster_name")?,
+            cairn_provider_sdk::input_str(&req.inputs, "node_group_name")?,
+        ),
     };
     let Some(n) = describe(c, &cluster, &name).await? else { return Ok(None) };
     let id = node_group_id(&cluster, &name);
-    let recorded: Option<NodeGroupArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<NodeGroupArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let recorded = recorded.as_ref();
     let unmodelled = |what: &str, value: &str| {
         ProviderError::internal(format!("node group `{id}` has {what} `{value}`, which Cairn does not model"))
@@ -225,12 +225,12 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         version: recorded.and_then(|r| r.version.as_ref()).and(n.version()).map(|v| Input::Value(v.to_owned())),
         tags: string_map(n.tags()),
     };
-    Ok(Some(ReadResponse { id, inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&n)? }))
+    Ok(Some(ReadResponse { id, inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?, outputs: outputs(&n)? }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: NodeGroupArgs = generic::args(&req.olds)?;
-    let new: NodeGroupArgs = generic::args(&req.news)?;
+    let old: NodeGroupArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: NodeGroupArgs = cairn_provider_sdk::args(&req.news)?;
     let (cluster, name) = split_id(&req.id)?;
 
     // Scaling, labels and taints go in one UpdateNodegroupConfig: EKS runs

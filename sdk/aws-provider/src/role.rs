@@ -3,39 +3,27 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
-use cairn_aws::iam::{ROLE_SCHEMA, RoleArgs, RoleOutputs};
+use cairn_aws::iam::{RoleArgs, RoleOutputs};
 use cairn_aws::policy::PolicyDocument;
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, PropertyPath, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse,
 };
 
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
-use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, optional};
 
-impl TypedArgs for RoleArgs {
-    const SCHEMA: &'static ResourceSchema = &ROLE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy_documents()
-    }
-}
-
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RoleArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: RoleArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let created = c
         .iam
         .create_role()
         .role_name(&name)
-        .assume_role_policy_document(generic::known(&args.assume_role_policy, "assume_role_policy")?.to_aws_json())
+        .assume_role_policy_document(
+            cairn_provider_sdk::known(&args.assume_role_policy, "assume_role_policy")?.to_aws_json(),
+        )
         .set_description(args.description.clone())
         .set_tags(iam_tags(&args.tags)?)
         .send()
@@ -57,7 +45,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
             },
         });
     }
-    Ok(CreateResponse { id: name.clone(), outputs: generic::to_value(&RoleOutputs { name, arn })? })
+    Ok(CreateResponse { id: name.clone(), outputs: cairn_provider_sdk::to_value(&RoleOutputs { name, arn })? })
 }
 
 /// Puts the inline policies and attaches the managed ones of a new role.
@@ -84,12 +72,12 @@ async fn put_inline(c: &Clients, name: &str, policy: &str, doc: &PolicyDocument)
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(got) = optional(c.iam.get_role().role_name(&name).send().await.aws("GetRole", &name))? else {
         return Ok(None);
     };
     let role = got.role().ok_or_else(|| ProviderError::internal(format!("GetRole `{name}` returned no role")))?;
-    let recorded: Option<RoleArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<RoleArgs> = cairn_provider_sdk::recorded(&req.inputs);
 
     let mut inline_policies = BTreeMap::new();
     for policy in inline_policy_names(c, &name).await? {
@@ -120,21 +108,21 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let outputs = RoleOutputs { name: name.clone(), arn: role.arn().to_owned() };
     Ok(Some(ReadResponse {
         id: name,
-        inputs: generic::live_inputs(&live, &req.inputs)?,
-        outputs: generic::to_value(&outputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: cairn_provider_sdk::to_value(&outputs)?,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: RoleArgs = generic::args(&req.olds)?;
-    let new: RoleArgs = generic::args(&req.news)?;
+    let old: RoleArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: RoleArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     if old.assume_role_policy != new.assume_role_policy {
         c.iam
             .update_assume_role_policy()
             .role_name(name)
-            .policy_document(generic::known(&new.assume_role_policy, "assume_role_policy")?.to_aws_json())
+            .policy_document(cairn_provider_sdk::known(&new.assume_role_policy, "assume_role_policy")?.to_aws_json())
             .send()
             .await
             .aws("UpdateAssumeRolePolicy", name)?;
@@ -172,7 +160,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
 
     let got = c.iam.get_role().role_name(name).send().await.aws("GetRole", name)?;
     let arn = got.role().map(|r| r.arn().to_owned()).unwrap_or_default();
-    Ok(UpdateResponse { outputs: generic::to_value(&RoleOutputs { name: name.to_owned(), arn })? })
+    Ok(UpdateResponse { outputs: cairn_provider_sdk::to_value(&RoleOutputs { name: name.to_owned(), arn })? })
 }
 
 pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), ProviderError> {

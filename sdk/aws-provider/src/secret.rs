@@ -10,31 +10,19 @@ use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::types::Tag;
-use cairn_aws::secretsmanager::{DEFAULT_RECOVERY_WINDOW_DAYS, SECRET_SCHEMA, SecretArgs, SecretOutputs};
+use cairn_aws::secretsmanager::{DEFAULT_RECOVERY_WINDOW_DAYS, SecretArgs, SecretOutputs};
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{AwsResultExt, optional};
-
-impl TypedArgs for SecretArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &SECRET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn raw_failures(inputs: &Value) -> Vec<CheckFailure> {
-        SecretArgs::plain_value_failures(inputs)
-    }
-}
+use cairn_provider_sdk::known;
 
 fn outputs(arn: &str, name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&SecretOutputs { arn: arn.to_owned(), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&SecretOutputs { arn: arn.to_owned(), name: name.to_owned() })
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
@@ -48,8 +36,8 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<DescribeSecretOutput>,
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: SecretArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: SecretArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let kms = args.kms_key_id.as_ref().map(|k| known(k, "kms_key_id").cloned()).transpose()?;
     let value = args.secret_string.as_ref().map(|v| known(v, "secret_string").cloned()).transpose()?;
     let created = c
@@ -68,9 +56,9 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let id = generic::read_id(&req, "name")?;
+    let id = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(secret) = describe(c, &id).await? else { return Ok(None) };
-    let recorded: Option<SecretArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<SecretArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = secret.arn().unwrap_or(&id).to_owned();
     let name = secret.name().unwrap_or_default().to_owned();
     let live = SecretArgs {
@@ -90,7 +78,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
             .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
             .collect(),
     };
-    let mut inputs = generic::live_inputs(&live, &req.inputs)?;
+    let mut inputs = cairn_provider_sdk::live_inputs(&live, &req.inputs)?;
     // The write-only value: the recorded one, with its secret marker.
     if let (Value::Map(map), Some(value)) = (&mut inputs, req.inputs.get("secret_string")) {
         map.insert("secret_string".to_owned(), value.clone());
@@ -99,8 +87,8 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: SecretArgs = generic::args(&req.olds)?;
-    let new: SecretArgs = generic::args(&req.news)?;
+    let old: SecretArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: SecretArgs = cairn_provider_sdk::args(&req.news)?;
     let arn = req.id.as_str();
     if old.description != new.description || old.kms_key_id != new.kms_key_id {
         let kms = new.kms_key_id.as_ref().map(|k| known(k, "kms_key_id").cloned()).transpose()?;
@@ -142,7 +130,7 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
         },
     )
     .await?;
-    let name = generic::input_str(&req.news, "name")?;
+    let name = cairn_provider_sdk::input_str(&req.news, "name")?;
     Ok(UpdateResponse { outputs: outputs(arn, &name)? })
 }
 
@@ -153,7 +141,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     if describe(c, arn).await?.is_none() {
         return Ok(());
     }
-    let args: Option<SecretArgs> = generic::recorded(&req.inputs);
+    let args: Option<SecretArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let window = args.map_or(DEFAULT_RECOVERY_WINDOW_DAYS, |a| a.recovery_window_days);
     let call = c.secrets.delete_secret().secret_id(arn);
     let call = if window == 0 {

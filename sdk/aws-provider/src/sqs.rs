@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use cairn_aws::sqs::{QUEUE_SCHEMA, QueueArgs, QueueOutputs, RedrivePolicy, queue_name};
+use cairn_aws::sqs::{QueueArgs, QueueOutputs, RedrivePolicy, queue_name};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -15,14 +15,12 @@ use serde_json::{Value as Json, json};
 
 use crate::Clients;
 use crate::changes::retag;
-use crate::generic::{self, known};
 use crate::sdk::AwsResultExt;
+use cairn_provider_sdk::known;
 
 /// The codes SQS answers with for a queue that does not exist (the legacy
 /// query code, which SQS's JSON protocol still reports, and the JSON one).
 const QUEUE_NOT_FOUND: &[&str] = &["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
-
-generic::plain_args!(QueueArgs, QUEUE_SCHEMA);
 
 /// The attributes Cairn manages and SQS can change, as SQS spells them.
 /// An empty value clears the attribute (no dead-letter queue, no KMS key).
@@ -55,7 +53,7 @@ fn sqs_attributes<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Has
 
 fn outputs(url: &str, arn: &str) -> Result<Value, ProviderError> {
     let name = url.rsplit('/').next().unwrap_or_default();
-    generic::to_value(&QueueOutputs { url: url.to_owned(), arn: arn.to_owned(), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&QueueOutputs { url: url.to_owned(), arn: arn.to_owned(), name: name.to_owned() })
 }
 
 /// Every attribute of the queue at `url`; `None` if it does not exist.
@@ -74,8 +72,8 @@ fn attribute<'a>(attrs: &'a HashMap<QueueAttributeName, String>, name: &str) -> 
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: QueueArgs = generic::args(&req.inputs)?;
-    let name = queue_name(&generic::physical_name(&args.name, "name")?, args.fifo);
+    let args: QueueArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = queue_name(&cairn_provider_sdk::physical_name(&args.name, "name")?, args.fifo);
     let mut attrs: Vec<(&str, String)> =
         managed_attributes(&args)?.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     if args.fifo {
@@ -108,7 +106,7 @@ async fn url_of(c: &Clients, req: &ReadRequest) -> Result<Option<String>, Provid
         return Ok(Some(id.clone()));
     }
     let fifo = matches!(req.inputs.get("fifo"), Some(Value::Bool(true)));
-    let name = queue_name(&generic::input_str(&req.inputs, "name")?, fifo);
+    let name = queue_name(&cairn_provider_sdk::input_str(&req.inputs, "name")?, fifo);
     let got = c.sqs.get_queue_url().queue_name(&name).send().await.aws_unless(QUEUE_NOT_FOUND, "GetQueueUrl", &name)?;
     Ok(got.and_then(|g| g.queue_url().map(str::to_owned)))
 }
@@ -162,12 +160,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         tags: tags.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default(),
     };
     let arn = attribute(&attrs, "QueueArn").unwrap_or_default().to_owned();
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&url, &arn)?, id: url }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&url, &arn)?,
+        id: url,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: QueueArgs = generic::args(&req.olds)?;
-    let new: QueueArgs = generic::args(&req.news)?;
+    let old: QueueArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: QueueArgs = cairn_provider_sdk::args(&req.news)?;
     let url = req.id.as_str();
 
     let (before, after) = (managed_attributes(&old)?, managed_attributes(&new)?);

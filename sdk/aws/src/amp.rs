@@ -183,6 +183,10 @@ impl RuleGroupsNamespaceArgs {
     }
 }
 
+crate::plain_args!(WorkspaceArgs, WORKSPACE_SCHEMA);
+
+crate::plain_args!(RuleGroupsNamespaceArgs, RULE_GROUPS_NAMESPACE_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +198,7 @@ mod tests {
         let ws = WorkspaceArgs::builder().alias("m").tags([("team", "obs")]).build();
         let v = Value::from_serialize(&ws).unwrap();
         assert_eq!(v.to_json(), json!({"alias": "m", "tags": {"team": "obs"}}));
-        assert!(WORKSPACE_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&WORKSPACE_SCHEMA, &v).is_empty());
         assert!(WorkspaceArgs::builder().alias("").build().validate()[0].reason.contains("not a valid alias"));
 
         let ns = RuleGroupsNamespaceArgs::builder().workspace_id("arn:aws:aps:x").name("a b").data(" ").build();
@@ -206,6 +210,6 @@ mod tests {
         let v =
             Value::from_serialize(&RuleGroupsNamespaceArgs::builder().workspace_id("ws-1").data("groups: []").build())
                 .unwrap();
-        assert!(RULE_GROUPS_NAMESPACE_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&RULE_GROUPS_NAMESPACE_SCHEMA, &v).is_empty());
     }
 }

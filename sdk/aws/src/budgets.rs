@@ -284,6 +284,8 @@ impl BudgetArgs {
     }
 }
 
+crate::plain_args!(BudgetArgs, BUDGET_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,7 +318,7 @@ mod tests {
         );
         let back: BudgetArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(BUDGET_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&BUDGET_SCHEMA, &v).is_empty());
     }
 
     #[test]

@@ -217,6 +217,8 @@ impl MetricAlarmArgs {
     }
 }
 
+crate::plain_args!(MetricAlarmArgs, METRIC_ALARM_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +250,7 @@ mod tests {
         );
         let back: MetricAlarmArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(METRIC_ALARM_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&METRIC_ALARM_SCHEMA, &v).is_empty());
     }
 
     #[test]

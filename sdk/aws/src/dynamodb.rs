@@ -233,6 +233,8 @@ impl TableArgs {
     }
 }
 
+crate::plain_args!(TableArgs, TABLE_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,8 +258,8 @@ mod tests {
         );
         let back: TableArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(TABLE_SCHEMA.check_structure(&v).is_empty());
-        let missing = TABLE_SCHEMA.check_structure(&Value::from_json(&json!({})));
+        assert!(cairn_provider_sdk::check_structure(&TABLE_SCHEMA, &v).is_empty());
+        let missing = cairn_provider_sdk::check_structure(&TABLE_SCHEMA, &Value::from_json(&json!({})));
         assert_eq!(missing.len(), 1, "hash_key is required");
     }
 

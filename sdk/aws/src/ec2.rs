@@ -966,6 +966,40 @@ fn check_network(value: Option<&String>, property: &str, failures: &mut Vec<Chec
     }
 }
 
+crate::plain_args!(InternetGatewayArgs, INTERNET_GATEWAY_SCHEMA);
+
+crate::plain_args!(EipArgs, EIP_SCHEMA);
+
+crate::plain_args!(SecurityGroupRuleArgs, SECURITY_GROUP_RULE_SCHEMA);
+
+impl cairn_core::schema::TypedArgs for NatGatewayArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &NAT_GATEWAY_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    /// An elastic IP serves one NAT gateway at a time: a replacement that
+    /// keeps the address must delete the old gateway first.
+    fn replace_deletes_first(olds: &cairn_core::Value, news: &cairn_core::Value) -> bool {
+        let allocation =
+            |v: &cairn_core::Value| v.get("allocation_id").filter(|a| !matches!(a, cairn_core::Value::Null)).cloned();
+        allocation(olds).is_some() && allocation(olds) == allocation(news)
+    }
+}
+
+crate::plain_args!(RouteArgs, ROUTE_SCHEMA);
+
+crate::plain_args!(SecurityGroupArgs, SECURITY_GROUP_SCHEMA);
+
+crate::plain_args!(RouteTableArgs, ROUTE_TABLE_SCHEMA);
+
+crate::plain_args!(SubnetArgs, SUBNET_SCHEMA);
+
+crate::plain_args!(RouteTableAssociationArgs, ROUTE_TABLE_ASSOCIATION_SCHEMA);
+
+crate::plain_args!(VpcArgs, VPC_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1000,7 +1034,7 @@ mod tests {
             v.to_json(),
             json!({"cidr_block": "10.0.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": true, "tags": {}})
         );
-        assert!(VPC_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&VPC_SCHEMA, &v).is_empty());
         let sparse: VpcArgs = Value::from_json(&json!({"cidr_block": "10.0.0.0/16"})).deserialize_into().unwrap();
         assert!(sparse.enable_dns_support && sparse.enable_dns_hostnames);
 
@@ -1054,7 +1088,7 @@ mod tests {
             json!({"security_group_id": "sg-1", "type": "ingress", "protocol": "tcp",
                    "from_port": 443, "to_port": 443, "cidr_ipv4": "10.0.0.0/8"})
         );
-        assert!(SECURITY_GROUP_RULE_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&SECURITY_GROUP_RULE_SCHEMA, &v).is_empty());
         let back: SecurityGroupRuleArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
         assert_eq!(serde_json::to_value(RuleProtocol::All).unwrap(), json!("-1"));

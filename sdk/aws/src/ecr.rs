@@ -311,6 +311,8 @@ impl RepositoryArgs {
     }
 }
 
+crate::plain_args!(RepositoryArgs, REPOSITORY_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,7 +338,7 @@ mod tests {
         );
         let back: RepositoryArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(REPOSITORY_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&REPOSITORY_SCHEMA, &v).is_empty());
     }
 
     #[test]

@@ -543,6 +543,10 @@ impl NodeGroupArgs {
     }
 }
 
+crate::plain_args!(ClusterArgs, CLUSTER_SCHEMA);
+
+crate::plain_args!(NodeGroupArgs, NODE_GROUP_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,7 +579,7 @@ mod tests {
         assert_eq!(j["scaling"], json!({"min_size": 0, "max_size": 2, "desired_size": 1}));
         let back: NodeGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(NODE_GROUP_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&NODE_GROUP_SCHEMA, &v).is_empty());
     }
 
     #[test]
@@ -591,7 +595,7 @@ mod tests {
         );
         let back: ClusterArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(CLUSTER_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&CLUSTER_SCHEMA, &v).is_empty());
 
         let preview =
             Value::from_json(&json!({"role_arn": {"$cairn.unknown": true}, "subnet_ids": {"$cairn.unknown": true}}));
@@ -672,7 +676,7 @@ mod tests {
         assert_eq!(j["security_group_ids"], json!(["sg-1"]));
         let back: ClusterArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(CLUSTER_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&CLUSTER_SCHEMA, &v).is_empty());
         assert!(args.validate().is_empty(), "{:?}", cluster_messages(&args));
         for t in ClusterLogType::ALL {
             assert_eq!(ClusterLogType::from_aws(t.as_str()), Some(*t));
@@ -742,7 +746,7 @@ mod tests {
         assert_eq!(v.to_json()["update_config"], json!({"max_unavailable_percentage": 25}));
         let back: NodeGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(back.update_config, a.update_config);
-        assert!(NODE_GROUP_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&NODE_GROUP_SCHEMA, &v).is_empty());
         assert!(a.validate().is_empty());
         let count: NodeGroupUpdateConfig = Value::from_json(&json!({"max_unavailable": 2})).deserialize_into().unwrap();
         assert_eq!(count, NodeGroupUpdateConfig::MaxUnavailable(2));

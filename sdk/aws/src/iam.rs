@@ -150,6 +150,18 @@ impl RoleArgs {
     }
 }
 
+impl cairn_core::schema::TypedArgs for RoleArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &ROLE_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn warnings(&self) -> Vec<CheckFailure> {
+        crate::policy::wildcard_warnings(self.policy_documents())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +193,7 @@ mod tests {
         assert!(keys.iter().all(|k| ROLE_SCHEMA.property(k).is_some()));
         let back: RoleArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(ROLE_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&ROLE_SCHEMA, &v).is_empty());
     }
 
     #[test]

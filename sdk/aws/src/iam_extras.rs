@@ -515,6 +515,36 @@ pub fn oidc_issuer(url: &str) -> &str {
     url.strip_prefix("https://").unwrap_or(url)
 }
 
+impl cairn_core::schema::TypedArgs for RolePolicyArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &ROLE_POLICY_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn warnings(&self) -> Vec<CheckFailure> {
+        crate::policy::wildcard_warnings(self.policy_documents())
+    }
+}
+
+crate::plain_args!(InstanceProfileArgs, INSTANCE_PROFILE_SCHEMA);
+
+crate::plain_args!(OpenIdConnectProviderArgs, OPEN_ID_CONNECT_PROVIDER_SCHEMA);
+
+crate::plain_args!(RolePolicyAttachmentArgs, ROLE_POLICY_ATTACHMENT_SCHEMA);
+
+impl cairn_core::schema::TypedArgs for PolicyArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &POLICY_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn warnings(&self) -> Vec<CheckFailure> {
+        crate::policy::wildcard_warnings(self.policy_documents())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,7 +590,7 @@ mod tests {
         for (v, schema) in cases {
             let keys: Vec<&String> = v.as_map().unwrap().keys().collect();
             assert!(keys.iter().all(|k| schema.property(k).is_some()), "{}: {keys:?}", schema.token);
-            assert!(schema.check_structure(&v).is_empty(), "{}", schema.token);
+            assert!(cairn_provider_sdk::check_structure(schema, &v).is_empty(), "{}", schema.token);
             assert!(schema.properties.iter().all(|p| !p.doc.is_empty()) && !schema.outputs.is_empty());
         }
     }

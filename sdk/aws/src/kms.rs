@@ -269,6 +269,20 @@ impl AliasArgs {
     }
 }
 
+crate::plain_args!(AliasArgs, ALIAS_SCHEMA);
+
+impl cairn_core::schema::TypedArgs for KeyArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &KEY_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn warnings(&self) -> Vec<CheckFailure> {
+        crate::policy::wildcard_warnings(self.policy_documents())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,7 +306,7 @@ mod tests {
         );
         let back: KeyArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(KEY_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&KEY_SCHEMA, &v).is_empty());
         let sparse: KeyArgs = Value::from_json(&json!({})).deserialize_into().unwrap();
         assert!(sparse.enable_key_rotation && sparse.deletion_window_days == 30);
     }
@@ -328,7 +342,7 @@ mod tests {
         let reserved = AliasArgs::builder().name("alias/aws/s3").target_key_id("k").build();
         assert!(messages(&reserved.validate())[0].contains("reserved"));
         let v = Value::from_serialize(&AliasArgs::builder().name("alias/a").target_key_id("k").build()).unwrap();
-        assert!(ALIAS_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&ALIAS_SCHEMA, &v).is_empty());
     }
 
     #[test]

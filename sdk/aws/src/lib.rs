@@ -80,6 +80,21 @@ macro_rules! aws_enum {
     };
 }
 
+/// `impl TypedArgs` for arguments that need nothing beyond their schema and
+/// their own `validate()`, as most types do.
+macro_rules! plain_args {
+    ($args:ty, $schema:expr) => {
+        impl cairn_core::schema::TypedArgs for $args {
+            const SCHEMA: &'static cairn_core::schema::ResourceSchema = &$schema;
+
+            fn failures(&self) -> Vec<cairn_core::CheckFailure> {
+                self.validate()
+            }
+        }
+    };
+}
+use plain_args;
+
 pub mod amp;
 pub mod budgets;
 pub mod cloudwatch;

@@ -121,6 +121,8 @@ impl LogGroupArgs {
     }
 }
 
+crate::plain_args!(LogGroupArgs, LOG_GROUP_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +136,7 @@ mod tests {
         assert_eq!(v.to_json(), json!({"name": "/ai/app", "retention_in_days": 30, "tags": {"team": "ml"}}));
         let back: LogGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(LOG_GROUP_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&LOG_GROUP_SCHEMA, &v).is_empty());
         assert_eq!(LOG_GROUP_SCHEMA.outputs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["arn", "name"]);
     }
 

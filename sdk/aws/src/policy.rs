@@ -329,6 +329,23 @@ impl PolicyDocument {
     }
 }
 
+/// A warning per statement that allows wildcard actions, in each document at its property path.
+pub fn wildcard_warnings(documents: Vec<(cairn_core::PropertyPath, &PolicyDocument)>) -> Vec<cairn_core::CheckFailure> {
+    let mut warnings = Vec::new();
+    for (path, doc) in documents {
+        for i in doc.wildcard_statements() {
+            let actions = doc.statement[i].action.join(", ");
+            warnings.push(cairn_core::CheckFailure {
+                property: path.key("statement").index(i),
+                reason: format!(
+                    "statement {i} of `{path}` allows wildcard actions ({actions}): list only the actions the role needs"
+                ),
+            });
+        }
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -412,6 +412,18 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
     }
 }
 
+impl cairn_core::schema::TypedArgs for BucketArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &BUCKET_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn warnings(&self) -> Vec<CheckFailure> {
+        crate::policy::wildcard_warnings(self.policy_documents())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,7 +449,7 @@ mod tests {
         );
         let back: BucketArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(BUCKET_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&BUCKET_SCHEMA, &v).is_empty());
 
         let sparse: BucketArgs = Value::from_json(&json!({"public_access_block": {"block_public_policy": false}}))
             .deserialize_into()
@@ -531,7 +543,7 @@ mod tests {
         assert_eq!(j["policy"]["statement"][0]["principal"], json!({"aws": ["arn:aws:iam::123456789012:root"]}));
         let back: BucketArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(BUCKET_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&BUCKET_SCHEMA, &v).is_empty());
         assert_eq!(args.policy_documents().len(), 1);
         assert_eq!(args.policy_documents()[0].0.to_string(), "policy");
         for c in TransitionStorageClass::ALL {

@@ -94,6 +94,8 @@ impl ModelPackageGroupArgs {
     }
 }
 
+crate::plain_args!(ModelPackageGroupArgs, MODEL_PACKAGE_GROUP_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,7 +109,7 @@ mod tests {
         assert_eq!(v.to_json(), json!({"description": "d", "tags": {"team": "ml"}}));
         let back: ModelPackageGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(MODEL_PACKAGE_GROUP_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&MODEL_PACKAGE_GROUP_SCHEMA, &v).is_empty());
 
         let bad = ModelPackageGroupArgs::builder().name("fraud_models").description("x".repeat(1025)).build();
         let text: Vec<String> = bad.validate().iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();

@@ -137,6 +137,18 @@ impl SecretArgs {
     }
 }
 
+impl cairn_core::schema::TypedArgs for SecretArgs {
+    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &SECRET_SCHEMA;
+
+    fn failures(&self) -> Vec<CheckFailure> {
+        self.validate()
+    }
+
+    fn raw_failures(inputs: &cairn_core::Value) -> Vec<CheckFailure> {
+        SecretArgs::plain_value_failures(inputs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,6 +216,8 @@ impl QueueArgs {
     }
 }
 
+crate::plain_args!(QueueArgs, QUEUE_SCHEMA);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +240,7 @@ mod tests {
         );
         let back: QueueArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(QUEUE_SCHEMA.check_structure(&v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(&QUEUE_SCHEMA, &v).is_empty());
 
         let dlq = Value::from_json(&json!({
             "redrive_policy": {"dead_letter_target_arn": {"$cairn.unknown": true}, "max_receive_count": 3}

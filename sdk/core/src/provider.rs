@@ -156,6 +156,11 @@ pub struct ReadRequest {
     pub id: Option<String>,
     /// The inputs it was created or last updated with.
     pub inputs: Value,
+    /// The outputs the state recorded for it, when the engine has them (not
+    /// when finding a resource again after a crash, nor for an import): the
+    /// live state of a resource that exists only in the state, such as a
+    /// random password.
+    pub outputs: Option<Value>,
 }
 
 /// A resource's live state, in the same shape as its inputs.

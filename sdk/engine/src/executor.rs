@@ -549,7 +549,7 @@ impl Run<'_> {
         let inputs = self.final_inputs(step).await?;
         let provider = for_type(self.providers, &step.ty).await?;
         let live = provider
-            .read(ReadRequest { urn: step.urn.clone(), id: Some(id.clone()), inputs: inputs.clone() })
+            .read(ReadRequest { urn: step.urn.clone(), id: Some(id.clone()), inputs: inputs.clone(), outputs: None })
             .await
             .map_err(|source| EngineError::Provider { urn: step.urn.clone(), action: "import", source })?
             .ok_or_else(|| EngineError::ImportNotFound { urn: step.urn.clone(), id })?;

@@ -159,7 +159,7 @@ async fn plan_import(
         return Err(EngineError::ImportUnknown { urn: urn.clone() });
     }
     let live = provider
-        .read(ReadRequest { urn: urn.clone(), id: Some(id.to_owned()), inputs: resolved.clone() })
+        .read(ReadRequest { urn: urn.clone(), id: Some(id.to_owned()), inputs: resolved.clone(), outputs: None })
         .await
         .map_err(fail("read"))?
         .ok_or_else(|| EngineError::ImportNotFound { urn: urn.clone(), id: id.to_owned() })?;

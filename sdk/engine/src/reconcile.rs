@@ -30,8 +30,18 @@ pub async fn reconcile(
     for p in pending {
         let intent = &p.intent;
         let provider = for_type(providers, &intent.urn.resource_type()).await?;
+        let recorded = intent
+            .id
+            .as_ref()
+            .and_then(|id| state.resources.iter().find(|r| r.urn == intent.urn && r.id.as_ref() == Some(id)));
         let live = provider
-            .read(ReadRequest { urn: intent.urn.clone(), id: intent.id.clone(), inputs: intent.inputs.clone() })
+            .read(ReadRequest {
+                urn: intent.urn.clone(),
+                id: intent.id.clone(),
+                inputs: intent.inputs.clone(),
+                // An update or delete was about a recorded resource: its outputs are known.
+                outputs: recorded.map(|r| r.outputs.clone()),
+            })
             .await
             .map_err(|source| EngineError::Provider { urn: intent.urn.clone(), action: "read", source })?;
         let record = |id: String, inputs, outputs| intent.record(Some(id), inputs, outputs);

@@ -104,7 +104,12 @@ impl Provider for GrpcProvider {
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
         let r = self
             .client()
-            .read(v1::ReadRequest { urn: req.urn.to_string(), id: req.id, inputs: wire(&req.inputs) })
+            .read(v1::ReadRequest {
+                urn: req.urn.to_string(),
+                id: req.id,
+                inputs: wire(&req.inputs),
+                outputs: req.outputs.as_ref().map(convert::value_to_wire),
+            })
             .await
             .map_err(err)?
             .into_inner();

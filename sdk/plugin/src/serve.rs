@@ -178,7 +178,12 @@ impl ResourceProvider for Adapter {
         let req = req.into_inner();
         let resp = self
             .0
-            .read(ReadRequest { urn: urn(&req.urn)?, id: req.id, inputs: value_from_wire(req.inputs.as_ref()) })
+            .read(ReadRequest {
+                urn: urn(&req.urn)?,
+                id: req.id,
+                inputs: value_from_wire(req.inputs.as_ref()),
+                outputs: req.outputs.as_ref().map(|v| value_from_wire(Some(v))),
+            })
             .await
             .map_err(error_to_status)?;
         Ok(Response::new(match resp {

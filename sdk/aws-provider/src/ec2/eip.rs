@@ -1,7 +1,7 @@
 //! `aws:ec2:Eip`: the EC2 calls. The provider ID is the allocation ID.
 
 use aws_sdk_ec2::types::{Address, DomainType};
-use cairn_aws::ec2::{EIP_SCHEMA, EipArgs, EipDomain, EipOutputs};
+use cairn_aws::ec2::{EipArgs, EipDomain, EipOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -9,13 +9,10 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic;
 use crate::sdk::optional;
 
-generic::plain_args!(EipArgs, EIP_SCHEMA);
-
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: EipArgs = generic::args(&req.inputs)?;
+    let args: EipArgs = cairn_provider_sdk::args(&req.inputs)?;
     let out = c
         .ec2
         .allocate_address()
@@ -26,7 +23,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
         .await
         .ec2("AllocateAddress", args.domain.as_str())?;
     let id = out.allocation_id().ok_or_else(|| missing("AllocateAddress", args.domain.as_str(), "allocation ID"))?;
-    let outputs = generic::to_value(&EipOutputs {
+    let outputs = cairn_provider_sdk::to_value(&EipOutputs {
         allocation_id: id.to_owned(),
         public_ip: out.public_ip().unwrap_or_default().to_owned(),
     })?;
@@ -40,7 +37,7 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<Address>, ProviderErro
 }
 
 fn outputs(a: &Address) -> Result<Value, ProviderError> {
-    generic::to_value(&EipOutputs {
+    cairn_provider_sdk::to_value(&EipOutputs {
         allocation_id: a.allocation_id().unwrap_or_default().to_owned(),
         public_ip: a.public_ip().unwrap_or_default().to_owned(),
     })
@@ -59,12 +56,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         address: req.inputs.get("address").and(address.public_ip()).map(str::to_owned),
         tags: tag_map(address.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&address)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&address)?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: EipArgs = generic::args(&req.olds)?;
-    let new: EipArgs = generic::args(&req.news)?;
+    let old: EipArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: EipArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.tags != new.tags {
         retag(c, id, &old.tags, &new.tags).await?;

@@ -1,7 +1,7 @@
 //! `aws:ec2:InternetGateway`: the EC2 calls. The provider ID is the gateway ID.
 
 use aws_sdk_ec2::types::InternetGateway;
-use cairn_aws::ec2::{INTERNET_GATEWAY_SCHEMA, InternetGatewayArgs, InternetGatewayOutputs};
+use cairn_aws::ec2::{InternetGatewayArgs, InternetGatewayOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -9,10 +9,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(InternetGatewayArgs, INTERNET_GATEWAY_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The VPC of the arguments, which must be known by create and update.
 fn vpc_of(args: &InternetGatewayArgs) -> Result<Option<String>, ProviderError> {
@@ -20,7 +18,7 @@ fn vpc_of(args: &InternetGatewayArgs) -> Result<Option<String>, ProviderError> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: InternetGatewayArgs = generic::args(&req.inputs)?;
+    let args: InternetGatewayArgs = cairn_provider_sdk::args(&req.inputs)?;
     let vpc = vpc_of(&args)?;
     let out = c
         .ec2
@@ -80,7 +78,10 @@ fn attached_vpcs(g: &InternetGateway) -> Vec<String> {
 
 fn outputs(c: &Clients, g: &InternetGateway) -> Result<Value, ProviderError> {
     let id = g.internet_gateway_id().unwrap_or_default();
-    generic::to_value(&InternetGatewayOutputs { id: id.to_owned(), arn: arn(c, g.owner_id(), "internet-gateway", id) })
+    cairn_provider_sdk::to_value(&InternetGatewayOutputs {
+        id: id.to_owned(),
+        arn: arn(c, g.owner_id(), "internet-gateway", id),
+    })
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
@@ -90,12 +91,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         vpc_id: attached_vpcs(&gateway).into_iter().next().map(Input::Value),
         tags: tag_map(gateway.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(c, &gateway)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(c, &gateway)?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: InternetGatewayArgs = generic::args(&req.olds)?;
-    let new: InternetGatewayArgs = generic::args(&req.news)?;
+    let old: InternetGatewayArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: InternetGatewayArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     let (old_vpc, new_vpc) = (vpc_of(&old)?, vpc_of(&new)?);
     if old_vpc != new_vpc {

@@ -4,35 +4,19 @@
 //! `deleted`; Read reports it as gone.
 
 use aws_sdk_ec2::types::{ConnectivityType as Ec2ConnectivityType, NatGateway};
-use cairn_aws::ec2::{ConnectivityType, NAT_GATEWAY_SCHEMA, NatGatewayArgs, NatGatewayOutputs};
-use cairn_core::schema::ResourceSchema;
+use cairn_aws::ec2::{ConnectivityType, NatGatewayArgs, NatGatewayOutputs};
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{LastStatus, optional, wait_until};
-
-impl TypedArgs for NatGatewayArgs {
-    const SCHEMA: &'static ResourceSchema = &NAT_GATEWAY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    /// An elastic IP serves one NAT gateway at a time: a replacement that
-    /// keeps the address must delete the old gateway first.
-    fn replace_deletes_first(olds: &Value, news: &Value) -> bool {
-        let allocation = |v: &Value| v.get("allocation_id").filter(|a| !matches!(a, Value::Null)).cloned();
-        allocation(olds).is_some() && allocation(olds) == allocation(news)
-    }
-}
+use cairn_provider_sdk::known;
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: NatGatewayArgs = generic::args(&req.inputs)?;
+    let args: NatGatewayArgs = cairn_provider_sdk::args(&req.inputs)?;
     let subnet = known(&args.subnet_id, "subnet_id")?;
     let allocation = args.allocation_id.as_ref().map(|a| known(a, "allocation_id").cloned()).transpose()?;
     let out = c
@@ -92,7 +76,7 @@ async fn wait_available(c: &Clients, id: &str) -> Result<NatGateway, ProviderErr
 
 fn outputs(g: &NatGateway) -> Result<Value, ProviderError> {
     let address = g.nat_gateway_addresses().first();
-    generic::to_value(&NatGatewayOutputs {
+    cairn_provider_sdk::to_value(&NatGatewayOutputs {
         id: g.nat_gateway_id().unwrap_or_default().to_owned(),
         public_ip: address.and_then(|a| a.public_ip()).unwrap_or_default().to_owned(),
         private_ip: address.and_then(|a| a.private_ip()).unwrap_or_default().to_owned(),
@@ -117,12 +101,12 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         })?,
         tags: tag_map(g.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&g)?, id }))
+    Ok(Some(ReadResponse { inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?, outputs: outputs(&g)?, id }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: NatGatewayArgs = generic::args(&req.olds)?;
-    let new: NatGatewayArgs = generic::args(&req.news)?;
+    let old: NatGatewayArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: NatGatewayArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.tags != new.tags {
         retag(c, id, &old.tags, &new.tags).await?;
@@ -159,12 +143,12 @@ mod replacement_order {
 
     #[test]
     fn a_replacement_keeping_the_address_deletes_the_old_gateway_first() {
-        let moved = generic::diff::<NatGatewayArgs>(
+        let moved = cairn_provider_sdk::diff::<NatGatewayArgs>(
             &inputs("subnet-a", Some("eipalloc-1")),
             &inputs("subnet-b", Some("eipalloc-1")),
         );
         assert!(!moved.replaces.is_empty() && moved.delete_before_replace, "{moved:?}");
-        let new_ip = generic::diff::<NatGatewayArgs>(
+        let new_ip = cairn_provider_sdk::diff::<NatGatewayArgs>(
             &inputs("subnet-a", Some("eipalloc-1")),
             &inputs("subnet-b", Some("eipalloc-2")),
         );

@@ -3,7 +3,7 @@
 //! have no `_`); EC2 gives routes no ID of their own.
 
 use aws_sdk_ec2::types::Route;
-use cairn_aws::ec2::{ROUTE_SCHEMA, RouteArgs, RouteOutputs};
+use cairn_aws::ec2::{RouteArgs, RouteOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -11,10 +11,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, gone, route_table};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(RouteArgs, ROUTE_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The provider ID of a route.
 fn route_id(table: &str, destination: &str) -> String {
@@ -38,7 +36,7 @@ fn target(args: &RouteArgs) -> Result<(Option<String>, Option<String>), Provider
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RouteArgs = generic::args(&req.inputs)?;
+    let args: RouteArgs = cairn_provider_sdk::args(&req.inputs)?;
     let table = known(&args.route_table_id, "route_table_id")?;
     let destination = known(&args.destination_cidr_block, "destination_cidr_block")?;
     let id = route_id(table, destination);
@@ -56,7 +54,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 fn outputs(table: &str, destination: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&RouteOutputs {
+    cairn_provider_sdk::to_value(&RouteOutputs {
         id: route_id(table, destination),
         route_table_id: table.to_owned(),
         destination_cidr_block: destination.to_owned(),
@@ -74,8 +72,8 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     let id = match &req.id {
         Some(id) => id.clone(),
         None => route_id(
-            &generic::input_str(&req.inputs, "route_table_id")?,
-            &generic::input_str(&req.inputs, "destination_cidr_block")?,
+            &cairn_provider_sdk::input_str(&req.inputs, "route_table_id")?,
+            &cairn_provider_sdk::input_str(&req.inputs, "destination_cidr_block")?,
         ),
     };
     let (table, destination) = split_id(&id)?;
@@ -88,12 +86,12 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         nat_gateway_id: route.nat_gateway_id().map(|n| Input::Value(n.to_owned())),
     };
     let outputs = outputs(table, destination)?;
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs, id }))
+    Ok(Some(ReadResponse { inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?, outputs, id }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: RouteArgs = generic::args(&req.olds)?;
-    let new: RouteArgs = generic::args(&req.news)?;
+    let old: RouteArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: RouteArgs = cairn_provider_sdk::args(&req.news)?;
     let (table, destination) = split_id(&req.id)?;
     let new_target = target(&new)?;
     if target(&old)? != new_target {

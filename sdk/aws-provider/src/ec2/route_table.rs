@@ -2,7 +2,7 @@
 //! Also the lookups routes and associations share.
 
 use aws_sdk_ec2::types::RouteTable;
-use cairn_aws::ec2::{ROUTE_TABLE_SCHEMA, RouteTableArgs, RouteTableOutputs};
+use cairn_aws::ec2::{RouteTableArgs, RouteTableOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -10,13 +10,11 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(RouteTableArgs, ROUTE_TABLE_SCHEMA);
+use cairn_provider_sdk::known;
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RouteTableArgs = generic::args(&req.inputs)?;
+    let args: RouteTableArgs = cairn_provider_sdk::args(&req.inputs)?;
     let vpc = known(&args.vpc_id, "vpc_id")?;
     let out = c
         .ec2
@@ -39,7 +37,7 @@ pub(crate) async fn describe(c: &Clients, id: &str) -> Result<Option<RouteTable>
 
 fn outputs(c: &Clients, t: &RouteTable) -> Result<Value, ProviderError> {
     let id = t.route_table_id().unwrap_or_default();
-    generic::to_value(&RouteTableOutputs {
+    cairn_provider_sdk::to_value(&RouteTableOutputs {
         id: id.to_owned(),
         arn: arn(c, t.owner_id(), "route-table", id),
         vpc_id: t.vpc_id().unwrap_or_default().to_owned(),
@@ -53,12 +51,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         vpc_id: Input::Value(table.vpc_id().unwrap_or_default().to_owned()),
         tags: tag_map(table.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(c, &table)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(c, &table)?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: RouteTableArgs = generic::args(&req.olds)?;
-    let new: RouteTableArgs = generic::args(&req.news)?;
+    let old: RouteTableArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: RouteTableArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.tags != new.tags {
         retag(c, id, &old.tags, &new.tags).await?;

@@ -7,7 +7,7 @@
 //! subnet has at most one explicit association).
 
 use aws_sdk_ec2::types::RouteTableAssociation;
-use cairn_aws::ec2::{ROUTE_TABLE_ASSOCIATION_SCHEMA, RouteTableAssociationArgs, RouteTableAssociationOutputs};
+use cairn_aws::ec2::{RouteTableAssociationArgs, RouteTableAssociationOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -15,13 +15,11 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, filter, gone, missing};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(RouteTableAssociationArgs, ROUTE_TABLE_ASSOCIATION_SCHEMA);
+use cairn_provider_sdk::known;
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RouteTableAssociationArgs = generic::args(&req.inputs)?;
+    let args: RouteTableAssociationArgs = cairn_provider_sdk::args(&req.inputs)?;
     let table = known(&args.route_table_id, "route_table_id")?;
     let subnet = known(&args.subnet_id, "subnet_id")?;
     let target = format!("{subnet} with {table}");
@@ -38,7 +36,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 fn outputs(id: &str, table: &str, subnet: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&RouteTableAssociationOutputs {
+    cairn_provider_sdk::to_value(&RouteTableAssociationOutputs {
         id: id.to_owned(),
         route_table_id: table.to_owned(),
         subnet_id: subnet.to_owned(),
@@ -109,13 +107,13 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     };
     Ok(Some(ReadResponse {
         id: req.id.clone().unwrap_or_else(|| current.to_owned()),
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(current, table, subnet)?,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let new: RouteTableAssociationArgs = generic::args(&req.news)?;
+    let new: RouteTableAssociationArgs = cairn_provider_sdk::args(&req.news)?;
     let table = known(&new.route_table_id, "route_table_id")?;
     let subnet = known(&new.subnet_id, "subnet_id")?;
     let a = find(c, Some(&req.id), Some(subnet)).await?.ok_or_else(|| gone("route table association", &req.id))?;

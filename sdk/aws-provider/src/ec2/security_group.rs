@@ -3,7 +3,7 @@
 //! (or restores) the allow-all egress rule EC2 gives every new group.
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup};
-use cairn_aws::ec2::{SECURITY_GROUP_SCHEMA, SecurityGroupArgs, SecurityGroupOutputs};
+use cairn_aws::ec2::{SecurityGroupArgs, SecurityGroupOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -11,10 +11,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(SecurityGroupArgs, SECURITY_GROUP_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The rule EC2 adds to every new group: all traffic out, anywhere.
 fn allow_all_egress() -> IpPermission {
@@ -22,8 +20,8 @@ fn allow_all_egress() -> IpPermission {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: SecurityGroupArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: SecurityGroupArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let vpc = known(&args.vpc_id, "vpc_id")?;
     let out = c
         .ec2
@@ -84,7 +82,7 @@ fn allows_all_egress(g: &SecurityGroup) -> bool {
 
 fn outputs(c: &Clients, g: &SecurityGroup) -> Result<Value, ProviderError> {
     let id = g.group_id().unwrap_or_default();
-    generic::to_value(&SecurityGroupOutputs {
+    cairn_provider_sdk::to_value(&SecurityGroupOutputs {
         id: id.to_owned(),
         name: g.group_name().unwrap_or_default().to_owned(),
         arn: g.security_group_arn().map_or_else(|| arn(c, g.owner_id(), "security-group", id), str::to_owned),
@@ -97,8 +95,8 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         Some(id) => describe(c, id).await?,
         // An interrupted create: a name is unique within its VPC.
         None => {
-            let name = generic::input_str(&req.inputs, "name")?;
-            let vpc = generic::input_str(&req.inputs, "vpc_id")?;
+            let name = cairn_provider_sdk::input_str(&req.inputs, "name")?;
+            let vpc = cairn_provider_sdk::input_str(&req.inputs, "vpc_id")?;
             let out = c
                 .ec2
                 .describe_security_groups()
@@ -120,12 +118,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         revoke_default_egress: !allows_all_egress(&group),
         tags: tag_map(group.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(c, &group)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(c, &group)?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: SecurityGroupArgs = generic::args(&req.olds)?;
-    let new: SecurityGroupArgs = generic::args(&req.news)?;
+    let old: SecurityGroupArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: SecurityGroupArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.revoke_default_egress != new.revoke_default_egress {
         set_default_egress(c, id, !new.revoke_default_egress).await?;

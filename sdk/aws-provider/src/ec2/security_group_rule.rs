@@ -4,9 +4,7 @@
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
-use cairn_aws::ec2::{
-    RuleProtocol, RuleType, SECURITY_GROUP_RULE_SCHEMA, SecurityGroupRuleArgs, SecurityGroupRuleOutputs,
-};
+use cairn_aws::ec2::{RuleProtocol, RuleType, SecurityGroupRuleArgs, SecurityGroupRuleOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -14,10 +12,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, filter, gone, missing};
-use crate::generic::{self, known};
 use crate::sdk::optional;
-
-generic::plain_args!(SecurityGroupRuleArgs, SECURITY_GROUP_RULE_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// The peer of the arguments: (IPv4 range, security group), exactly one set.
 fn peer(args: &SecurityGroupRuleArgs) -> Result<(Option<String>, Option<String>), ProviderError> {
@@ -51,7 +47,7 @@ fn permission(args: &SecurityGroupRuleArgs) -> Result<IpPermission, ProviderErro
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: SecurityGroupRuleArgs = generic::args(&req.inputs)?;
+    let args: SecurityGroupRuleArgs = cairn_provider_sdk::args(&req.inputs)?;
     let group = known(&args.security_group_id, "security_group_id")?;
     let permission = permission(&args)?;
     let (call, rules) = match args.rule_type {
@@ -75,7 +71,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 fn outputs(id: &str, group: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&SecurityGroupRuleOutputs { id: id.to_owned(), security_group_id: group.to_owned() })
+    cairn_provider_sdk::to_value(&SecurityGroupRuleOutputs { id: id.to_owned(), security_group_id: group.to_owned() })
 }
 
 /// The rule, or `None` if it does not exist.
@@ -90,7 +86,7 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<SecurityGroupRule>, Pr
 /// and peer (EC2 refuses a second one as `InvalidPermission.Duplicate`), so
 /// the recorded inputs name at most one. `None`: the create never happened.
 async fn find_by_inputs(c: &Clients, inputs: &Value) -> Result<Option<String>, ProviderError> {
-    let args: SecurityGroupRuleArgs = generic::args(inputs)?;
+    let args: SecurityGroupRuleArgs = cairn_provider_sdk::args(inputs)?;
     let group = known(&args.security_group_id, "security_group_id")?;
     let (cidr, peer_group) = peer(&args)?;
     let out = c.ec2.describe_security_group_rules().filters(filter("group-id", group)).send().await;
@@ -141,13 +137,17 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
             .map(|v| Input::Value(v.to_owned())),
         description: rule.description().filter(|d| !d.is_empty()).map(str::to_owned),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&id, &group)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&id, &group)?,
+        id,
+    }))
 }
 
 /// Only the description changes in place: ModifySecurityGroupRules restates
 /// the whole rule with the new description.
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let new: SecurityGroupRuleArgs = generic::args(&req.news)?;
+    let new: SecurityGroupRuleArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     let group = known(&new.security_group_id, "security_group_id")?;
     let (cidr, peer_group) = peer(&new)?;

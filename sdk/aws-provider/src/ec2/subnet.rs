@@ -1,7 +1,7 @@
 //! `aws:ec2:Subnet`: the EC2 calls. The provider ID is the subnet ID.
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Subnet};
-use cairn_aws::ec2::{SUBNET_SCHEMA, SubnetArgs, SubnetOutputs};
+use cairn_aws::ec2::{SubnetArgs, SubnetOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -9,13 +9,11 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, known};
 use crate::sdk::{LastStatus, optional, wait_until};
-
-generic::plain_args!(SubnetArgs, SUBNET_SCHEMA);
+use cairn_provider_sdk::known;
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: SubnetArgs = generic::args(&req.inputs)?;
+    let args: SubnetArgs = cairn_provider_sdk::args(&req.inputs)?;
     let vpc_id = known(&args.vpc_id, "vpc_id")?;
     let cidr = known(&args.cidr_block, "cidr_block")?;
     let zone = args.availability_zone.as_ref().map(|z| known(z, "availability_zone").cloned()).transpose()?;
@@ -78,7 +76,7 @@ async fn set_public_ip(c: &Clients, id: &str, on: bool) -> Result<(), ProviderEr
 
 fn outputs(c: &Clients, s: &Subnet) -> Result<Value, ProviderError> {
     let id = s.subnet_id().unwrap_or_default();
-    generic::to_value(&SubnetOutputs {
+    cairn_provider_sdk::to_value(&SubnetOutputs {
         id: id.to_owned(),
         arn: s.subnet_arn().map_or_else(|| arn(c, s.owner_id(), "subnet", id), str::to_owned),
         availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
@@ -88,13 +86,13 @@ fn outputs(c: &Clients, s: &Subnet) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let recorded: Option<SubnetArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<SubnetArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let subnet = match &req.id {
         Some(id) => describe(c, id).await?,
         // An interrupted create: a range is unique within its VPC.
         None => {
-            let vpc_id = generic::input_str(&req.inputs, "vpc_id")?;
-            let cidr = generic::input_str(&req.inputs, "cidr_block")?;
+            let vpc_id = cairn_provider_sdk::input_str(&req.inputs, "vpc_id")?;
+            let cidr = cairn_provider_sdk::input_str(&req.inputs, "cidr_block")?;
             let out = c
                 .ec2
                 .describe_subnets()
@@ -120,12 +118,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         map_public_ip_on_launch: subnet.map_public_ip_on_launch().unwrap_or(false),
         tags: tag_map(subnet.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(c, &subnet)?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(c, &subnet)?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: SubnetArgs = generic::args(&req.olds)?;
-    let new: SubnetArgs = generic::args(&req.news)?;
+    let old: SubnetArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: SubnetArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if old.map_public_ip_on_launch != new.map_public_ip_on_launch {
         set_public_ip(c, id, new.map_public_ip_on_launch).await?;

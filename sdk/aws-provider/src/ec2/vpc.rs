@@ -1,7 +1,7 @@
 //! `aws:ec2:Vpc`: the EC2 calls. The provider ID is the VPC ID.
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, Vpc, VpcAttributeName};
-use cairn_aws::ec2::{VPC_SCHEMA, VpcArgs, VpcOutputs};
+use cairn_aws::ec2::{VpcArgs, VpcOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -9,10 +9,8 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::ec2::{Ec2ResultExt, arn, filter, gone, missing, recorded_or_tagged, retag, tag_map, tag_specs, undo};
-use crate::generic::{self, known};
 use crate::sdk::{LastStatus, optional, wait_until};
-
-generic::plain_args!(VpcArgs, VPC_SCHEMA);
+use cairn_provider_sdk::known;
 
 /// EC2's DNS settings of a new VPC: support on, host names off.
 const NEW_VPC_DNS: Dns = Dns { support: true, hostnames: false };
@@ -30,7 +28,7 @@ impl Dns {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: VpcArgs = generic::args(&req.inputs)?;
+    let args: VpcArgs = cairn_provider_sdk::args(&req.inputs)?;
     let cidr = known(&args.cidr_block, "cidr_block")?;
     let out = c
         .ec2
@@ -144,7 +142,7 @@ async fn outputs(c: &Clients, vpc: &Vpc) -> Result<Value, ProviderError> {
         .ec2("DescribeSecurityGroups", id)?;
     let default_security_group_id =
         groups.security_groups().first().and_then(|g| g.group_id()).unwrap_or_default().to_owned();
-    generic::to_value(&VpcOutputs {
+    cairn_provider_sdk::to_value(&VpcOutputs {
         id: id.to_owned(),
         arn: arn(c, vpc.owner_id(), "vpc", id),
         cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
@@ -162,12 +160,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         enable_dns_hostnames: dns.hostnames,
         tags: tag_map(vpc.tags()),
     };
-    Ok(Some(ReadResponse { inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(c, &vpc).await?, id }))
+    Ok(Some(ReadResponse {
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(c, &vpc).await?,
+        id,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: VpcArgs = generic::args(&req.olds)?;
-    let new: VpcArgs = generic::args(&req.news)?;
+    let old: VpcArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: VpcArgs = cairn_provider_sdk::args(&req.news)?;
     let id = req.id.as_str();
     if Dns::of(&old) != Dns::of(&new) {
         set_dns(c, id, Dns::of(&old), Dns::of(&new)).await?;

@@ -3,8 +3,7 @@
 //! the role name and everything after it is the policy ARN.
 
 use cairn_aws::iam_extras::{
-    ROLE_POLICY_ATTACHMENT_SCHEMA, RolePolicyAttachmentArgs, RolePolicyAttachmentOutputs, attachment_id,
-    parse_attachment_id,
+    RolePolicyAttachmentArgs, RolePolicyAttachmentOutputs, attachment_id, parse_attachment_id,
 };
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
@@ -12,13 +11,14 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
-
-generic::plain_args!(RolePolicyAttachmentArgs, ROLE_POLICY_ATTACHMENT_SCHEMA);
+use cairn_provider_sdk::known;
 
 fn outputs(role: &str, policy_arn: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&RolePolicyAttachmentOutputs { role: role.to_owned(), policy_arn: policy_arn.to_owned() })
+    cairn_provider_sdk::to_value(&RolePolicyAttachmentOutputs {
+        role: role.to_owned(),
+        policy_arn: policy_arn.to_owned(),
+    })
 }
 
 /// Splits a provider ID, refusing one that is not `ROLE/POLICY_ARN`.
@@ -32,7 +32,7 @@ fn split_id(id: &str) -> Result<(&str, &str), ProviderError> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RolePolicyAttachmentArgs = generic::args(&req.inputs)?;
+    let args: RolePolicyAttachmentArgs = cairn_provider_sdk::args(&req.inputs)?;
     let role = known(&args.role, "role")?;
     let policy_arn = known(&args.policy_arn, "policy_arn")?;
     let id = attachment_id(role, policy_arn);
@@ -58,9 +58,10 @@ async fn attached(c: &Clients, role: &str) -> Result<Option<Vec<String>>, Provid
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
     let id = match &req.id {
         Some(id) => id.clone(),
-        None => {
-            attachment_id(&generic::input_str(&req.inputs, "role")?, &generic::input_str(&req.inputs, "policy_arn")?)
-        }
+        None => attachment_id(
+            &cairn_provider_sdk::input_str(&req.inputs, "role")?,
+            &cairn_provider_sdk::input_str(&req.inputs, "policy_arn")?,
+        ),
     };
     let (role, policy_arn) = split_id(&id)?;
     let Some(arns) = attached(c, role).await? else { return Ok(None) };
@@ -72,7 +73,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         policy_arn: Input::Value(policy_arn.to_owned()),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(role, policy_arn)?,
         id: id.clone(),
     }))

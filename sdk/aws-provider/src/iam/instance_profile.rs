@@ -1,7 +1,7 @@
 //! `aws:iam:InstanceProfile`: the IAM calls. The provider ID is the profile name.
 
 use aws_sdk_iam::types::InstanceProfile;
-use cairn_aws::iam_extras::{INSTANCE_PROFILE_SCHEMA, InstanceProfileArgs, InstanceProfileOutputs};
+use cairn_aws::iam_extras::{InstanceProfileArgs, InstanceProfileOutputs};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
     UpdateRequest, UpdateResponse, Value,
@@ -10,13 +10,11 @@ use cairn_core::{
 use super::{iam_tags, tag_map};
 use crate::Clients;
 use crate::changes::tag_changes;
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
-
-generic::plain_args!(InstanceProfileArgs, INSTANCE_PROFILE_SCHEMA);
+use cairn_provider_sdk::known;
 
 fn outputs(profile: &InstanceProfile) -> Result<Value, ProviderError> {
-    generic::to_value(&InstanceProfileOutputs {
+    cairn_provider_sdk::to_value(&InstanceProfileOutputs {
         name: profile.instance_profile_name().to_owned(),
         arn: profile.arn().to_owned(),
     })
@@ -55,8 +53,8 @@ async fn remove_role(c: &Clients, name: &str, role: &str) -> Result<(), Provider
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: InstanceProfileArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: InstanceProfileArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let created = c
         .iam
         .create_instance_profile()
@@ -97,7 +95,7 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let name = generic::read_id(&req, "name")?;
+    let name = cairn_provider_sdk::read_id(&req, "name")?;
     let Some(profile) = get(c, &name).await? else { return Ok(None) };
     // GetInstanceProfile returns the tags (ListInstanceProfileTags would repeat them; moto lacks it).
     let live = InstanceProfileArgs {
@@ -106,12 +104,16 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         role: profile.roles().first().map(|r| Input::Value(r.role_name().to_owned())),
         tags: tag_map(profile.tags()),
     };
-    Ok(Some(ReadResponse { id: name, inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&profile)? }))
+    Ok(Some(ReadResponse {
+        id: name,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&profile)?,
+    }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: InstanceProfileArgs = generic::args(&req.olds)?;
-    let new: InstanceProfileArgs = generic::args(&req.news)?;
+    let old: InstanceProfileArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: InstanceProfileArgs = cairn_provider_sdk::args(&req.news)?;
     let name = req.id.as_str();
 
     let old_role = old.role.as_ref().and_then(Input::value);

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use cairn_aws::iam_extras::{
-    OPEN_ID_CONNECT_PROVIDER_SCHEMA, OpenIdConnectProviderArgs, OpenIdConnectProviderOutputs, oidc_issuer,
-};
+use cairn_aws::iam_extras::{OpenIdConnectProviderArgs, OpenIdConnectProviderOutputs, oidc_issuer};
 use cairn_core::{
     CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, Value,
@@ -15,13 +13,11 @@ use cairn_core::{
 use super::{iam_tags, tag_map};
 use crate::Clients;
 use crate::changes::{order_like, tag_changes};
-use crate::generic::{self, known};
 use crate::sdk::{AwsResultExt, optional};
-
-generic::plain_args!(OpenIdConnectProviderArgs, OPEN_ID_CONNECT_PROVIDER_SCHEMA);
+use cairn_provider_sdk::known;
 
 fn outputs(arn: &str, issuer: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&OpenIdConnectProviderOutputs { arn: arn.to_owned(), issuer: issuer.to_owned() })
+    cairn_provider_sdk::to_value(&OpenIdConnectProviderOutputs { arn: arn.to_owned(), issuer: issuer.to_owned() })
 }
 
 /// `None` for an empty list: IAM takes the lists as optional.
@@ -30,7 +26,7 @@ fn some_unless_empty(items: &[String]) -> Option<Vec<String>> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: OpenIdConnectProviderArgs = generic::args(&req.inputs)?;
+    let args: OpenIdConnectProviderArgs = cairn_provider_sdk::args(&req.inputs)?;
     let url = known(&args.url, "url")?;
     let created = c
         .iam
@@ -62,10 +58,10 @@ async fn find_by_url(c: &Clients, url: &str) -> Result<Option<String>, ProviderE
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let recorded: Option<OpenIdConnectProviderArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<OpenIdConnectProviderArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = match &req.id {
         Some(id) => id.clone(),
-        None => match find_by_url(c, &generic::input_str(&req.inputs, "url")?).await? {
+        None => match find_by_url(c, &cairn_provider_sdk::input_str(&req.inputs, "url")?).await? {
             Some(arn) => arn,
             None => return Ok(None),
         },
@@ -103,15 +99,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         tags: tag_map(&tags),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(&arn, &issuer)?,
         id: arn,
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: OpenIdConnectProviderArgs = generic::args(&req.olds)?;
-    let new: OpenIdConnectProviderArgs = generic::args(&req.news)?;
+    let old: OpenIdConnectProviderArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: OpenIdConnectProviderArgs = cairn_provider_sdk::args(&req.news)?;
     let arn = req.id.as_str();
 
     let (old_ids, new_ids): (BTreeSet<&String>, BTreeSet<&String>) =

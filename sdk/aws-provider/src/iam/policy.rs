@@ -5,37 +5,22 @@
 //! is deleted first.
 
 use aws_sdk_iam::types::{Policy, PolicyScopeType, PolicyVersion};
-use cairn_aws::iam_extras::{POLICY_SCHEMA, PolicyArgs, PolicyOutputs};
-use cairn_aws::policy::PolicyDocument;
-use cairn_core::schema::ResourceSchema;
+use cairn_aws::iam_extras::{PolicyArgs, PolicyOutputs};
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, PropertyPath, ProviderError,
-    ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, ErrorCode, Input, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 
 use super::{iam_tags, read_policy, tag_map};
 use crate::Clients;
 use crate::changes::tag_changes;
-use crate::generic::{self, TypedArgs};
 use crate::sdk::{AwsResultExt, optional};
 
 /// The most versions IAM keeps of a managed policy.
 const MAX_VERSIONS: usize = 5;
 
-impl TypedArgs for PolicyArgs {
-    const SCHEMA: &'static ResourceSchema = &POLICY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy_documents()
-    }
-}
-
 fn outputs(policy: &Policy) -> Result<Value, ProviderError> {
-    generic::to_value(&PolicyOutputs {
+    cairn_provider_sdk::to_value(&PolicyOutputs {
         arn: policy.arn().unwrap_or_default().to_owned(),
         name: policy.policy_name().unwrap_or_default().to_owned(),
         default_version_id: policy.default_version_id().unwrap_or_default().to_owned(),
@@ -43,8 +28,8 @@ fn outputs(policy: &Policy) -> Result<Value, ProviderError> {
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: PolicyArgs = generic::args(&req.inputs)?;
-    let name = generic::physical_name(&args.name, "name")?;
+    let args: PolicyArgs = cairn_provider_sdk::args(&req.inputs)?;
+    let name = cairn_provider_sdk::physical_name(&args.name, "name")?;
     let created = c
         .iam
         .create_policy()
@@ -86,11 +71,11 @@ async fn find_by_name(c: &Clients, name: &str, path: &str) -> Result<Option<Stri
 }
 
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
-    let recorded: Option<PolicyArgs> = generic::recorded(&req.inputs);
+    let recorded: Option<PolicyArgs> = cairn_provider_sdk::recorded(&req.inputs);
     let arn = match &req.id {
         Some(id) => id.clone(),
         None => {
-            let name = generic::input_str(&req.inputs, "name")?;
+            let name = cairn_provider_sdk::input_str(&req.inputs, "name")?;
             let path = recorded.as_ref().map_or("/", |r| r.path.as_str());
             match find_by_name(c, &name, path).await? {
                 Some(arn) => arn,
@@ -131,7 +116,11 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         policy: read_policy(document, &format!("policy `{arn}` version {version_id}"))?,
         tags: tag_map(&tags),
     };
-    Ok(Some(ReadResponse { id: arn, inputs: generic::live_inputs(&live, &req.inputs)?, outputs: outputs(&policy)? }))
+    Ok(Some(ReadResponse {
+        id: arn,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
+        outputs: outputs(&policy)?,
+    }))
 }
 
 /// The versions of a policy, oldest first (IAM numbers them `v1`, `v2`, ...).
@@ -165,8 +154,8 @@ fn version_to_prune(versions: &[PolicyVersion]) -> Option<&str> {
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let old: PolicyArgs = generic::args(&req.olds)?;
-    let new: PolicyArgs = generic::args(&req.news)?;
+    let old: PolicyArgs = cairn_provider_sdk::args(&req.olds)?;
+    let new: PolicyArgs = cairn_provider_sdk::args(&req.news)?;
     let arn = req.id.as_str();
 
     if old.policy != new.policy {

@@ -1,35 +1,20 @@
 //! `aws:iam:RolePolicy`: the IAM calls. The provider ID is `ROLE:NAME`
 //! (neither role names nor policy names can contain `:`).
 
-use cairn_aws::iam_extras::{
-    ROLE_POLICY_SCHEMA, RolePolicyArgs, RolePolicyOutputs, parse_role_policy_id, role_policy_id,
-};
+use cairn_aws::iam_extras::{RolePolicyArgs, RolePolicyOutputs, parse_role_policy_id, role_policy_id};
 use cairn_aws::policy::PolicyDocument;
-use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckFailure, CreateRequest, CreateResponse, DeleteRequest, Input, PropertyPath, ProviderError, ReadRequest,
-    ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CreateRequest, CreateResponse, DeleteRequest, Input, ProviderError, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, Value,
 };
 
 use super::read_policy;
 use crate::Clients;
-use crate::generic::{self, TypedArgs, known};
 use crate::sdk::{AwsResultExt, optional};
-
-impl TypedArgs for RolePolicyArgs {
-    const SCHEMA: &'static ResourceSchema = &ROLE_POLICY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn policies(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy_documents()
-    }
-}
+use cairn_provider_sdk::known;
 
 fn outputs(role: &str, name: &str) -> Result<Value, ProviderError> {
-    generic::to_value(&RolePolicyOutputs { role: role.to_owned(), name: name.to_owned() })
+    cairn_provider_sdk::to_value(&RolePolicyOutputs { role: role.to_owned(), name: name.to_owned() })
 }
 
 /// Splits a provider ID, refusing one that is not `ROLE:NAME`.
@@ -53,7 +38,7 @@ async fn put(c: &Clients, role: &str, name: &str, doc: &PolicyDocument) -> Resul
 }
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-    let args: RolePolicyArgs = generic::args(&req.inputs)?;
+    let args: RolePolicyArgs = cairn_provider_sdk::args(&req.inputs)?;
     let role = known(&args.role, "role")?;
     put(c, role, &args.name, known(&args.policy, "policy")?).await?;
     Ok(CreateResponse { id: role_policy_id(role, &args.name), outputs: outputs(role, &args.name)? })
@@ -62,7 +47,10 @@ pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResp
 pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
     let id = match &req.id {
         Some(id) => id.clone(),
-        None => role_policy_id(&generic::input_str(&req.inputs, "role")?, &generic::input_str(&req.inputs, "name")?),
+        None => role_policy_id(
+            &cairn_provider_sdk::input_str(&req.inputs, "role")?,
+            &cairn_provider_sdk::input_str(&req.inputs, "name")?,
+        ),
     };
     let (role, name) = split_id(&id)?;
     let got = c.iam.get_role_policy().role_name(role).policy_name(name).send().await.aws("GetRolePolicy", &id);
@@ -74,14 +62,14 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         policy: Input::Value(read_policy(got.policy_document(), &format!("inline policy `{id}`"))?),
     };
     Ok(Some(ReadResponse {
-        inputs: generic::live_inputs(&live, &req.inputs)?,
+        inputs: cairn_provider_sdk::live_inputs(&live, &req.inputs)?,
         outputs: outputs(role, name)?,
         id: id.clone(),
     }))
 }
 
 pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResponse, ProviderError> {
-    let new: RolePolicyArgs = generic::args(&req.news)?;
+    let new: RolePolicyArgs = cairn_provider_sdk::args(&req.news)?;
     let (role, name) = split_id(&req.id)?;
     // Only the document changes in place (role and name replace); PutRolePolicy overwrites it.
     put(c, role, name, known(&new.policy, "policy")?).await?;

@@ -133,6 +133,9 @@ pub struct ReadRequest {
     pub id: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "3")]
     pub inputs: ::core::option::Option<Value>,
+    /// The outputs the state recorded, when the engine has them.
+    #[prost(message, optional, tag = "4")]
+    pub outputs: ::core::option::Option<Value>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ReadResponse {
