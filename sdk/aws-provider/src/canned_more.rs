@@ -243,7 +243,11 @@ async fn a_budget_reads_back_as_declared_so_import_adopts_it() {
     // "100.0" is the declared "100"; the subscribers come in the declared order: the live inputs are the
     // declared ones, so an import finds no difference.
     assert_eq!(read.inputs, declared, "live {:?}", read.inputs.to_json());
-    let diff = cairn_provider_sdk::diff_schema(&cairn_aws::budgets::BUDGET_SCHEMA, &read.inputs, &declared);
+    let diff = cairn_provider_sdk::diff_schema(
+        <cairn_aws::budgets::BudgetArgs as cairn_core::schema::TypedArgs>::SCHEMA,
+        &read.inputs,
+        &declared,
+    );
     assert!(diff.changes.is_empty(), "{:?}", diff.changes);
     assert_eq!(
         read.outputs.get("arn").and_then(Value::as_str),

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -22,7 +22,12 @@ const MAX_NAMESPACE_NAME: usize = 64;
 /// let metrics = WorkspaceArgs::builder().alias("platform-metrics").build();
 /// assert!(metrics.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An Amazon Managed Service for Prometheus workspace (provider ID: its workspace ID). The alias and tags \
+          change in place.",
+    outputs = WorkspaceOutputs
+)]
 pub struct WorkspaceArgs {
     /// A friendly name (not unique), changed in place; none when absent.
     #[builder(default, setter(into, strip_option))]
@@ -47,19 +52,6 @@ cairn_core::resource! {
         prometheus_endpoint: String,
     }
 }
-
-/// The schema of `aws:amp:Workspace`.
-pub const WORKSPACE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Workspace as CustomResource>::TYPE,
-    doc: "An Amazon Managed Service for Prometheus workspace (provider ID: its workspace ID). The alias and tags \
-          change in place.",
-    properties: &[
-        PropertySchema::in_place("alias", "A friendly name (not unique); none when absent."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: WorkspaceOutputs::FIELDS,
-};
 
 impl WorkspaceArgs {
     /// Checks what AMP would refuse later, with the fix in each message.
@@ -87,14 +79,22 @@ impl WorkspaceArgs {
 ///     .build();
 /// assert!(rules.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A Prometheus rules file in an AMP workspace (provider ID: its ARN). The rules and tags change in place; \
+          the workspace and the name are fixed.",
+    outputs = RuleGroupsNamespaceOutputs,
+    auto_name(property = "name", max_len = MAX_NAMESPACE_NAME)
+)]
 pub struct RuleGroupsNamespaceArgs {
     /// The workspace (its `id` output). Changing it replaces the namespace.
     #[builder(setter(into))]
+    #[args(replace)]
     pub workspace_id: Input<String>,
     /// The namespace name; generated from the logical name when absent. Changing it replaces the namespace.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The rules file, in Prometheus's YAML format, changed in place.
     #[builder(setter(into))]
@@ -117,26 +117,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:amp:RuleGroupsNamespace`.
-pub const RULE_GROUPS_NAMESPACE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <RuleGroupsNamespace as CustomResource>::TYPE,
-    doc: "A Prometheus rules file in an AMP workspace (provider ID: its ARN). The rules and tags change in place; \
-          the workspace and the name are fixed.",
-    properties: &[
-        PropertySchema::replace("workspace_id", "The workspace ID (Workspace.id).").required(),
-        PropertySchema::replace("name", "The namespace name; generated from the logical name when absent."),
-        PropertySchema::in_place("data", "The rules file, in Prometheus's YAML format.").required(),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_NAMESPACE_NAME,
-        lowercase: false,
-        reserved_prefix: None,
-    }),
-    outputs: RuleGroupsNamespaceOutputs::FIELDS,
-};
 
 /// The workspace ID and the name in a rule groups namespace ARN.
 ///
@@ -183,10 +163,6 @@ impl RuleGroupsNamespaceArgs {
     }
 }
 
-crate::plain_args!(WorkspaceArgs, WORKSPACE_SCHEMA);
-
-crate::plain_args!(RuleGroupsNamespaceArgs, RULE_GROUPS_NAMESPACE_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +174,7 @@ mod tests {
         let ws = WorkspaceArgs::builder().alias("m").tags([("team", "obs")]).build();
         let v = Value::from_serialize(&ws).unwrap();
         assert_eq!(v.to_json(), json!({"alias": "m", "tags": {"team": "obs"}}));
-        assert!(cairn_provider_sdk::check_structure(&WORKSPACE_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<WorkspaceArgs as TypedArgs>::SCHEMA, &v).is_empty());
         assert!(WorkspaceArgs::builder().alias("").build().validate()[0].reason.contains("not a valid alias"));
 
         let ns = RuleGroupsNamespaceArgs::builder().workspace_id("arn:aws:aps:x").name("a b").data(" ").build();
@@ -210,6 +186,6 @@ mod tests {
         let v =
             Value::from_serialize(&RuleGroupsNamespaceArgs::builder().workspace_id("ws-1").data("groups: []").build())
                 .unwrap();
-        assert!(cairn_provider_sdk::check_structure(&RULE_GROUPS_NAMESPACE_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<RuleGroupsNamespaceArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 }

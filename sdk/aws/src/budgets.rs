@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -121,19 +121,28 @@ fn default_limit_unit() -> String {
 ///     .build();
 /// assert!(gpu.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An AWS cost budget (provider ID: `ACCOUNT:NAME`). The limit, period, cost filters and notifications \
+          change in place; the name, account and budget type are fixed.",
+    outputs = BudgetOutputs,
+    auto_name(property = "name", max_len = MAX_BUDGET_NAME)
+)]
 pub struct BudgetArgs {
     /// The budget name; generated from the logical name when absent. Changing it replaces the budget.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The account the budget belongs to; the caller's account when absent. Changing it replaces the budget.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub account_id: Option<String>,
     /// What the budget tracks (COST). Changing it replaces the budget.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub budget_type: BudgetType,
     /// The limit, a decimal number as a string (e.g. `"2500"`), changed in place.
     #[builder(setter(into))]
@@ -169,28 +178,6 @@ cairn_core::resource! {
         arn: String,
     }
 }
-
-/// The schema of `aws:budgets:Budget`.
-pub const BUDGET_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Budget as CustomResource>::TYPE,
-    doc: "An AWS cost budget (provider ID: `ACCOUNT:NAME`). The limit, period, cost filters and notifications \
-          change in place; the name, account and budget type are fixed.",
-    properties: &[
-        PropertySchema::replace("name", "The budget name; generated from the logical name when absent."),
-        PropertySchema::replace("account_id", "The account the budget belongs to; the caller's when absent."),
-        PropertySchema::replace("budget_type", "COST (default)."),
-        PropertySchema::in_place("limit_amount", "The limit, a decimal number as a string.").required(),
-        PropertySchema::in_place("limit_unit", "The limit's unit (default USD)."),
-        PropertySchema::in_place("time_unit", "MONTHLY (default), QUARTERLY or ANNUALLY."),
-        PropertySchema::in_place("cost_filters", "Which costs count (filter name to values); all when empty."),
-        PropertySchema::in_place(
-            "notifications",
-            "notification_type, comparison_operator, threshold, threshold_type and subscriber_emails, at most 5.",
-        ),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_BUDGET_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: BudgetOutputs::FIELDS,
-};
 
 /// The provider ID of a budget, `ACCOUNT:NAME`, and back.
 ///
@@ -284,8 +271,6 @@ impl BudgetArgs {
     }
 }
 
-crate::plain_args!(BudgetArgs, BUDGET_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +303,7 @@ mod tests {
         );
         let back: BudgetArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&BUDGET_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<BudgetArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -78,11 +78,18 @@ aws_enum! {
 ///     .build();
 /// assert!(backlog.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A CloudWatch alarm on one metric (provider ID: its name). Everything but the name changes in place \
+          (PutMetricAlarm).",
+    outputs = MetricAlarmOutputs,
+    auto_name(property = "name", max_len = MAX_ALARM_NAME)
+)]
 pub struct MetricAlarmArgs {
     /// The alarm name; generated from the logical name when absent. Changing it replaces the alarm.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The metric's namespace, e.g. `AWS/SQS`.
     #[builder(setter(into))]
@@ -131,33 +138,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:cloudwatch:MetricAlarm`.
-pub const METRIC_ALARM_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <MetricAlarm as CustomResource>::TYPE,
-    doc: "A CloudWatch alarm on one metric (provider ID: its name). Everything but the name changes in place \
-          (PutMetricAlarm).",
-    properties: &[
-        PropertySchema::replace("name", "The alarm name; generated from the logical name when absent."),
-        PropertySchema::in_place("namespace", "The metric's namespace, e.g. AWS/SQS.").required(),
-        PropertySchema::in_place("metric_name", "The metric's name.").required(),
-        PropertySchema::in_place("statistic", "SampleCount, Average, Sum, Minimum or Maximum.").required(),
-        PropertySchema::in_place("dimensions", "The metric's dimensions (name to value)."),
-        PropertySchema::in_place("period", "Seconds per period: 10, 30 or a multiple of 60.").required(),
-        PropertySchema::in_place("evaluation_periods", "Periods compared before the state changes.").required(),
-        PropertySchema::in_place("threshold", "The value the statistic is compared with.").required(),
-        PropertySchema::in_place(
-            "comparison_operator",
-            "GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold.",
-        )
-        .required(),
-        PropertySchema::in_place("treat_missing_data", "breaching, notBreaching, ignore or missing (default missing)."),
-        PropertySchema::in_place("alarm_actions", "ARNs notified when the alarm goes to ALARM."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_ALARM_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: MetricAlarmOutputs::FIELDS,
-};
 
 impl MetricAlarmArgs {
     /// Checks what CloudWatch would refuse later, with the fix in each message.
@@ -217,8 +197,6 @@ impl MetricAlarmArgs {
     }
 }
 
-crate::plain_args!(MetricAlarmArgs, METRIC_ALARM_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,7 +228,7 @@ mod tests {
         );
         let back: MetricAlarmArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&METRIC_ALARM_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<MetricAlarmArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]

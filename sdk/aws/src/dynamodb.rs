@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -74,17 +74,26 @@ pub struct TableSse {
 ///     .build();
 /// assert!(sessions.point_in_time_recovery && sessions.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A DynamoDB table (provider ID: its name). Capacity, point-in-time recovery, encryption, time to live, \
+          deletion protection and tags change in place; the name and the key schema are fixed.",
+    outputs = TableOutputs,
+    auto_name(property = "name", max_len = MAX_TABLE_NAME)
+)]
 pub struct TableArgs {
     /// The table name; generated from the logical name when absent. Changing it replaces the table.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The partition key. Changing it replaces the table.
+    #[args(replace)]
     pub hash_key: KeyAttribute,
     /// The sort key, if any. Changing it replaces the table.
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub range_key: Option<KeyAttribute>,
     /// On demand (default) or provisioned capacity, changed in place.
     #[builder(default)]
@@ -133,32 +142,6 @@ cairn_core::resource! {
         stream_arn: Option<String>,
     }
 }
-
-/// The schema of `aws:dynamodb:Table`.
-pub const TABLE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Table as CustomResource>::TYPE,
-    doc: "A DynamoDB table (provider ID: its name). Capacity, point-in-time recovery, encryption, time to live, \
-          deletion protection and tags change in place; the name and the key schema are fixed.",
-    properties: &[
-        PropertySchema::replace("name", "The table name; generated from the logical name when absent."),
-        PropertySchema::replace("hash_key", "The partition key: name and attribute_type (S, N or B).").required(),
-        PropertySchema::replace("range_key", "The sort key: name and attribute_type (S, N or B); none when absent."),
-        PropertySchema::in_place("billing_mode", "PAY_PER_REQUEST (default) or PROVISIONED."),
-        PropertySchema::in_place("read_capacity", "Read capacity units (PROVISIONED only)."),
-        PropertySchema::in_place("write_capacity", "Write capacity units (PROVISIONED only)."),
-        PropertySchema::in_place("point_in_time_recovery", "Point-in-time recovery (default true)."),
-        PropertySchema::in_place(
-            "sse",
-            "KMS encryption (kms_key_arn: a customer managed key, else the AWS managed key); the key DynamoDB owns \
-             when absent.",
-        ),
-        PropertySchema::in_place("ttl_attribute", "The attribute holding each item's expiry time; none when absent."),
-        PropertySchema::in_place("deletion_protection", "Refuse deletion (default false)."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_TABLE_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: TableOutputs::FIELDS,
-};
 
 impl TableArgs {
     /// Checks what DynamoDB would refuse later, with the fix in each message.
@@ -233,8 +216,6 @@ impl TableArgs {
     }
 }
 
-crate::plain_args!(TableArgs, TABLE_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,8 +239,9 @@ mod tests {
         );
         let back: TableArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&TABLE_SCHEMA, &v).is_empty());
-        let missing = cairn_provider_sdk::check_structure(&TABLE_SCHEMA, &Value::from_json(&json!({})));
+        assert!(cairn_provider_sdk::check_structure(<TableArgs as TypedArgs>::SCHEMA, &v).is_empty());
+        let missing =
+            cairn_provider_sdk::check_structure(<TableArgs as TypedArgs>::SCHEMA, &Value::from_json(&json!({})));
         assert_eq!(missing.len(), 1, "hash_key is required");
     }
 

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -37,10 +37,15 @@ fn default_description() -> String {
 /// let vpc = VpcArgs::builder().cidr_block("10.0.0.0/16").tags([("team", "ml")]).build();
 /// assert!(vpc.enable_dns_support && vpc.enable_dns_hostnames && vpc.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A VPC. Its IPv4 range is fixed at creation; the DNS settings and tags are updated in place.",
+    outputs = VpcOutputs
+)]
 pub struct VpcArgs {
     /// The IPv4 range, e.g. `10.0.0.0/16` (a /16 to a /28). Changing it replaces the VPC.
     #[builder(setter(into))]
+    #[args(replace)]
     pub cidr_block: Input<String>,
     /// Resolve DNS names through the Amazon-provided DNS server (on unless turned off).
     #[builder(default = true)]
@@ -72,23 +77,6 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:ec2:Vpc`.
-pub const VPC_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Vpc as CustomResource>::TYPE,
-    doc: "A VPC. Its IPv4 range is fixed at creation; the DNS settings and tags are updated in place.",
-    properties: &[
-        PropertySchema::replace("cidr_block", "The IPv4 range, e.g. 10.0.0.0/16 (a /16 to a /28).").required(),
-        PropertySchema::in_place(
-            "enable_dns_support",
-            "Resolve DNS through the Amazon-provided server (default true).",
-        ),
-        PropertySchema::in_place("enable_dns_hostnames", "Give instances public DNS host names (default true)."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: VpcOutputs::FIELDS,
-};
-
 impl VpcArgs {
     /// Checks what EC2 would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
@@ -119,17 +107,25 @@ impl VpcArgs {
 ///     .build();
 /// assert!(public.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A subnet of a VPC. Its VPC, range and availability zone are fixed at creation; \
+          public IP mapping and tags are updated in place.",
+    outputs = SubnetOutputs
+)]
 pub struct SubnetArgs {
     /// The VPC the subnet belongs to. Changing it replaces the subnet.
     #[builder(setter(into))]
+    #[args(replace)]
     pub vpc_id: Input<String>,
     /// The IPv4 range, inside the VPC's (a /16 to a /28). Changing it replaces the subnet.
     #[builder(setter(into))]
+    #[args(replace)]
     pub cidr_block: Input<String>,
     /// The availability zone, e.g. `us-east-1a`; EC2 picks one when absent. Changing it replaces the subnet.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub availability_zone: Option<Input<String>>,
     /// Give instances launched here a public IPv4 address (off unless turned on).
     #[builder(default)]
@@ -159,25 +155,6 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:ec2:Subnet`.
-pub const SUBNET_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Subnet as CustomResource>::TYPE,
-    doc: "A subnet of a VPC. Its VPC, range and availability zone are fixed at creation; \
-          public IP mapping and tags are updated in place.",
-    properties: &[
-        PropertySchema::replace("vpc_id", "The VPC the subnet belongs to.").required(),
-        PropertySchema::replace("cidr_block", "The IPv4 range, inside the VPC's (a /16 to a /28).").required(),
-        PropertySchema::replace("availability_zone", "The availability zone; EC2 picks one when absent."),
-        PropertySchema::in_place(
-            "map_public_ip_on_launch",
-            "Give new instances a public IPv4 address (default false).",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: SubnetOutputs::FIELDS,
-};
-
 impl SubnetArgs {
     /// Checks what EC2 would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
@@ -197,7 +174,11 @@ impl SubnetArgs {
 /// let igw = InternetGatewayArgs::builder().vpc_id("vpc-0abc").build();
 /// assert!(igw.vpc_id.is_some());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An internet gateway. Attaching it to a VPC, moving it and detaching it are done in place.",
+    outputs = InternetGatewayOutputs
+)]
 pub struct InternetGatewayArgs {
     /// The VPC to attach the gateway to; detached when absent. Attached and detached in place.
     #[builder(default, setter(into, strip_option))]
@@ -220,18 +201,6 @@ cairn_core::resource! {
         arn: String,
     }
 }
-
-/// The schema of `aws:ec2:InternetGateway`.
-pub const INTERNET_GATEWAY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <InternetGateway as CustomResource>::TYPE,
-    doc: "An internet gateway. Attaching it to a VPC, moving it and detaching it are done in place.",
-    properties: &[
-        PropertySchema::in_place("vpc_id", "The VPC to attach the gateway to; detached when absent."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: InternetGatewayOutputs::FIELDS,
-};
 
 impl InternetGatewayArgs {
     /// Checks beyond the structure (none so far; kept for symmetry with the other types).
@@ -260,17 +229,23 @@ aws_enum! {
 /// let eip = EipArgs::builder().tags([("use", "nat")]).build();
 /// assert_eq!(eip.domain, EipDomain::Vpc);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An elastic IP address. The provider ID is its allocation ID; only the tags change in place.",
+    outputs = EipOutputs
+)]
 pub struct EipArgs {
     /// The domain; `vpc` unless set. Changing it replaces the address.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub domain: EipDomain,
     /// A specific IPv4 address to allocate: one from the account's own
     /// (BYOIP) pool, or one released earlier, to recover it. Unset, EC2
     /// picks one. Changing it replaces the address.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub address: Option<String>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
@@ -289,23 +264,6 @@ cairn_core::resource! {
         public_ip: String,
     }
 }
-
-/// The schema of `aws:ec2:Eip`.
-pub const EIP_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Eip as CustomResource>::TYPE,
-    doc: "An elastic IP address. The provider ID is its allocation ID; only the tags change in place.",
-    properties: &[
-        PropertySchema::replace("domain", "Where the address can be used: vpc (the default)."),
-        PropertySchema::replace(
-            "address",
-            "A specific IPv4 address to allocate (from a BYOIP pool, or one released earlier, to recover it); \
-             EC2 picks one when unset.",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: EipOutputs::FIELDS,
-};
 
 impl EipArgs {
     /// Checks that a requested address is an IPv4 address.
@@ -342,19 +300,27 @@ aws_enum! {
 /// let nat = NatGatewayArgs::builder().subnet_id("subnet-0abc").allocation_id("eipalloc-0abc").build();
 /// assert!(nat.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A NAT gateway. Its subnet, address and connectivity are fixed at creation; tags are updated in place.",
+    outputs = NatGatewayOutputs,
+    deletes_first = nat_gateway_keeps_its_address
+)]
 pub struct NatGatewayArgs {
     /// The (public) subnet the gateway runs in. Changing it replaces the gateway.
     #[builder(setter(into))]
+    #[args(replace)]
     pub subnet_id: Input<String>,
     /// The elastic IP address's allocation ID: required for public gateways,
     /// refused for private ones. Changing it replaces the gateway.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub allocation_id: Option<Input<String>>,
     /// Public (the default) or private. Changing it replaces the gateway.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub connectivity_type: ConnectivityType,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
@@ -375,20 +341,6 @@ cairn_core::resource! {
         private_ip: String,
     }
 }
-
-/// The schema of `aws:ec2:NatGateway`.
-pub const NAT_GATEWAY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <NatGateway as CustomResource>::TYPE,
-    doc: "A NAT gateway. Its subnet, address and connectivity are fixed at creation; tags are updated in place.",
-    properties: &[
-        PropertySchema::replace("subnet_id", "The (public) subnet the gateway runs in.").required(),
-        PropertySchema::replace("allocation_id", "The elastic IP's allocation ID; required for public gateways."),
-        PropertySchema::replace("connectivity_type", "public (the default) or private."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: NatGatewayOutputs::FIELDS,
-};
 
 impl NatGatewayArgs {
     /// Checks the address against the connectivity, naming the property and the fix.
@@ -420,10 +372,16 @@ impl NatGatewayArgs {
 /// let rt = RouteTableArgs::builder().vpc_id("vpc-0abc").build();
 /// assert!(rt.tags.is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A route table of a VPC. Routes and subnet associations are resources of their own; \
+          only the tags change in place.",
+    outputs = RouteTableOutputs
+)]
 pub struct RouteTableArgs {
     /// The VPC the table belongs to. Changing it replaces the table.
     #[builder(setter(into))]
+    #[args(replace)]
     pub vpc_id: Input<String>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
@@ -444,19 +402,6 @@ cairn_core::resource! {
         vpc_id: String,
     }
 }
-
-/// The schema of `aws:ec2:RouteTable`.
-pub const ROUTE_TABLE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <RouteTable as CustomResource>::TYPE,
-    doc: "A route table of a VPC. Routes and subnet associations are resources of their own; \
-          only the tags change in place.",
-    properties: &[
-        PropertySchema::replace("vpc_id", "The VPC the table belongs to.").required(),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: RouteTableOutputs::FIELDS,
-};
 
 impl RouteTableArgs {
     /// Checks beyond the structure (none so far; kept for symmetry with the other types).
@@ -479,13 +424,20 @@ impl RouteTableArgs {
 ///     .build();
 /// assert!(default_route.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A route in a route table. Its table and destination are fixed; its target (an internet gateway \
+          or a NAT gateway) is replaced in place. The provider ID is ROUTETABLEID_DESTINATION.",
+    outputs = RouteOutputs
+)]
 pub struct RouteArgs {
     /// The route table. Changing it replaces the route.
     #[builder(setter(into))]
+    #[args(replace)]
     pub route_table_id: Input<String>,
     /// The destination, e.g. `0.0.0.0/0`. Changing it replaces the route.
     #[builder(setter(into))]
+    #[args(replace)]
     pub destination_cidr_block: Input<String>,
     /// The internet gateway to send the traffic to (set this or `nat_gateway_id`). Changed in place.
     #[builder(default, setter(into, strip_option))]
@@ -508,21 +460,6 @@ cairn_core::resource! {
         destination_cidr_block: String,
     }
 }
-
-/// The schema of `aws:ec2:Route`.
-pub const ROUTE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Route as CustomResource>::TYPE,
-    doc: "A route in a route table. Its table and destination are fixed; its target (an internet gateway \
-          or a NAT gateway) is replaced in place. The provider ID is ROUTETABLEID_DESTINATION.",
-    properties: &[
-        PropertySchema::replace("route_table_id", "The route table.").required(),
-        PropertySchema::replace("destination_cidr_block", "The destination, e.g. 0.0.0.0/0.").required(),
-        PropertySchema::in_place("gateway_id", "The internet gateway target (this or nat_gateway_id)."),
-        PropertySchema::in_place("nat_gateway_id", "The NAT gateway target (this or gateway_id)."),
-    ],
-    auto_name: None,
-    outputs: RouteOutputs::FIELDS,
-};
 
 impl RouteArgs {
     /// Checks the destination and that there is exactly one target.
@@ -554,13 +491,19 @@ impl RouteArgs {
 /// let a = RouteTableAssociationArgs::builder().route_table_id("rtb-0abc").subnet_id("subnet-0abc").build();
 /// assert!(a.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "Which route table a subnet uses. Switching tables is done in place; another subnet replaces it. \
+          The provider ID is the association ID at creation.",
+    outputs = RouteTableAssociationOutputs
+)]
 pub struct RouteTableAssociationArgs {
     /// The route table. Changed in place (the subnet switches tables).
     #[builder(setter(into))]
     pub route_table_id: Input<String>,
     /// The subnet. Changing it replaces the association.
     #[builder(setter(into))]
+    #[args(replace)]
     pub subnet_id: Input<String>,
 }
 
@@ -576,19 +519,6 @@ cairn_core::resource! {
         subnet_id: String,
     }
 }
-
-/// The schema of `aws:ec2:RouteTableAssociation`.
-pub const ROUTE_TABLE_ASSOCIATION_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <RouteTableAssociation as CustomResource>::TYPE,
-    doc: "Which route table a subnet uses. Switching tables is done in place; another subnet replaces it. \
-          The provider ID is the association ID at creation.",
-    properties: &[
-        PropertySchema::in_place("route_table_id", "The route table.").required(),
-        PropertySchema::replace("subnet_id", "The subnet.").required(),
-    ],
-    auto_name: None,
-    outputs: RouteTableAssociationOutputs::FIELDS,
-};
 
 impl RouteTableAssociationArgs {
     /// Checks beyond the structure (none so far; kept for symmetry with the other types).
@@ -608,18 +538,27 @@ impl RouteTableAssociationArgs {
 /// assert_eq!(sg.description, "Managed by Cairn");
 /// assert!(sg.name.is_none(), "the provider fills an auto-name");
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A security group of a VPC, without inline rules (declare aws:ec2:SecurityGroupRule resources). \
+          Name, description and VPC are fixed at creation.",
+    outputs = SecurityGroupOutputs,
+    auto_name(property = "name", max_len = MAX_SECURITY_GROUP_NAME, reserved_prefix = SECURITY_GROUP_ID_PREFIX)
+)]
 pub struct SecurityGroupArgs {
     /// The group name; generated from the logical name when absent. Changing it replaces the group.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The description; "Managed by Cairn" unless set. Changing it replaces the group.
     #[builder(default = default_description(), setter(into))]
     #[serde(default = "default_description")]
+    #[args(replace)]
     pub description: String,
     /// The VPC the group belongs to. Changing it replaces the group.
     #[builder(setter(into))]
+    #[args(replace)]
     pub vpc_id: Input<String>,
     /// Remove the allow-all egress rule EC2 adds to every new group (off unless
     /// turned on). Turning it off again restores that rule.
@@ -650,27 +589,6 @@ cairn_core::resource! {
 
 /// The prefix of security group IDs, which EC2 refuses at the start of a group name.
 const SECURITY_GROUP_ID_PREFIX: &str = "sg-";
-
-/// The schema of `aws:ec2:SecurityGroup`.
-pub const SECURITY_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <SecurityGroup as CustomResource>::TYPE,
-    doc: "A security group of a VPC, without inline rules (declare aws:ec2:SecurityGroupRule resources). \
-          Name, description and VPC are fixed at creation.",
-    properties: &[
-        PropertySchema::replace("name", "The group name; generated from the logical name when absent."),
-        PropertySchema::replace("description", "The description (default \"Managed by Cairn\")."),
-        PropertySchema::replace("vpc_id", "The VPC the group belongs to.").required(),
-        PropertySchema::in_place("revoke_default_egress", "Remove the allow-all egress rule EC2 adds (default false)."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_SECURITY_GROUP_NAME,
-        lowercase: false,
-        reserved_prefix: Some(SECURITY_GROUP_ID_PREFIX),
-    }),
-    outputs: SecurityGroupOutputs::FIELDS,
-};
 
 impl SecurityGroupArgs {
     /// Checks what EC2 would refuse later, with the fix in each message.
@@ -753,28 +671,40 @@ aws_enum! {
 ///     .build();
 /// assert!(https.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "One ingress or egress rule of a security group. Everything but the description is fixed at creation. \
+          The provider ID is the rule ID (sgr-...).",
+    outputs = SecurityGroupRuleOutputs
+)]
 pub struct SecurityGroupRuleArgs {
     /// The group the rule belongs to. Changing it replaces the rule.
     #[builder(setter(into))]
+    #[args(replace)]
     pub security_group_id: Input<String>,
     /// `ingress` or `egress` (the property is called `type`). Changing it replaces the rule.
     #[serde(rename = "type")]
+    #[args(replace)]
     pub rule_type: RuleType,
     /// `tcp`, `udp`, `icmp` or `-1` (all). Changing it replaces the rule.
+    #[args(replace)]
     pub protocol: RuleProtocol,
     /// The first port (tcp, udp), the ICMP type, or -1. Changing it replaces the rule.
+    #[args(replace)]
     pub from_port: i32,
     /// The last port (tcp, udp), the ICMP code, or -1. Changing it replaces the rule.
+    #[args(replace)]
     pub to_port: i32,
     /// The IPv4 range of the peer (set this or `source_security_group_id`). Changing it replaces the rule.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub cidr_ipv4: Option<Input<String>>,
     /// The peer security group: the source of ingress, the destination of
     /// egress (set this or `cidr_ipv4`). Changing it replaces the rule.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub source_security_group_id: Option<Input<String>>,
     /// A description, updated in place.
     #[builder(default, setter(into, strip_option))]
@@ -792,25 +722,6 @@ cairn_core::resource! {
         security_group_id: String,
     }
 }
-
-/// The schema of `aws:ec2:SecurityGroupRule`.
-pub const SECURITY_GROUP_RULE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <SecurityGroupRule as CustomResource>::TYPE,
-    doc: "One ingress or egress rule of a security group. Everything but the description is fixed at creation. \
-          The provider ID is the rule ID (sgr-...).",
-    properties: &[
-        PropertySchema::replace("security_group_id", "The group the rule belongs to.").required(),
-        PropertySchema::replace("type", "ingress or egress.").required(),
-        PropertySchema::replace("protocol", "tcp, udp, icmp or -1 (all).").required(),
-        PropertySchema::replace("from_port", "The first port, the ICMP type, or -1.").required(),
-        PropertySchema::replace("to_port", "The last port, the ICMP code, or -1.").required(),
-        PropertySchema::replace("cidr_ipv4", "The peer's IPv4 range (this or source_security_group_id)."),
-        PropertySchema::replace("source_security_group_id", "The peer security group (this or cidr_ipv4)."),
-        PropertySchema::in_place("description", "A description."),
-    ],
-    auto_name: None,
-    outputs: SecurityGroupRuleOutputs::FIELDS,
-};
 
 impl SecurityGroupRuleArgs {
     /// Checks the peer, the ports and the description, naming the property and the fix.
@@ -966,39 +877,13 @@ fn check_network(value: Option<&String>, property: &str, failures: &mut Vec<Chec
     }
 }
 
-crate::plain_args!(InternetGatewayArgs, INTERNET_GATEWAY_SCHEMA);
-
-crate::plain_args!(EipArgs, EIP_SCHEMA);
-
-crate::plain_args!(SecurityGroupRuleArgs, SECURITY_GROUP_RULE_SCHEMA);
-
-impl cairn_core::schema::TypedArgs for NatGatewayArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &NAT_GATEWAY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    /// An elastic IP serves one NAT gateway at a time: a replacement that
-    /// keeps the address must delete the old gateway first.
-    fn replace_deletes_first(olds: &cairn_core::Value, news: &cairn_core::Value) -> bool {
-        let allocation =
-            |v: &cairn_core::Value| v.get("allocation_id").filter(|a| !matches!(a, cairn_core::Value::Null)).cloned();
-        allocation(olds).is_some() && allocation(olds) == allocation(news)
-    }
+/// An elastic IP serves one NAT gateway at a time: a replacement that
+/// keeps the address must delete the old gateway first.
+fn nat_gateway_keeps_its_address(olds: &cairn_core::Value, news: &cairn_core::Value) -> bool {
+    let allocation =
+        |v: &cairn_core::Value| v.get("allocation_id").filter(|a| !matches!(a, cairn_core::Value::Null)).cloned();
+    allocation(olds).is_some() && allocation(olds) == allocation(news)
 }
-
-crate::plain_args!(RouteArgs, ROUTE_SCHEMA);
-
-crate::plain_args!(SecurityGroupArgs, SECURITY_GROUP_SCHEMA);
-
-crate::plain_args!(RouteTableArgs, ROUTE_TABLE_SCHEMA);
-
-crate::plain_args!(SubnetArgs, SUBNET_SCHEMA);
-
-crate::plain_args!(RouteTableAssociationArgs, ROUTE_TABLE_ASSOCIATION_SCHEMA);
-
-crate::plain_args!(VpcArgs, VPC_SCHEMA);
 
 #[cfg(test)]
 mod tests {
@@ -1034,7 +919,7 @@ mod tests {
             v.to_json(),
             json!({"cidr_block": "10.0.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": true, "tags": {}})
         );
-        assert!(cairn_provider_sdk::check_structure(&VPC_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<VpcArgs as TypedArgs>::SCHEMA, &v).is_empty());
         let sparse: VpcArgs = Value::from_json(&json!({"cidr_block": "10.0.0.0/16"})).deserialize_into().unwrap();
         assert!(sparse.enable_dns_support && sparse.enable_dns_hostnames);
 
@@ -1088,7 +973,7 @@ mod tests {
             json!({"security_group_id": "sg-1", "type": "ingress", "protocol": "tcp",
                    "from_port": 443, "to_port": 443, "cidr_ipv4": "10.0.0.0/8"})
         );
-        assert!(cairn_provider_sdk::check_structure(&SECURITY_GROUP_RULE_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<SecurityGroupRuleArgs as TypedArgs>::SCHEMA, &v).is_empty());
         let back: SecurityGroupRuleArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
         assert_eq!(serde_json::to_value(RuleProtocol::All).unwrap(), json!("-1"));

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use typed_builder::TypedBuilder;
@@ -165,12 +165,19 @@ pub fn parse_lifecycle_policy(text: &str) -> Result<Vec<LifecycleRule>, String> 
 /// assert_eq!(images.image_tag_mutability, ImageTagMutability::Immutable);
 /// assert!(images.scan_on_push && !images.force_delete && images.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An ECR container image repository (provider ID: its name). Tag mutability, scanning, the lifecycle \
+          policy and tags change in place; the name and the encryption are fixed.",
+    outputs = RepositoryOutputs,
+    auto_name(property = "name", max_len = MAX_REPOSITORY_NAME, lowercase)
+)]
 pub struct RepositoryArgs {
     /// The repository name; generated (lowercase) from the logical name when absent. Changing it replaces the
     /// repository.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// Whether tags can be pushed over (`IMMUTABLE` unless set), changed in place.
     #[builder(default)]
@@ -183,11 +190,13 @@ pub struct RepositoryArgs {
     /// Encryption at rest (`AES256` unless set). Changing it replaces the repository.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub encryption: RepositoryEncryption,
     /// The KMS key (ARN, ID or alias) with `KMS` encryption; the AWS managed key when absent. Changing it
     /// replaces the repository.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub kms_key: Option<Input<String>>,
     /// The lifecycle policy's rules; no policy when empty. Changed in place.
     #[builder(default)]
@@ -216,37 +225,6 @@ cairn_core::resource! {
         repository_url: String,
     }
 }
-
-/// The schema of `aws:ecr:Repository`.
-pub const REPOSITORY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Repository as CustomResource>::TYPE,
-    doc: "An ECR container image repository (provider ID: its name). Tag mutability, scanning, the lifecycle \
-          policy and tags change in place; the name and the encryption are fixed.",
-    properties: &[
-        PropertySchema::replace(
-            "name",
-            "The repository name; generated (lowercase) from the logical name when absent.",
-        ),
-        PropertySchema::in_place("image_tag_mutability", "MUTABLE or IMMUTABLE (default IMMUTABLE)."),
-        PropertySchema::in_place("scan_on_push", "Scan every pushed image (default true)."),
-        PropertySchema::replace("encryption", "AES256 (default) or KMS."),
-        PropertySchema::replace("kms_key", "The KMS key with KMS encryption; the AWS managed key when absent."),
-        PropertySchema::in_place(
-            "lifecycle_policy",
-            "Lifecycle rules (priority, description, tag_status, tag_prefixes, count_type, count_number); none when \
-             empty.",
-        ),
-        PropertySchema::in_place("force_delete", "Delete the images with the repository (default false)."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_REPOSITORY_NAME,
-        lowercase: true,
-        reserved_prefix: None,
-    }),
-    outputs: RepositoryOutputs::FIELDS,
-};
 
 impl RepositoryArgs {
     /// Checks what ECR would refuse later, with the fix in each message.
@@ -311,8 +289,6 @@ impl RepositoryArgs {
     }
 }
 
-crate::plain_args!(RepositoryArgs, REPOSITORY_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +314,7 @@ mod tests {
         );
         let back: RepositoryArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&REPOSITORY_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<RepositoryArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -32,18 +32,28 @@ const MAX_NODE_GROUP_NAME: usize = 63;
 /// assert!(cluster.endpoint_public_access && cluster.endpoint_private_access);
 /// assert!(cluster.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An EKS control plane. Its name, role, subnets, security groups and secrets encryption key are fixed \
+          at creation; the Kubernetes version is upgraded in place, and endpoint access, control plane logging \
+          and tags are updated in place (one EKS update at a time, each awaited).",
+    outputs = ClusterOutputs,
+    auto_name(property = "name", max_len = MAX_CLUSTER_NAME)
+)]
 pub struct ClusterArgs {
     /// The cluster name; generated from the logical name when absent. Changing it replaces the cluster.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The ARN of the role the control plane assumes. Changing it replaces the cluster.
     #[builder(setter(into))]
+    #[args(replace)]
     pub role_arn: Input<String>,
     /// The subnets of the control plane's network interfaces (at least two availability zones).
     /// Changing them replaces the cluster.
     #[builder(setter(into))]
+    #[args(replace)]
     pub subnet_ids: Input<Vec<String>>,
     /// The Kubernetes version, e.g. `1.31`; EKS's default when absent. Raising it upgrades in place.
     #[builder(default, setter(into, strip_option))]
@@ -74,11 +84,13 @@ pub struct ClusterArgs {
     /// when absent. EKS cannot change or remove it afterwards: changing it replaces the cluster.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub encryption_kms_key_arn: Option<Input<String>>,
     /// Extra security groups for the control plane's network interfaces (EKS always adds its own
     /// cluster security group). Changing them replaces the cluster.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub security_group_ids: Option<Input<Vec<String>>>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
@@ -123,48 +135,6 @@ cairn_core::resource! {
         cluster_security_group_id: String,
     }
 }
-
-/// The schema of `aws:eks:Cluster`.
-pub const CLUSTER_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Cluster as CustomResource>::TYPE,
-    doc: "An EKS control plane. Its name, role, subnets, security groups and secrets encryption key are fixed \
-          at creation; the Kubernetes version is upgraded in place, and endpoint access, control plane logging \
-          and tags are updated in place (one EKS update at a time, each awaited).",
-    properties: &[
-        PropertySchema::replace("name", "The cluster name; generated from the logical name when absent."),
-        PropertySchema::replace("role_arn", "The ARN of the role the control plane assumes.").required(),
-        PropertySchema::replace("subnet_ids", "The control plane's subnets, in at least two availability zones.")
-            .required(),
-        PropertySchema::in_place("version", "The Kubernetes version; EKS's default when absent."),
-        PropertySchema::in_place(
-            "endpoint_public_access",
-            "Whether the API server endpoint is reachable from the internet (default true).",
-        ),
-        PropertySchema::in_place(
-            "endpoint_private_access",
-            "Whether the API server endpoint is reachable from inside the VPC (default true; EKS's own default is false).",
-        ),
-        PropertySchema::in_place(
-            "public_access_cidrs",
-            "IPv4 ranges allowed to reach the public endpoint; 0.0.0.0/0 when empty. Needs endpoint_public_access.",
-        ),
-        PropertySchema::in_place(
-            "enabled_cluster_log_types",
-            "Control plane logs sent to CloudWatch Logs: api, audit, authenticator, controllerManager, scheduler; none when empty.",
-        ),
-        PropertySchema::replace(
-            "encryption_kms_key_arn",
-            "The KMS key ARN that envelope-encrypts Kubernetes secrets; EKS cannot change or remove it.",
-        ),
-        PropertySchema::replace(
-            "security_group_ids",
-            "Extra security groups for the control plane's network interfaces (EKS adds its cluster security group).",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_CLUSTER_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: ClusterOutputs::FIELDS,
-};
 
 impl ClusterArgs {
     /// Checks what EKS would refuse later, with the fix in each message.
@@ -363,31 +333,47 @@ pub struct Taint {
 ///     .build();
 /// assert!(gpu.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An EKS managed node group. Scaling, labels, taints, the update budget, version and tags are updated \
+          in place; the instance shape, image, capacity type, disk, subnets and role are fixed at creation. \
+          Pin version to the cluster's version output (as Terraform and Pulumi programs do): when it is absent \
+          EKS starts the nodes on the cluster's version, but Cairn then neither reports nor changes it, so \
+          upgrading the cluster leaves the nodes behind. EKS only upgrades: lowering version fails.",
+    outputs = NodeGroupOutputs,
+    auto_name(property = "node_group_name", max_len = MAX_NODE_GROUP_NAME)
+)]
 pub struct NodeGroupArgs {
     /// The cluster the group belongs to. Changing it replaces the group.
     #[builder(setter(into))]
+    #[args(replace)]
     pub cluster_name: Input<String>,
     /// The node group name; generated from the logical name when absent. Changing it replaces the group.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub node_group_name: Option<Input<String>>,
     /// The ARN of the role the nodes assume. Changing it replaces the group.
     #[builder(setter(into))]
+    #[args(replace)]
     pub node_role_arn: Input<String>,
     /// The subnets the nodes run in. Changing them replaces the group.
     #[builder(setter(into))]
+    #[args(replace)]
     pub subnet_ids: Input<Vec<String>>,
     /// The EC2 instance types, e.g. `["g5.xlarge"]`. Changing them replaces the group.
     #[builder(setter(fn transform(types: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
         crate::strings(types)
     }))]
+    #[args(replace)]
     pub instance_types: Vec<String>,
     /// On-demand (the default) or spot. Changing it replaces the group.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub capacity_type: CapacityType,
     /// The machine image family. Changing it replaces the group.
+    #[args(replace)]
     pub ami_type: AmiType,
     /// The size bounds, updated in place.
     pub scaling: ScalingConfig,
@@ -405,6 +391,7 @@ pub struct NodeGroupArgs {
     /// GPU images and model caches usually need more (e.g. 100). Changing it replaces the group.
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub disk_size: Option<i32>,
     /// How many nodes an update may take out at once; EKS's default (one node) when absent, and
     /// then not reported. Updated in place; removing it leaves the current setting.
@@ -438,46 +425,6 @@ cairn_core::resource! {
         status: String,
     }
 }
-
-/// The schema of `aws:eks:NodeGroup`.
-pub const NODE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <NodeGroup as CustomResource>::TYPE,
-    doc: "An EKS managed node group. Scaling, labels, taints, the update budget, version and tags are updated \
-          in place; the instance shape, image, capacity type, disk, subnets and role are fixed at creation. \
-          Pin version to the cluster's version output (as Terraform and Pulumi programs do): when it is absent \
-          EKS starts the nodes on the cluster's version, but Cairn then neither reports nor changes it, so \
-          upgrading the cluster leaves the nodes behind. EKS only upgrades: lowering version fails.",
-    properties: &[
-        PropertySchema::replace("cluster_name", "The cluster the group belongs to.").required(),
-        PropertySchema::replace("node_group_name", "The node group name; generated from the logical name when absent."),
-        PropertySchema::replace("node_role_arn", "The ARN of the role the nodes assume.").required(),
-        PropertySchema::replace("subnet_ids", "The subnets the nodes run in.").required(),
-        PropertySchema::replace("instance_types", "The EC2 instance types, e.g. [\"g5.xlarge\"].").required(),
-        PropertySchema::replace("capacity_type", "ON_DEMAND (default) or SPOT."),
-        PropertySchema::replace("ami_type", "The machine image family, e.g. AL2023_x86_64_NVIDIA.").required(),
-        PropertySchema::in_place("scaling", "min_size, max_size and desired_size.").required(),
-        PropertySchema::in_place("labels", "Kubernetes labels on every node."),
-        PropertySchema::in_place("taints", "Kubernetes taints on every node."),
-        PropertySchema::replace("disk_size", "The root volume size in GiB; EKS's default (20) when absent."),
-        PropertySchema::in_place(
-            "update_config",
-            "Nodes an update may take out at once: {max_unavailable: N} or {max_unavailable_percentage: P}; \
-             EKS's default (1) when absent.",
-        ),
-        PropertySchema::in_place(
-            "version",
-            "The Kubernetes version; pin it to the cluster's version output (absent: the cluster's at creation, untracked).",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "node_group_name",
-        max_len: MAX_NODE_GROUP_NAME,
-        lowercase: false,
-        reserved_prefix: None,
-    }),
-    outputs: NodeGroupOutputs::FIELDS,
-};
 
 impl NodeGroupArgs {
     /// Checks the sizes and instance types, naming the property and the fix.
@@ -543,10 +490,6 @@ impl NodeGroupArgs {
     }
 }
 
-crate::plain_args!(ClusterArgs, CLUSTER_SCHEMA);
-
-crate::plain_args!(NodeGroupArgs, NODE_GROUP_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,7 +522,7 @@ mod tests {
         assert_eq!(j["scaling"], json!({"min_size": 0, "max_size": 2, "desired_size": 1}));
         let back: NodeGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&NODE_GROUP_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<NodeGroupArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]
@@ -595,7 +538,7 @@ mod tests {
         );
         let back: ClusterArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&CLUSTER_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<ClusterArgs as TypedArgs>::SCHEMA, &v).is_empty());
 
         let preview =
             Value::from_json(&json!({"role_arn": {"$cairn.unknown": true}, "subnet_ids": {"$cairn.unknown": true}}));
@@ -676,7 +619,7 @@ mod tests {
         assert_eq!(j["security_group_ids"], json!(["sg-1"]));
         let back: ClusterArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&CLUSTER_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<ClusterArgs as TypedArgs>::SCHEMA, &v).is_empty());
         assert!(args.validate().is_empty(), "{:?}", cluster_messages(&args));
         for t in ClusterLogType::ALL {
             assert_eq!(ClusterLogType::from_aws(t.as_str()), Some(*t));
@@ -746,7 +689,7 @@ mod tests {
         assert_eq!(v.to_json()["update_config"], json!({"max_unavailable_percentage": 25}));
         let back: NodeGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(back.update_config, a.update_config);
-        assert!(cairn_provider_sdk::check_structure(&NODE_GROUP_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<NodeGroupArgs as TypedArgs>::SCHEMA, &v).is_empty());
         assert!(a.validate().is_empty());
         let count: NodeGroupUpdateConfig = Value::from_json(&json!({"max_unavailable": 2})).deserialize_into().unwrap();
         assert_eq!(count, NodeGroupUpdateConfig::MaxUnavailable(2));

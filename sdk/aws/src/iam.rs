@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input, PropertyPath};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input, PropertyPath};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -29,11 +29,19 @@ const MAX_ROLE_NAME: usize = 64;
 ///     .build();
 /// assert_eq!(node_role.managed_policy_arns.len(), 2);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An IAM role: a trust policy naming who may assume it, inline policies and attached managed policies. \
+          Everything but the name is updated in place.",
+    outputs = RoleOutputs,
+    auto_name(property = "name", max_len = MAX_ROLE_NAME),
+    warnings = crate::policy::warnings
+)]
 pub struct RoleArgs {
     /// The role name; generated from the logical name when absent. Changing it replaces the role.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The trust policy: who may assume the role. It may come from other
     /// resources' outputs (an IRSA trust names the cluster's OIDC provider).
@@ -73,39 +81,7 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:iam:Role`.
-pub const ROLE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Role as CustomResource>::TYPE,
-    doc: "An IAM role: a trust policy naming who may assume it, inline policies and attached managed policies. \
-          Everything but the name is updated in place.",
-    properties: &[
-        PropertySchema::replace("name", "The role name; generated from the logical name when absent."),
-        PropertySchema::in_place("assume_role_policy", "The trust policy: who may assume the role.").required(),
-        PropertySchema::in_place("inline_policies", "Inline policies, by policy name."),
-        PropertySchema::in_place("managed_policy_arns", "ARNs of managed policies to attach."),
-        PropertySchema::in_place("description", "A description."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_ROLE_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: RoleOutputs::FIELDS,
-};
-
 impl RoleArgs {
-    /// Every policy document with the path of its property, e.g.
-    /// `inline_policies.read-artifacts` (Check scans them for wildcards).
-    pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        let mut docs: Vec<(PropertyPath, &PolicyDocument)> = self
-            .assume_role_policy
-            .value()
-            .map(|d| (PropertyPath::root().key("assume_role_policy"), d))
-            .into_iter()
-            .collect();
-        docs.extend(
-            self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)),
-        );
-        docs
-    }
-
     /// Checks what IAM would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
@@ -150,21 +126,27 @@ impl RoleArgs {
     }
 }
 
-impl cairn_core::schema::TypedArgs for RoleArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &ROLE_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn warnings(&self) -> Vec<CheckFailure> {
-        crate::policy::wildcard_warnings(self.policy_documents())
+impl crate::policy::PolicyDocuments for RoleArgs {
+    /// Every policy document with the path of its property, e.g.
+    /// `inline_policies.read-artifacts` (Check scans them for wildcards).
+    fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        let mut docs: Vec<(PropertyPath, &PolicyDocument)> = self
+            .assume_role_policy
+            .value()
+            .map(|d| (PropertyPath::root().key("assume_role_policy"), d))
+            .into_iter()
+            .collect();
+        docs.extend(
+            self.inline_policies.iter().map(|(name, doc)| (PropertyPath::root().key("inline_policies").key(name), doc)),
+        );
+        docs
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicyDocuments;
     use crate::policy::Statement;
     use cairn_core::Value;
 
@@ -190,10 +172,10 @@ mod tests {
             keys,
             ["assume_role_policy", "description", "inline_policies", "managed_policy_arns", "name", "tags"]
         );
-        assert!(keys.iter().all(|k| ROLE_SCHEMA.property(k).is_some()));
+        assert!(keys.iter().all(|k| <RoleArgs as TypedArgs>::SCHEMA.property(k).is_some()));
         let back: RoleArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&ROLE_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<RoleArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]

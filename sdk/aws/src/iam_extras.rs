@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input, PropertyPath};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input, PropertyPath};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -88,19 +88,29 @@ fn check_identity_policy(doc: &PolicyDocument, at: &PropertyPath, failures: &mut
 /// assert_eq!(read.path, "/");
 /// assert!(read.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An IAM managed policy. A new document becomes a new default version (the oldest other version is \
+          deleted when IAM's limit of five is reached); name, path and description are fixed at creation.",
+    outputs = PolicyOutputs,
+    auto_name(property = "name", max_len = MAX_POLICY_NAME),
+    warnings = crate::policy::warnings
+)]
 pub struct PolicyArgs {
     /// The policy name; generated from the logical name when absent. Changing it replaces the policy.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The IAM path (`/` unless set). Changing it replaces the policy.
     #[builder(default = default_path(), setter(into))]
     #[serde(default = "default_path")]
+    #[args(replace)]
     pub path: String,
     /// A description. IAM cannot change it, so changing it replaces the policy.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub description: Option<String>,
     /// The policy document. A change becomes a new default version.
     pub policy: PolicyDocument,
@@ -124,28 +134,7 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:iam:Policy`.
-pub const POLICY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Policy as CustomResource>::TYPE,
-    doc: "An IAM managed policy. A new document becomes a new default version (the oldest other version is \
-          deleted when IAM's limit of five is reached); name, path and description are fixed at creation.",
-    properties: &[
-        PropertySchema::replace("name", "The policy name; generated from the logical name when absent."),
-        PropertySchema::replace("path", "The IAM path (default `/`)."),
-        PropertySchema::replace("description", "A description (IAM cannot change it later)."),
-        PropertySchema::in_place("policy", "The policy document; a change becomes the new default version.").required(),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_POLICY_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: PolicyOutputs::FIELDS,
-};
-
 impl PolicyArgs {
-    /// The policy document with the path of its property (Check scans it for wildcards).
-    pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        vec![(PropertyPath::root().key("policy"), &self.policy)]
-    }
-
     /// Checks what IAM would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
@@ -172,13 +161,21 @@ impl PolicyArgs {
 ///     .build();
 /// assert!(logs.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "One inline policy of an IAM role (provider ID `ROLE:NAME`). The document is replaced in place; \
+          the role and the name are fixed. Do not also declare the same policy in the role's `inline_policies`.",
+    outputs = RolePolicyOutputs,
+    warnings = crate::policy::warnings
+)]
 pub struct RolePolicyArgs {
     /// The role's name. Changing it replaces the policy.
     #[builder(setter(into))]
+    #[args(replace)]
     pub role: Input<String>,
     /// The inline policy's name. Changing it replaces the policy.
     #[builder(setter(into))]
+    #[args(replace)]
     pub name: String,
     /// The policy document, replaced in place. It may come from other
     /// resources' outputs (the ARNs of the buckets it grants access to).
@@ -196,26 +193,7 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:iam:RolePolicy`.
-pub const ROLE_POLICY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <RolePolicy as CustomResource>::TYPE,
-    doc: "One inline policy of an IAM role (provider ID `ROLE:NAME`). The document is replaced in place; \
-          the role and the name are fixed. Do not also declare the same policy in the role's `inline_policies`.",
-    properties: &[
-        PropertySchema::replace("role", "The role's name.").required(),
-        PropertySchema::replace("name", "The inline policy's name.").required(),
-        PropertySchema::in_place("policy", "The policy document.").required(),
-    ],
-    auto_name: None,
-    outputs: RolePolicyOutputs::FIELDS,
-};
-
 impl RolePolicyArgs {
-    /// The policy document with the path of its property (Check scans it for wildcards).
-    pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy.value().map(|d| (PropertyPath::root().key("policy"), d)).into_iter().collect()
-    }
-
     /// Checks what IAM would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
@@ -254,13 +232,21 @@ pub fn parse_role_policy_id(id: &str) -> Option<(&str, &str)> {
 ///     .build();
 /// assert!(a.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A managed policy attached to an IAM role (provider ID `ROLE/POLICY_ARN`: role names cannot contain `/`, \
+          so the first `/` ends the role name). Any change replaces the attachment. Do not also list the policy \
+          in the role's `managed_policy_arns`.",
+    outputs = RolePolicyAttachmentOutputs
+)]
 pub struct RolePolicyAttachmentArgs {
     /// The role's name. Changing it replaces the attachment.
     #[builder(setter(into))]
+    #[args(replace)]
     pub role: Input<String>,
     /// The managed policy's ARN. Changing it replaces the attachment.
     #[builder(setter(into))]
+    #[args(replace)]
     pub policy_arn: Input<String>,
 }
 
@@ -274,20 +260,6 @@ cairn_core::resource! {
         policy_arn: String,
     }
 }
-
-/// The schema of `aws:iam:RolePolicyAttachment`.
-pub const ROLE_POLICY_ATTACHMENT_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <RolePolicyAttachment as CustomResource>::TYPE,
-    doc: "A managed policy attached to an IAM role (provider ID `ROLE/POLICY_ARN`: role names cannot contain `/`, \
-          so the first `/` ends the role name). Any change replaces the attachment. Do not also list the policy \
-          in the role's `managed_policy_arns`.",
-    properties: &[
-        PropertySchema::replace("role", "The role's name.").required(),
-        PropertySchema::replace("policy_arn", "The managed policy's ARN.").required(),
-    ],
-    auto_name: None,
-    outputs: RolePolicyAttachmentOutputs::FIELDS,
-};
 
 impl RolePolicyAttachmentArgs {
     /// Checks what IAM would refuse later, with the fix in each message.
@@ -332,15 +304,23 @@ pub fn parse_attachment_id(id: &str) -> Option<(&str, &str)> {
 /// let p = InstanceProfileArgs::builder().role("nodes").build();
 /// assert!(p.name.is_none() && p.path == "/");
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An IAM instance profile holding at most one role. The role (removed, then the new one added) and \
+          the tags change in place; the name and path are fixed.",
+    outputs = InstanceProfileOutputs,
+    auto_name(property = "name", max_len = MAX_INSTANCE_PROFILE_NAME)
+)]
 pub struct InstanceProfileArgs {
     /// The profile name; generated from the logical name when absent. Changing it replaces the profile.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// The IAM path (`/` unless set). Changing it replaces the profile.
     #[builder(default = default_path(), setter(into))]
     #[serde(default = "default_path")]
+    #[args(replace)]
     pub path: String,
     /// The role's name (a profile holds at most one), changed in place.
     #[builder(default, setter(into, strip_option))]
@@ -363,26 +343,6 @@ cairn_core::resource! {
         arn: String,
     }
 }
-
-/// The schema of `aws:iam:InstanceProfile`.
-pub const INSTANCE_PROFILE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <InstanceProfile as CustomResource>::TYPE,
-    doc: "An IAM instance profile holding at most one role. The role (removed, then the new one added) and \
-          the tags change in place; the name and path are fixed.",
-    properties: &[
-        PropertySchema::replace("name", "The profile name; generated from the logical name when absent."),
-        PropertySchema::replace("path", "The IAM path (default `/`)."),
-        PropertySchema::in_place("role", "The role's name; none when absent."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_INSTANCE_PROFILE_NAME,
-        lowercase: false,
-        reserved_prefix: None,
-    }),
-    outputs: InstanceProfileOutputs::FIELDS,
-};
 
 impl InstanceProfileArgs {
     /// Checks what IAM would refuse later, with the fix in each message.
@@ -414,10 +374,16 @@ impl InstanceProfileArgs {
 ///     .build();
 /// assert!(oidc.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An IAM OpenID Connect identity provider (for EKS: the cluster's OIDC issuer, for IAM roles for \
+          service accounts). Client IDs, thumbprints and tags change in place; the URL is fixed.",
+    outputs = OpenIdConnectProviderOutputs
+)]
 pub struct OpenIdConnectProviderArgs {
     /// The issuer URL, starting with `https://`. Changing it replaces the provider.
     #[builder(setter(into))]
+    #[args(replace)]
     pub url: Input<String>,
     /// The audiences (client IDs), e.g. `sts.amazonaws.com`; added and removed in place.
     #[builder(default, setter(fn transform(ids: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
@@ -449,21 +415,6 @@ cairn_core::resource! {
         issuer: String,
     }
 }
-
-/// The schema of `aws:iam:OpenIdConnectProvider`.
-pub const OPEN_ID_CONNECT_PROVIDER_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <OpenIdConnectProvider as CustomResource>::TYPE,
-    doc: "An IAM OpenID Connect identity provider (for EKS: the cluster's OIDC issuer, for IAM roles for \
-          service accounts). Client IDs, thumbprints and tags change in place; the URL is fixed.",
-    properties: &[
-        PropertySchema::replace("url", "The issuer URL, starting with https://.").required(),
-        PropertySchema::in_place("client_ids", "The audiences (client IDs), e.g. sts.amazonaws.com."),
-        PropertySchema::in_place("thumbprints", "SHA-1 thumbprints (40 hex digits) of the issuer's certificates."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: OpenIdConnectProviderOutputs::FIELDS,
-};
 
 impl OpenIdConnectProviderArgs {
     /// Checks what IAM would refuse later, with the fix in each message.
@@ -515,33 +466,17 @@ pub fn oidc_issuer(url: &str) -> &str {
     url.strip_prefix("https://").unwrap_or(url)
 }
 
-impl cairn_core::schema::TypedArgs for RolePolicyArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &ROLE_POLICY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn warnings(&self) -> Vec<CheckFailure> {
-        crate::policy::wildcard_warnings(self.policy_documents())
+impl crate::policy::PolicyDocuments for PolicyArgs {
+    /// The policy document with the path of its property (Check scans it for wildcards).
+    fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        vec![(PropertyPath::root().key("policy"), &self.policy)]
     }
 }
 
-crate::plain_args!(InstanceProfileArgs, INSTANCE_PROFILE_SCHEMA);
-
-crate::plain_args!(OpenIdConnectProviderArgs, OPEN_ID_CONNECT_PROVIDER_SCHEMA);
-
-crate::plain_args!(RolePolicyAttachmentArgs, ROLE_POLICY_ATTACHMENT_SCHEMA);
-
-impl cairn_core::schema::TypedArgs for PolicyArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &POLICY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn warnings(&self) -> Vec<CheckFailure> {
-        crate::policy::wildcard_warnings(self.policy_documents())
+impl crate::policy::PolicyDocuments for RolePolicyArgs {
+    /// The policy document with the path of its property (Check scans it for wildcards).
+    fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        self.policy.value().map(|d| (PropertyPath::root().key("policy"), d)).into_iter().collect()
     }
 }
 
@@ -550,6 +485,7 @@ mod tests {
     use super::*;
     use crate::policy::{Principal, Statement};
     use cairn_core::Value;
+    use cairn_core::schema::ResourceSchema;
 
     fn doc() -> PolicyDocument {
         PolicyDocument::builder().statement(vec![Statement::allow(["s3:GetObject"], ["arn:aws:s3:::b/*"])]).build()
@@ -564,27 +500,27 @@ mod tests {
         let cases: Vec<(Value, &ResourceSchema)> = vec![
             (
                 Value::from_serialize(&PolicyArgs::builder().name("p").description("d").policy(doc()).build()).unwrap(),
-                &POLICY_SCHEMA,
+                <PolicyArgs as TypedArgs>::SCHEMA,
             ),
             (
                 Value::from_serialize(&RolePolicyArgs::builder().role("r").name("n").policy(doc()).build()).unwrap(),
-                &ROLE_POLICY_SCHEMA,
+                <RolePolicyArgs as TypedArgs>::SCHEMA,
             ),
             (
                 Value::from_serialize(
                     &RolePolicyAttachmentArgs::builder().role("r").policy_arn("arn:aws:iam::1:policy/p").build(),
                 )
                 .unwrap(),
-                &ROLE_POLICY_ATTACHMENT_SCHEMA,
+                <RolePolicyAttachmentArgs as TypedArgs>::SCHEMA,
             ),
             (
                 Value::from_serialize(&InstanceProfileArgs::builder().name("i").role("r").build()).unwrap(),
-                &INSTANCE_PROFILE_SCHEMA,
+                <InstanceProfileArgs as TypedArgs>::SCHEMA,
             ),
             (
                 Value::from_serialize(&OpenIdConnectProviderArgs::builder().url("https://x").client_ids(["a"]).build())
                     .unwrap(),
-                &OPEN_ID_CONNECT_PROVIDER_SCHEMA,
+                <OpenIdConnectProviderArgs as TypedArgs>::SCHEMA,
             ),
         ];
         for (v, schema) in cases {
@@ -606,7 +542,7 @@ mod tests {
         let back: PolicyArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
         assert_eq!(
-            POLICY_SCHEMA.outputs.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            <PolicyArgs as TypedArgs>::SCHEMA.outputs.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
             ["arn", "name", "default_version_id"]
         );
     }

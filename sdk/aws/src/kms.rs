@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input, PropertyPath};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input, PropertyPath};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -72,7 +72,13 @@ fn default_deletion_window() -> i32 {
 /// let key = KeyArgs::builder().description("artifact encryption").deletion_window_days(7).build();
 /// assert!(key.enable_key_rotation && key.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A customer managed KMS key. Deleting it schedules the deletion after `deletion_window_days`; a key \
+          pending deletion counts as gone. Usage and key material are fixed; the rest changes in place.",
+    outputs = KeyOutputs,
+    warnings = crate::policy::warnings
+)]
 pub struct KeyArgs {
     /// A description, changed in place.
     #[builder(default, setter(into, strip_option))]
@@ -81,10 +87,12 @@ pub struct KeyArgs {
     /// What the key is for (`ENCRYPT_DECRYPT` unless set). Changing it replaces the key.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub key_usage: KeyUsage,
     /// The kind of key material (`SYMMETRIC_DEFAULT` unless set). Changing it replaces the key.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub key_spec: KeySpec,
     /// Rotate the key material every year (on unless turned off; symmetric keys only).
     #[builder(default = true)]
@@ -116,39 +124,7 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:kms:Key`.
-pub const KEY_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Key as CustomResource>::TYPE,
-    doc: "A customer managed KMS key. Deleting it schedules the deletion after `deletion_window_days`; a key \
-          pending deletion counts as gone. Usage and key material are fixed; the rest changes in place.",
-    properties: &[
-        PropertySchema::in_place("description", "A description."),
-        PropertySchema::replace("key_usage", "ENCRYPT_DECRYPT (default), SIGN_VERIFY or GENERATE_VERIFY_MAC."),
-        PropertySchema::replace(
-            "key_spec",
-            "SYMMETRIC_DEFAULT (default), RSA_2048, RSA_4096, ECC_NIST_P256 or HMAC_256.",
-        ),
-        PropertySchema::in_place(
-            "enable_key_rotation",
-            "Rotate the key material yearly (default true; symmetric keys only).",
-        ),
-        PropertySchema::in_place(
-            "deletion_window_days",
-            "Days KMS waits before deleting the key (7 to 30, default 30).",
-        ),
-        PropertySchema::in_place("policy", "The key policy; KMS's default when absent."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: None,
-    outputs: KeyOutputs::FIELDS,
-};
-
 impl KeyArgs {
-    /// The key policy with the path of its property (Check scans it for wildcards).
-    pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy.iter().map(|p| (PropertyPath::root().key("policy"), p)).collect()
-    }
-
     /// Checks what KMS would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
@@ -205,10 +181,15 @@ impl KeyArgs {
 /// let alias = AliasArgs::builder().name("alias/artifacts").target_key_id("1234abcd-12ab-34cd-56ef-1234567890ab").build();
 /// assert!(alias.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A KMS alias (provider ID: the alias name). It is pointed at another key in place; a new name replaces it.",
+    outputs = AliasOutputs
+)]
 pub struct AliasArgs {
     /// The alias, starting with `alias/`. Changing it replaces the alias.
     #[builder(setter(into))]
+    #[args(replace)]
     pub name: String,
     /// The ID (or ARN) of the key the alias points to, changed in place.
     #[builder(setter(into))]
@@ -226,18 +207,6 @@ cairn_core::resource! {
         target_key_id: String,
     }
 }
-
-/// The schema of `aws:kms:Alias`.
-pub const ALIAS_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Alias as CustomResource>::TYPE,
-    doc: "A KMS alias (provider ID: the alias name). It is pointed at another key in place; a new name replaces it.",
-    properties: &[
-        PropertySchema::replace("name", "The alias, starting with alias/ (alias/aws/ is reserved).").required(),
-        PropertySchema::in_place("target_key_id", "The ID or ARN of the key the alias points to.").required(),
-    ],
-    auto_name: None,
-    outputs: AliasOutputs::FIELDS,
-};
 
 impl AliasArgs {
     /// Checks what KMS would refuse later, with the fix in each message.
@@ -269,17 +238,10 @@ impl AliasArgs {
     }
 }
 
-crate::plain_args!(AliasArgs, ALIAS_SCHEMA);
-
-impl cairn_core::schema::TypedArgs for KeyArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &KEY_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn warnings(&self) -> Vec<CheckFailure> {
-        crate::policy::wildcard_warnings(self.policy_documents())
+impl crate::policy::PolicyDocuments for KeyArgs {
+    /// The key policy with the path of its property (Check scans it for wildcards).
+    fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        self.policy.iter().map(|p| (PropertyPath::root().key("policy"), p)).collect()
     }
 }
 
@@ -306,7 +268,7 @@ mod tests {
         );
         let back: KeyArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&KEY_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<KeyArgs as TypedArgs>::SCHEMA, &v).is_empty());
         let sparse: KeyArgs = Value::from_json(&json!({})).deserialize_into().unwrap();
         assert!(sparse.enable_key_rotation && sparse.deletion_window_days == 30);
     }
@@ -342,7 +304,7 @@ mod tests {
         let reserved = AliasArgs::builder().name("alias/aws/s3").target_key_id("k").build();
         assert!(messages(&reserved.validate())[0].contains("reserved"));
         let v = Value::from_serialize(&AliasArgs::builder().name("alias/a").target_key_id("k").build()).unwrap();
-        assert!(cairn_provider_sdk::check_structure(&ALIAS_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<AliasArgs as TypedArgs>::SCHEMA, &v).is_empty());
     }
 
     #[test]

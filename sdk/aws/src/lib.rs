@@ -34,7 +34,7 @@
 //! optional: when absent, the provider's Check fills `<logical name>-<7 hex>`
 //! and keeps it stable across runs.
 
-use cairn_core::schema::ResourceSchema;
+use cairn_core::schema::{ResourceSchema, TypedArgs};
 use cairn_core::{CheckFailure, Input, PropertyPath};
 
 /// Declares a closed enum whose serde form is the AWS API string, with
@@ -79,21 +79,6 @@ macro_rules! aws_enum {
         }
     };
 }
-
-/// `impl TypedArgs` for arguments that need nothing beyond their schema and
-/// their own `validate()`, as most types do.
-macro_rules! plain_args {
-    ($args:ty, $schema:expr) => {
-        impl cairn_core::schema::TypedArgs for $args {
-            const SCHEMA: &'static cairn_core::schema::ResourceSchema = &$schema;
-
-            fn failures(&self) -> Vec<cairn_core::CheckFailure> {
-                self.validate()
-            }
-        }
-    };
-}
-use plain_args;
 
 pub mod amp;
 pub mod budgets;
@@ -148,37 +133,37 @@ pub use sqs::{Queue, QueueArgs, QueueOutputs, RedrivePolicy};
 
 /// The schemas of every resource type in this package.
 pub const SCHEMAS: &[&ResourceSchema] = &[
-    &iam::ROLE_SCHEMA,
-    &s3::BUCKET_SCHEMA,
-    &eks::CLUSTER_SCHEMA,
-    &eks::NODE_GROUP_SCHEMA,
-    &ec2::VPC_SCHEMA,
-    &ec2::SUBNET_SCHEMA,
-    &ec2::INTERNET_GATEWAY_SCHEMA,
-    &ec2::EIP_SCHEMA,
-    &ec2::NAT_GATEWAY_SCHEMA,
-    &ec2::ROUTE_TABLE_SCHEMA,
-    &ec2::ROUTE_SCHEMA,
-    &ec2::ROUTE_TABLE_ASSOCIATION_SCHEMA,
-    &ec2::SECURITY_GROUP_SCHEMA,
-    &ec2::SECURITY_GROUP_RULE_SCHEMA,
-    &iam_extras::POLICY_SCHEMA,
-    &iam_extras::ROLE_POLICY_SCHEMA,
-    &iam_extras::ROLE_POLICY_ATTACHMENT_SCHEMA,
-    &iam_extras::INSTANCE_PROFILE_SCHEMA,
-    &iam_extras::OPEN_ID_CONNECT_PROVIDER_SCHEMA,
-    &kms::KEY_SCHEMA,
-    &kms::ALIAS_SCHEMA,
-    &sqs::QUEUE_SCHEMA,
-    &logs::LOG_GROUP_SCHEMA,
-    &ecr::REPOSITORY_SCHEMA,
-    &sagemaker::MODEL_PACKAGE_GROUP_SCHEMA,
-    &dynamodb::TABLE_SCHEMA,
-    &cloudwatch::METRIC_ALARM_SCHEMA,
-    &amp::WORKSPACE_SCHEMA,
-    &amp::RULE_GROUPS_NAMESPACE_SCHEMA,
-    &budgets::BUDGET_SCHEMA,
-    &secretsmanager::SECRET_SCHEMA,
+    iam::RoleArgs::SCHEMA,
+    s3::BucketArgs::SCHEMA,
+    eks::ClusterArgs::SCHEMA,
+    eks::NodeGroupArgs::SCHEMA,
+    ec2::VpcArgs::SCHEMA,
+    ec2::SubnetArgs::SCHEMA,
+    ec2::InternetGatewayArgs::SCHEMA,
+    ec2::EipArgs::SCHEMA,
+    ec2::NatGatewayArgs::SCHEMA,
+    ec2::RouteTableArgs::SCHEMA,
+    ec2::RouteArgs::SCHEMA,
+    ec2::RouteTableAssociationArgs::SCHEMA,
+    ec2::SecurityGroupArgs::SCHEMA,
+    ec2::SecurityGroupRuleArgs::SCHEMA,
+    iam_extras::PolicyArgs::SCHEMA,
+    iam_extras::RolePolicyArgs::SCHEMA,
+    iam_extras::RolePolicyAttachmentArgs::SCHEMA,
+    iam_extras::InstanceProfileArgs::SCHEMA,
+    iam_extras::OpenIdConnectProviderArgs::SCHEMA,
+    kms::KeyArgs::SCHEMA,
+    kms::AliasArgs::SCHEMA,
+    sqs::QueueArgs::SCHEMA,
+    logs::LogGroupArgs::SCHEMA,
+    ecr::RepositoryArgs::SCHEMA,
+    sagemaker::ModelPackageGroupArgs::SCHEMA,
+    dynamodb::TableArgs::SCHEMA,
+    cloudwatch::MetricAlarmArgs::SCHEMA,
+    amp::WorkspaceArgs::SCHEMA,
+    amp::RuleGroupsNamespaceArgs::SCHEMA,
+    budgets::BudgetArgs::SCHEMA,
+    secretsmanager::SecretArgs::SCHEMA,
 ];
 
 /// The schema of the type `token` (e.g. `aws:eks:NodeGroup`), if this package has it.

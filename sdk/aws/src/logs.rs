@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -24,11 +24,18 @@ pub const RETENTION_DAYS: &[i32] =
 /// let audit = LogGroupArgs::builder().name("/ai/audit").retention_in_days(90).build();
 /// assert!(audit.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A CloudWatch Logs log group (provider ID: its name). Retention, the KMS key and tags change in place; \
+          the name is fixed.",
+    outputs = LogGroupOutputs,
+    auto_name(property = "name", max_len = MAX_LOG_GROUP_NAME)
+)]
 pub struct LogGroupArgs {
     /// The log group name; generated from the logical name when absent. Changing it replaces the group.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// Days events are kept (one of [`RETENTION_DAYS`]); forever when absent.
     #[builder(default, setter(strip_option))]
@@ -55,29 +62,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:cloudwatch:LogGroup`.
-pub const LOG_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <LogGroup as CustomResource>::TYPE,
-    doc: "A CloudWatch Logs log group (provider ID: its name). Retention, the KMS key and tags change in place; \
-          the name is fixed.",
-    properties: &[
-        PropertySchema::replace("name", "The log group name; generated from the logical name when absent."),
-        PropertySchema::in_place(
-            "retention_in_days",
-            "Days events are kept (1, 3, 5, 7, 14, 30, ... 3653); forever when absent.",
-        ),
-        PropertySchema::in_place("kms_key_id", "The ARN of the KMS key encrypting the events."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_LOG_GROUP_NAME,
-        lowercase: false,
-        reserved_prefix: None,
-    }),
-    outputs: LogGroupOutputs::FIELDS,
-};
 
 impl LogGroupArgs {
     /// Checks what CloudWatch Logs would refuse later, with the fix in each message.
@@ -121,8 +105,6 @@ impl LogGroupArgs {
     }
 }
 
-crate::plain_args!(LogGroupArgs, LOG_GROUP_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,8 +118,11 @@ mod tests {
         assert_eq!(v.to_json(), json!({"name": "/ai/app", "retention_in_days": 30, "tags": {"team": "ml"}}));
         let back: LogGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&LOG_GROUP_SCHEMA, &v).is_empty());
-        assert_eq!(LOG_GROUP_SCHEMA.outputs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["arn", "name"]);
+        assert!(cairn_provider_sdk::check_structure(<LogGroupArgs as TypedArgs>::SCHEMA, &v).is_empty());
+        assert_eq!(
+            <LogGroupArgs as TypedArgs>::SCHEMA.outputs.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ["arn", "name"]
+        );
     }
 
     #[test]

@@ -329,6 +329,17 @@ impl PolicyDocument {
     }
 }
 
+/// Argument structs that hold policy documents, so Check can warn about their wildcard actions.
+pub trait PolicyDocuments {
+    /// Each policy document in the arguments, at its property path.
+    fn policy_documents(&self) -> Vec<(cairn_core::PropertyPath, &PolicyDocument)>;
+}
+
+/// The wildcard-action warnings of every policy document in `args`.
+pub fn warnings<T: PolicyDocuments>(args: &T) -> Vec<cairn_core::CheckFailure> {
+    wildcard_warnings(args.policy_documents())
+}
+
 /// A warning per statement that allows wildcard actions, in each document at its property path.
 pub fn wildcard_warnings(documents: Vec<(cairn_core::PropertyPath, &PolicyDocument)>) -> Vec<cairn_core::CheckFailure> {
     let mut warnings = Vec::new();

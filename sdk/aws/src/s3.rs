@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input, PropertyPath};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input, PropertyPath};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -157,11 +157,19 @@ const MIN_INFREQUENT_ACCESS_DAYS: i32 = 30;
 /// assert!(scratch.bucket.is_none() && scratch.public_access_block.block_public_acls);
 /// assert!(scratch.lifecycle_rules.is_empty() && scratch.policy.is_none());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An S3 bucket, versioned, encrypted and closed to the public unless told otherwise. \
+          Everything but the name is updated in place.",
+    outputs = BucketOutputs,
+    auto_name(property = "bucket", max_len = MAX_BUCKET_NAME, lowercase),
+    warnings = crate::policy::warnings
+)]
 pub struct BucketArgs {
     /// The bucket name; generated (lowercase) from the logical name when absent. Changing it replaces the bucket.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub bucket: Option<Input<String>>,
     /// Keep every version of every object (on unless turned off).
     #[builder(default = true)]
@@ -209,32 +217,6 @@ cairn_core::resource! {
     }
 }
 
-/// The schema of `aws:s3:Bucket`.
-pub const BUCKET_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Bucket as CustomResource>::TYPE,
-    doc: "An S3 bucket, versioned, encrypted and closed to the public unless told otherwise. \
-          Everything but the name is updated in place.",
-    properties: &[
-        PropertySchema::replace("bucket", "The bucket name; generated (lowercase) from the logical name when absent."),
-        PropertySchema::in_place("versioning", "Keep every version of every object (default true)."),
-        PropertySchema::in_place("encryption", "Default encryption of new objects (default SSE-S3, AES256)."),
-        PropertySchema::in_place("public_access_block", "The public access block (default: all four flags true)."),
-        PropertySchema::in_place("force_destroy", "Delete every object and version with the bucket (default false)."),
-        PropertySchema::in_place(
-            "lifecycle_rules",
-            "Lifecycle rules: id, enabled (default true), prefix, expiration_days, noncurrent_version_expiration_days, \
-             abort_incomplete_multipart_upload_days, transitions [{days, storage_class}]; none when empty.",
-        ),
-        PropertySchema::in_place(
-            "policy",
-            "The bucket policy (statements with principals and resources); none when absent.",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "bucket", max_len: MAX_BUCKET_NAME, lowercase: true, reserved_prefix: None }),
-    outputs: BucketOutputs::FIELDS,
-};
-
 impl BucketArgs {
     /// Checks what S3 would refuse later, with the fix in each message.
     pub fn validate(&self) -> Vec<CheckFailure> {
@@ -256,11 +238,6 @@ impl BucketArgs {
         self.check_lifecycle_rules(&mut failures);
         self.check_policy(&mut failures);
         failures
-    }
-
-    /// The bucket policy with the path of its property (Check scans it for wildcards).
-    pub fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
-        self.policy.iter().map(|doc| (PropertyPath::root().key("policy"), doc)).collect()
     }
 
     fn check_lifecycle_rules(&self, failures: &mut Vec<CheckFailure>) {
@@ -412,21 +389,17 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
     }
 }
 
-impl cairn_core::schema::TypedArgs for BucketArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &BUCKET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn warnings(&self) -> Vec<CheckFailure> {
-        crate::policy::wildcard_warnings(self.policy_documents())
+impl crate::policy::PolicyDocuments for BucketArgs {
+    /// The bucket policy with the path of its property (Check scans it for wildcards).
+    fn policy_documents(&self) -> Vec<(PropertyPath, &PolicyDocument)> {
+        self.policy.iter().map(|doc| (PropertyPath::root().key("policy"), doc)).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicyDocuments;
     use cairn_core::Value;
     use serde_json::json;
 
@@ -449,7 +422,7 @@ mod tests {
         );
         let back: BucketArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&BUCKET_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<BucketArgs as TypedArgs>::SCHEMA, &v).is_empty());
 
         let sparse: BucketArgs = Value::from_json(&json!({"public_access_block": {"block_public_policy": false}}))
             .deserialize_into()
@@ -543,7 +516,7 @@ mod tests {
         assert_eq!(j["policy"]["statement"][0]["principal"], json!({"aws": ["arn:aws:iam::123456789012:root"]}));
         let back: BucketArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&BUCKET_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<BucketArgs as TypedArgs>::SCHEMA, &v).is_empty());
         assert_eq!(args.policy_documents().len(), 1);
         assert_eq!(args.policy_documents()[0].0.to_string(), "policy");
         for c in TransitionStorageClass::ALL {

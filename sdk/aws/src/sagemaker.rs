@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -22,15 +22,23 @@ const MAX_DESCRIPTION: usize = 1024;
 /// let models = ModelPackageGroupArgs::builder().description("fraud scoring models").build();
 /// assert!(models.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A SageMaker model package group (provider ID: its name). Tags change in place; the name and the \
+          description are fixed.",
+    outputs = ModelPackageGroupOutputs,
+    auto_name(property = "name", max_len = MAX_GROUP_NAME)
+)]
 pub struct ModelPackageGroupArgs {
     /// The group name; generated from the logical name when absent. Changing it replaces the group.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// A description. SageMaker cannot change it: changing it replaces the group.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub description: Option<String>,
     /// Tags.
     #[builder(default, setter(fn transform<K: Into<String>, V: Into<String>>(tags: impl IntoIterator<Item = (K, V)>) -> BTreeMap<String, String> {
@@ -50,20 +58,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:sagemaker:ModelPackageGroup`.
-pub const MODEL_PACKAGE_GROUP_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <ModelPackageGroup as CustomResource>::TYPE,
-    doc: "A SageMaker model package group (provider ID: its name). Tags change in place; the name and the \
-          description are fixed.",
-    properties: &[
-        PropertySchema::replace("name", "The group name; generated from the logical name when absent."),
-        PropertySchema::replace("description", "A description (at most 1024 characters)."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_GROUP_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: ModelPackageGroupOutputs::FIELDS,
-};
 
 impl ModelPackageGroupArgs {
     /// Checks what SageMaker would refuse later, with the fix in each message.
@@ -94,8 +88,6 @@ impl ModelPackageGroupArgs {
     }
 }
 
-crate::plain_args!(ModelPackageGroupArgs, MODEL_PACKAGE_GROUP_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +101,7 @@ mod tests {
         assert_eq!(v.to_json(), json!({"description": "d", "tags": {"team": "ml"}}));
         let back: ModelPackageGroupArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&MODEL_PACKAGE_GROUP_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<ModelPackageGroupArgs as TypedArgs>::SCHEMA, &v).is_empty());
 
         let bad = ModelPackageGroupArgs::builder().name("fraud_models").description("x".repeat(1025)).build();
         let text: Vec<String> = bad.validate().iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input, Value};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -36,11 +36,19 @@ fn default_recovery_window() -> i32 {
 ///     .build();
 /// assert_eq!(token.recovery_window_days, 7);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "A Secrets Manager secret (provider ID: its ARN). The description, key, value (write-only, a secret \
+          output) and tags change in place; the name is fixed. Deleting it schedules the deletion after \
+          `recovery_window_days` (0: at once).",
+    outputs = SecretOutputs,
+    auto_name(property = "name", max_len = MAX_SECRET_NAME)
+)]
 pub struct SecretArgs {
     /// The secret's name; generated from the logical name when absent. Changing it replaces the secret.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// A description, changed in place.
     #[builder(default, setter(into, strip_option))]
@@ -54,6 +62,7 @@ pub struct SecretArgs {
     /// place as a new version, never read back.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(secret)]
     pub secret_string: Option<Input<String>>,
     /// Days a deleted secret can still be restored (7 to 30), or 0 to delete it at once.
     #[builder(default = DEFAULT_RECOVERY_WINDOW_DAYS)]
@@ -76,24 +85,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:secretsmanager:Secret`.
-pub const SECRET_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Secret as CustomResource>::TYPE,
-    doc: "A Secrets Manager secret (provider ID: its ARN). The description, key, value (write-only, a secret \
-          output) and tags change in place; the name is fixed. Deleting it schedules the deletion after \
-          `recovery_window_days` (0: at once).",
-    properties: &[
-        PropertySchema::replace("name", "The secret's name; generated from the logical name when absent."),
-        PropertySchema::in_place("description", "A description."),
-        PropertySchema::in_place("kms_key_id", "The KMS key the value is encrypted with."),
-        PropertySchema::in_place("secret_string", "The value: a secret output; write-only."),
-        PropertySchema::in_place("recovery_window_days", "Days a deleted secret can be restored (7 to 30), or 0."),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    auto_name: Some(AutoName { property: "name", max_len: MAX_SECRET_NAME, lowercase: false, reserved_prefix: None }),
-    outputs: SecretOutputs::FIELDS,
-};
 
 impl SecretArgs {
     /// Checks what Secrets Manager would refuse later, with the fix in each message.
@@ -121,46 +112,24 @@ impl SecretArgs {
         }
         failures
     }
-
-    /// Refuses a value that is not marked secret in the raw inputs: it would
-    /// be shown by every preview and stored in the state in plain text.
-    pub fn plain_value_failures(inputs: &Value) -> Vec<CheckFailure> {
-        match inputs.get("secret_string") {
-            Some(v) if !v.contains_unknown() && !v.contains_secret() => vec![failure(
-                "secret_string",
-                "the value is not marked secret, so previews would show it and the state would keep it in plain \
-                 text: pass a secret output (config.require_secret, a stack reference's require_secret, or \
-                 Output::secret / .as_secret())",
-            )],
-            _ => Vec::new(),
-        }
-    }
-}
-
-impl cairn_core::schema::TypedArgs for SecretArgs {
-    const SCHEMA: &'static cairn_core::schema::ResourceSchema = &SECRET_SCHEMA;
-
-    fn failures(&self) -> Vec<CheckFailure> {
-        self.validate()
-    }
-
-    fn raw_failures(inputs: &cairn_core::Value) -> Vec<CheckFailure> {
-        SecretArgs::plain_value_failures(inputs)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_core::Value;
 
     #[test]
     fn a_plain_value_is_refused_and_a_secret_one_accepted() {
-        let plain: Value = [("secret_string", Value::from("hunter2"))].into_iter().collect();
-        assert!(SecretArgs::plain_value_failures(&plain)[0].reason.contains("not marked secret"));
-        let sealed: Value = [("secret_string", Value::Secret(Box::new("hunter2".into())))].into_iter().collect();
-        assert!(SecretArgs::plain_value_failures(&sealed).is_empty());
-        let unknown: Value = [("secret_string", Value::Unknown)].into_iter().collect();
-        assert!(SecretArgs::plain_value_failures(&unknown).is_empty());
+        // The schema marks the value secret, and the SDK's Check holds every secret property to it.
+        let check = |v: Value| {
+            cairn_provider_sdk::check_structure(SecretArgs::SCHEMA, &[("secret_string", v)].into_iter().collect())
+        };
+        let refused = check(Value::from("hunter2"));
+        assert_eq!(refused[0].property.to_string(), "secret_string");
+        assert!(refused[0].reason.contains("not marked secret"));
+        assert!(check(Value::Secret(Box::new("hunter2".into()))).is_empty());
+        assert!(check(Value::Unknown).is_empty());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use cairn_core::schema::{AutoName, PropertySchema, ResourceSchema};
-use cairn_core::{CheckFailure, CustomResource, Input};
+use cairn_core::schema::TypedArgs;
+use cairn_core::{CheckFailure, Input};
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
@@ -51,16 +51,24 @@ pub struct RedrivePolicy {
 ///     .build();
 /// assert!(jobs.validate().is_empty());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, Serialize, Deserialize, TypedBuilder, TypedArgs)]
+#[args(
+    doc = "An SQS queue (provider ID: its URL). Timeouts, retention, delay, long polling, the dead-letter queue, \
+          encryption and tags change in place; the name and the FIFO flag are fixed.",
+    outputs = QueueOutputs,
+    auto_name(property = "name", max_len = MAX_QUEUE_NAME - FIFO_SUFFIX.len())
+)]
 pub struct QueueArgs {
     /// The queue name; generated from the logical name when absent. A FIFO queue's name gets `.fifo`
     /// appended when it lacks it. Changing it replaces the queue.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[args(replace)]
     pub name: Option<Input<String>>,
     /// A FIFO queue (exactly-once, ordered per message group). Changing it replaces the queue.
     #[builder(default)]
     #[serde(default)]
+    #[args(replace)]
     pub fifo: bool,
     /// Seconds a received message stays hidden from other consumers (0 to 43200, default 30).
     #[builder(default = DEFAULT_VISIBILITY_TIMEOUT)]
@@ -105,38 +113,6 @@ cairn_core::resource! {
         name: String,
     }
 }
-
-/// The schema of `aws:sqs:Queue`.
-pub const QUEUE_SCHEMA: ResourceSchema = ResourceSchema {
-    token: <Queue as CustomResource>::TYPE,
-    doc: "An SQS queue (provider ID: its URL). Timeouts, retention, delay, long polling, the dead-letter queue, \
-          encryption and tags change in place; the name and the FIFO flag are fixed.",
-    properties: &[
-        PropertySchema::replace(
-            "name",
-            "The queue name; generated from the logical name when absent (`.fifo` appended for FIFO queues).",
-        ),
-        PropertySchema::replace("fifo", "A FIFO queue (default false)."),
-        PropertySchema::in_place("visibility_timeout_seconds", "Seconds a received message stays hidden (default 30)."),
-        PropertySchema::in_place("message_retention_seconds", "Seconds SQS keeps a message (default 345600)."),
-        PropertySchema::in_place("delay_seconds", "Seconds every new message is delayed (default 0)."),
-        PropertySchema::in_place("receive_wait_time_seconds", "Seconds a receive waits for a message (default 0)."),
-        PropertySchema::in_place("redrive_policy", "dead_letter_target_arn and max_receive_count; none when absent."),
-        PropertySchema::in_place(
-            "kms_master_key_id",
-            "The KMS key encrypting messages; SQS's own encryption when absent.",
-        ),
-        PropertySchema::in_place("tags", "Tags."),
-    ],
-    // Room for the `.fifo` a FIFO queue's generated name gets.
-    auto_name: Some(AutoName {
-        property: "name",
-        max_len: MAX_QUEUE_NAME - FIFO_SUFFIX.len(),
-        lowercase: false,
-        reserved_prefix: None,
-    }),
-    outputs: QueueOutputs::FIELDS,
-};
 
 /// The name SQS gets for `name`: FIFO queue names end in `.fifo`.
 ///
@@ -216,8 +192,6 @@ impl QueueArgs {
     }
 }
 
-crate::plain_args!(QueueArgs, QUEUE_SCHEMA);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,7 +214,7 @@ mod tests {
         );
         let back: QueueArgs = v.deserialize_into().unwrap();
         assert_eq!(Value::from_serialize(&back).unwrap(), v);
-        assert!(cairn_provider_sdk::check_structure(&QUEUE_SCHEMA, &v).is_empty());
+        assert!(cairn_provider_sdk::check_structure(<QueueArgs as TypedArgs>::SCHEMA, &v).is_empty());
 
         let dlq = Value::from_json(&json!({
             "redrive_policy": {"dead_letter_target_arn": {"$cairn.unknown": true}, "max_receive_count": 3}
@@ -291,7 +265,7 @@ mod tests {
 
     #[test]
     fn generated_names_leave_room_for_the_fifo_suffix() {
-        let auto = QUEUE_SCHEMA.auto_name.unwrap();
+        let auto = <QueueArgs as TypedArgs>::SCHEMA.auto_name.unwrap();
         assert_eq!(auto.max_len + FIFO_SUFFIX.len(), MAX_QUEUE_NAME);
     }
 }

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeSet;
 
+pub use cairn_derive::TypedArgs;
+
 use crate::provider::CheckFailure;
 use crate::value::{DEFAULTS_KEY, Value};
 
@@ -21,35 +23,20 @@ pub enum Change {
     Replace,
 }
 
-/// One input property of a resource type.
+/// One input property of a resource type, as `#[derive(TypedArgs)]` reads it
+/// from the argument struct's field.
 #[derive(Debug, Clone, Copy)]
 pub struct PropertySchema {
-    /// The property name, as in the typed arguments (snake_case).
+    /// The property name, as in the inputs (the field's serde name).
     pub name: &'static str,
-    /// What changing it does.
+    /// What changing it does (`#[args(replace)]` on the field forces a replacement).
     pub change: Change,
-    /// Must be set.
+    /// The program must set it: neither an `Option` nor defaulted by serde or the builder.
     pub required: bool,
-    /// One line of documentation.
+    /// Its value is meant to be a secret output (`#[args(secret)]`).
+    pub secret: bool,
+    /// The field's doc comment, as one paragraph.
     pub doc: &'static str,
-}
-
-impl PropertySchema {
-    /// A property updated in place.
-    pub const fn in_place(name: &'static str, doc: &'static str) -> Self {
-        Self { name, change: Change::InPlace, required: false, doc }
-    }
-
-    /// A property whose change replaces the resource.
-    pub const fn replace(name: &'static str, doc: &'static str) -> Self {
-        Self { name, change: Change::Replace, required: false, doc }
-    }
-
-    /// The same property, required.
-    pub const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
 }
 
 /// How a type names its physical resource when the program gives no name.
@@ -69,8 +56,53 @@ pub struct AutoName {
 }
 
 /// A resource type's typed arguments as providers and tools need them: the
-/// type's schema and what the arguments themselves can tell. Implemented
-/// beside the argument struct, in the crate programs link.
+/// type's schema and what the arguments themselves can tell. Derived on the
+/// argument struct, in the crate programs link:
+///
+/// ```
+/// use cairn_core::schema::{Change, TypedArgs};
+/// use cairn_core::{CheckFailure, Input};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, TypedArgs)]
+/// #[args(
+///     doc = "A message queue.",
+///     outputs = QueueOutputs,
+///     auto_name(property = "name", max_len = 80),
+///     no_validate
+/// )]
+/// pub struct QueueArgs {
+///     /// The queue name; generated when absent.
+///     #[args(replace)]
+///     #[serde(default, skip_serializing_if = "Option::is_none")]
+///     pub name: Option<Input<String>>,
+///     /// Seconds a message stays hidden once received.
+///     pub visibility_timeout: i32,
+/// }
+///
+/// cairn_core::resource! {
+///     /// A queue.
+///     Queue, token = "example:mq:Queue", args = QueueArgs, outputs = QueueOutputs {
+///         /// Its URL.
+///         url: String,
+///     }
+/// }
+///
+/// let schema = QueueArgs::SCHEMA;
+/// assert_eq!(schema.token, "example:mq:Queue");
+/// assert_eq!(schema.property("name").unwrap().change, Change::Replace);
+/// assert!(schema.property("visibility_timeout").unwrap().required);
+/// assert_eq!(schema.property("visibility_timeout").unwrap().doc, "Seconds a message stays hidden once received.");
+/// assert_eq!(schema.outputs[0].0, "url");
+/// ```
+///
+/// Container attributes, `#[args(...)]`: `doc = "..."` (the type's paragraph
+/// in the reference), `outputs = T` (the outputs struct `resource!` made),
+/// `auto_name(property = "...", max_len = EXPR, lowercase, reserved_prefix = EXPR)`,
+/// `validate = PATH` (called as `PATH(&args)`; by default the struct's own
+/// `validate()` method) or `no_validate`, `warnings = PATH`, `raw_failures = PATH`
+/// and `deletes_first = PATH` (the trait's methods below). Field attributes:
+/// `#[args(replace)]` (a change replaces the resource) and `#[args(secret)]`.
 pub trait TypedArgs: serde::Serialize + serde::de::DeserializeOwned {
     /// The type's schema.
     const SCHEMA: &'static ResourceSchema;
@@ -156,7 +188,11 @@ pub fn reference_markdown(package: &str, schemas: &[&ResourceSchema]) -> String 
                 "| `{}` | {} | {change} | {} |",
                 p.name,
                 if p.required { "yes" } else { "" },
-                cell(p.doc)
+                if p.secret {
+                    format!("Secret: sealed in the state, masked in plans. {}", cell(p.doc))
+                } else {
+                    cell(p.doc)
+                }
             );
         }
         if !schema.outputs.is_empty() {

@@ -154,11 +154,9 @@ fn serde_of(attrs: &[Attribute], name: &mut String, defaulted: &mut bool) -> syn
 /// out: `default` among the top-level words of `#[builder(...)]`.
 fn builder_default(attrs: &[Attribute]) -> bool {
     attrs.iter().filter(|a| a.path().is_ident("builder")).any(|a| match &a.meta {
-        syn::Meta::List(list) => list
-            .tokens
-            .clone()
-            .into_iter()
-            .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "default")),
+        syn::Meta::List(list) => {
+            list.tokens.clone().into_iter().any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "default"))
+        }
         _ => false,
     })
 }

@@ -36,7 +36,8 @@ pub fn check<A: TypedArgs>(req: CheckRequest) -> CheckResponse {
     CheckResponse { inputs, failures, warnings }
 }
 
-/// Structural checks: unknown properties and missing required ones.
+/// Structural checks: unknown properties, missing required ones, and plain
+/// values given to secret ones.
 pub fn check_structure(schema: &ResourceSchema, news: &Value) -> Vec<CheckFailure> {
     let mut failures = Vec::new();
     let Some(map) = news.as_map() else {
@@ -48,6 +49,21 @@ pub fn check_structure(schema: &ResourceSchema, news: &Value) -> Vec<CheckFailur
             failures.push(CheckFailure {
                 property: PropertyPath::root().key(key),
                 reason: format!("`{}` has no property `{key}`; known properties: {}", schema.token, known.join(", ")),
+            });
+        }
+    }
+    for p in schema.properties.iter().filter(|p| p.secret) {
+        if let Some(v) = map.get(p.name)
+            && !matches!(v, Value::Null)
+            && !v.contains_unknown()
+            && !v.contains_secret()
+        {
+            failures.push(CheckFailure {
+                property: PropertyPath::root().key(p.name),
+                reason: "the value is not marked secret, so previews would show it and the state would keep it in \
+                         plain text: pass a secret output (config.require_secret, a stack reference's \
+                         require_secret, or Output::secret / .as_secret())"
+                    .into(),
             });
         }
     }
@@ -152,21 +168,40 @@ fn locate_failure<A: DeserializeOwned>(inputs: &Value, message: &str) -> CheckFa
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use cairn_core::schema::PropertySchema;
+    use crate::TypedArgs;
     use cairn_core::{ProjectName, ResourceType, StackName};
     use serde_json::json;
 
-    pub(crate) const SCHEMA: ResourceSchema = ResourceSchema {
-        token: "aws:s3:Bucket",
-        doc: "",
-        properties: &[
-            PropertySchema::replace("bucket", "name"),
-            PropertySchema::in_place("tags", "tags"),
-            PropertySchema::replace("region", "region").required(),
-        ],
-        auto_name: Some(AutoName { property: "bucket", max_len: 63, lowercase: true, reserved_prefix: None }),
-        outputs: &[],
-    };
+    /// A type described the way every type is: derived from its argument struct.
+    #[derive(serde::Serialize, serde::Deserialize, cairn_core::schema::TypedArgs)]
+    #[args(
+        doc = "A test bucket.",
+        outputs = BucketOutputs,
+        auto_name(property = "bucket", max_len = 63, lowercase),
+        no_validate
+    )]
+    pub(crate) struct BucketArgs {
+        /// Its name.
+        #[args(replace)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bucket: Option<String>,
+        /// Its tags.
+        #[serde(default)]
+        tags: std::collections::BTreeMap<String, String>,
+        /// Its region.
+        #[args(replace)]
+        region: String,
+    }
+
+    cairn_core::resource! {
+        /// A test bucket.
+        Bucket, token = "aws:s3:Bucket", args = BucketArgs, outputs = BucketOutputs {
+            /// Its ARN.
+            arn: String,
+        }
+    }
+
+    pub(crate) const SCHEMA: &ResourceSchema = <BucketArgs as TypedArgs>::SCHEMA;
 
     fn urn() -> Urn {
         let (s, p) = (StackName::new("dev").unwrap(), ProjectName::new("p").unwrap());
@@ -187,17 +222,17 @@ pub(crate) mod tests {
     #[test]
     fn auto_name_is_generated_once_and_kept() {
         let mut news = Value::from_json(&json!({"region": "us-east-1"}));
-        fill_auto_name(&SCHEMA, &urn(), None, &mut news);
+        fill_auto_name(SCHEMA, &urn(), None, &mut news);
         let name = news.get("bucket").and_then(Value::as_str).unwrap().to_owned();
         assert!(name.starts_with("artifacts-1-") && name.len() == "artifacts-1-".len() + 7, "{name}");
         let mut again = Value::from_json(&json!({"region": "us-east-1"}));
-        fill_auto_name(&SCHEMA, &urn(), Some(&news), &mut again);
+        fill_auto_name(SCHEMA, &urn(), Some(&news), &mut again);
         assert_eq!(again.get("bucket").and_then(Value::as_str), Some(name.as_str()));
     }
 
     #[test]
     fn structure_check_names_unknown_and_missing_properties() {
-        let f = check_structure(&SCHEMA, &Value::from_json(&json!({"colour": "red"})));
+        let f = check_structure(SCHEMA, &Value::from_json(&json!({"colour": "red"})));
         let text: Vec<String> = f.iter().map(|f| format!("{}: {}", f.property, f.reason)).collect();
         assert!(text[0].starts_with("colour: ") && text[0].contains("known properties"), "{text:?}");
         assert!(text[1].starts_with("region: ") && text[1].contains("required"), "{text:?}");

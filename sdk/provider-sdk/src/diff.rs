@@ -50,13 +50,13 @@ mod tests {
     fn diff_marks_replacements_and_delete_first_for_fixed_names() {
         let olds = Value::from_json(&json!({"bucket": "b", "region": "a", "tags": {"x": "1"}}));
         let news = Value::from_json(&json!({"bucket": "b", "region": "b", "tags": {"x": "2"}}));
-        let d = diff_schema(&SCHEMA, &olds, &news);
+        let d = diff_schema(SCHEMA, &olds, &news);
         assert_eq!(d.changes.len(), 2);
         assert_eq!(d.replaces, vec![PropertyPath::parse("region")]);
         assert!(d.delete_before_replace, "fixed name `b` cannot exist twice");
 
         let tags_only =
-            diff_schema(&SCHEMA, &olds, &Value::from_json(&json!({"bucket": "b", "region": "a", "tags": {}})));
+            diff_schema(SCHEMA, &olds, &Value::from_json(&json!({"bucket": "b", "region": "a", "tags": {}})));
         assert!(tags_only.replaces.is_empty() && !tags_only.delete_before_replace);
     }
 }
