@@ -52,7 +52,7 @@ fn declare(program: impl Fn(&Stack)) -> DeclaredStack {
 
 /// `(name, op)` of every step.
 fn ops(plan: &Plan) -> Vec<(String, Op)> {
-    plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect()
+    plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op())).collect()
 }
 
 impl InProcess {

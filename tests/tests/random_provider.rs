@@ -50,7 +50,7 @@ async fn the_random_provider_runs_as_a_plugin_on_the_provider_sdk() {
         let run = runner.up(&declare(program), &RunOptions::default(), &AutoApprove).await.unwrap();
         assert!(!run.failed(), "{:?}", run.apply_report());
         store.check_every_prefix().unwrap();
-        let ops: Vec<(String, Op)> = run.plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op)).collect();
+        let ops: Vec<(String, Op)> = run.plan.steps.iter().map(|s| (s.urn.name().to_owned(), s.op())).collect();
         (ops, run.state().unwrap().clone())
     };
     let password = |state: &cairn_state::StackState| {
@@ -80,7 +80,7 @@ async fn the_random_provider_runs_as_a_plugin_on_the_provider_sdk() {
     // A keepers change: the SDK's Diff says replace, and the value is new.
     let plan = runner.preview(&declare(program("2027-01", None))).await.unwrap();
     let db = plan.steps.iter().find(|s| s.urn.name() == "db").unwrap();
-    assert_eq!(db.op, Op::Replace);
+    assert_eq!(db.op(), Op::Replace);
     assert_eq!(db.replaces.iter().map(ToString::to_string).collect::<Vec<_>>(), ["keepers.rotated"]);
     let (ops, state) = up(program("2027-01", None)).await;
     assert_eq!(ops[0], ("db".into(), Op::Replace));

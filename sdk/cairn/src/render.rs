@@ -35,7 +35,7 @@ fn op_word(op: Op) -> &'static str {
 /// Orders steps as a tree: each step after its parent, children indented.
 fn tree(steps: &[Step]) -> Vec<(usize, &Step)> {
     let parent_of = |s: &Step| -> Option<Urn> {
-        s.new.as_ref().and_then(|n| n.parent.clone()).or_else(|| s.old.as_ref().and_then(|o| o.parent.clone()))
+        s.desired().and_then(|n| n.parent.clone()).or_else(|| s.recorded().and_then(|o| o.parent.clone()))
     };
     let present: std::collections::HashSet<&Urn> = steps.iter().map(|s| &s.urn).collect();
     let mut out = Vec::with_capacity(steps.len());
@@ -77,28 +77,28 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
     let mut out = String::new();
     let _ = writeln!(out, "{verb} of stack {} (project {project})\n", Style::new().bold().apply_to(stack));
     for (depth, s) in tree(&plan.steps) {
-        let style = op_style(s.op);
+        let style = op_style(s.op());
         let indent = "   ".repeat(depth);
-        let extra = match s.op {
-            Op::Replace if s.delete_before_replace => format!(" (delete first; forced by {})", paths(&s.replaces)),
+        let extra = match s.op() {
+            Op::Replace if s.delete_before_replace() => format!(" (delete first; forced by {})", paths(&s.replaces)),
             Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
-            Op::Import => format!(" (ID {})", s.import_id.as_deref().unwrap_or("?")),
+            Op::Import => format!(" (ID {})", s.import_id().unwrap_or("?")),
             _ => String::new(),
         };
         let _ = writeln!(
             out,
             " {} {indent}{} {}{}",
-            style.apply_to(s.op.marker()),
+            style.apply_to(s.op().marker()),
             style.apply_to(s.ty.as_str()),
             s.urn.name(),
             style
-                .apply_to(format!(" {}{extra}", if s.op == Op::Same { "" } else { op_word(s.op) }))
+                .apply_to(format!(" {}{extra}", if s.op() == Op::Same { "" } else { op_word(s.op()) }))
                 .to_string()
                 .trim_end()
         );
-        if matches!(s.op, Op::Update | Op::Replace) {
-            let olds = s.old.as_ref().map(|o| &o.inputs);
-            let news = s.new.as_ref().map(|n| &n.inputs);
+        if matches!(s.op(), Op::Update | Op::Replace) {
+            let olds = s.recorded().map(|o| &o.inputs);
+            let news = s.desired().map(|n| &n.inputs);
             for d in &s.diffs {
                 let old = olds.and_then(|o| o.at(&d.path));
                 let new = news.and_then(|n| n.at(&d.path));
@@ -107,7 +107,7 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
                     DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
                     DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
                 };
-                let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op).apply_to(mark));
+                let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op()).apply_to(mark));
             }
         }
         if let Some(outs) = plan.component_outputs.get(&s.urn) {
@@ -154,11 +154,11 @@ fn step_json(s: &Step, component_outputs: Option<&BTreeMap<String, Value>>) -> s
     let mut j = json!({
         "urn": s.urn,
         "type": s.ty.as_str(),
-        "op": s.op,
+        "op": s.op(),
         "changes": s.diffs.iter().map(|d| d.path.to_string()).collect::<Vec<_>>(),
         "replaces": s.replaces.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
     });
-    if let Some(id) = &s.import_id {
+    if let Some(id) = s.import_id() {
         j["import_id"] = json!(id);
     }
     if let Some(outs) = component_outputs {

@@ -2,7 +2,7 @@
 
 use cairn::engine::Status;
 use cairn::engine::executor::{ApplyReport, StepOutcome};
-use cairn::engine::plan::{Desired, Op, Plan, Step};
+use cairn::engine::plan::{Change, Desired, Op, Plan, Step};
 use cairn::render;
 use cairn_core::{DiffKind, PropertyDiff, PropertyPath, ResourceKind, Urn, Value};
 use cairn_state::{ResourceState, StackState};
@@ -24,24 +24,31 @@ fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Val
         (Some(o), Some(n)) => o.inputs.diff(&Value::from_json(n)),
         _ => vec![],
     };
+    let new = new.map(|n| Desired {
+        inputs: Value::from_json(&n),
+        parent: parent.cloned(),
+        dependencies: vec![],
+        protect: false,
+        declared_index: 0,
+    });
+    let id = || old.as_ref().and_then(|o| o.id.clone()).unwrap();
+    let change = match (op, old.clone(), new) {
+        (Op::Create, None, Some(new)) => Change::Create { new },
+        (Op::Update, Some(old), Some(new)) => Change::Update { id: id(), old, new },
+        (Op::Replace, Some(old), Some(new)) => Change::Replace { id: id(), old, new, delete_first: false },
+        (Op::Delete, Some(old), None) => Change::Delete { id: old.id.clone(), old },
+        (Op::Import, None, Some(new)) => Change::Import { id: "imported-id".into(), new },
+        (Op::Same, Some(old), Some(new)) => Change::Same { old, new },
+        other => panic!("no such step: {other:?}"),
+    };
     Step {
         urn: u.clone(),
         ty: u.resource_type(),
         kind: if u.resource_type().package() == "cairn" { ResourceKind::Component } else { ResourceKind::Custom },
-        op,
-        old,
-        new: new.map(|n| Desired {
-            inputs: Value::from_json(&n),
-            parent: parent.cloned(),
-            dependencies: vec![],
-            protect: false,
-        }),
+        change,
         diffs,
         replaces: vec![],
-        delete_before_replace: false,
         warnings: vec![],
-        declared_index: None,
-        import_id: (op == Op::Import).then(|| "imported-id".to_owned()),
     }
 }
 
@@ -127,7 +134,7 @@ fn report_json_and_text() {
         .map(|(s, status)| StepOutcome {
             urn: s.urn.clone(),
             ty: s.ty.to_string(),
-            op: s.op,
+            op: s.op(),
             status,
             error: (status == Status::Failed).then(|| "create aws:eks:NodeGroup: quota exceeded".to_owned()),
         })
@@ -147,7 +154,7 @@ fn report_json_and_text() {
 fn no_changes_says_so() {
     console::set_colors_enabled(false);
     let mut plan = sample_plan();
-    plan.steps.retain(|s| s.op == Op::Same);
+    plan.steps.retain(|s| s.op() == Op::Same);
     plan.outputs.clear();
     let text = render::plan_text(&plan, "dev", "ai", "Preview");
     assert!(text.contains("No changes: stack dev matches the program (1 unchanged)."), "{text}");

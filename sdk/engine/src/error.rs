@@ -81,6 +81,17 @@ pub enum EngineError {
     /// The confirmation question could not be answered.
     #[error(transparent)]
     Refused(#[from] crate::automation::Refusal),
+    /// A recorded custom resource has no provider ID, so no provider call can name it.
+    #[error(
+        "the state records {urn} with no provider ID, so it cannot be {action}: the state is damaged; export it \
+         (`state export`), add the resource's ID or remove its record, and import it back (`state import`)"
+    )]
+    MissingId {
+        /// The resource.
+        urn: Urn,
+        /// What was to be done (`updated`, `replaced`, `deleted`).
+        action: &'static str,
+    },
     /// The plan was made against another state.
     #[error(
         "the plan was made against state serial {planned} but the state is now at serial {current}: run preview again"

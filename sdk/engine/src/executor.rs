@@ -22,7 +22,7 @@ use petgraph::visit::{Dfs, EdgeRef};
 use serde::Serialize;
 
 use crate::error::EngineError;
-use crate::plan::{Op, Plan, Step};
+use crate::plan::{Change, Desired, Op, Plan, Step};
 use crate::planner::{KnownOutputs, resolve_inputs};
 use crate::providers::{ProviderSource, for_type};
 
@@ -147,7 +147,7 @@ impl ApplyReport {
             .map(|s| StepOutcome {
                 urn: s.urn.clone(),
                 ty: s.ty.to_string(),
-                op: s.op,
+                op: s.op(),
                 status: Status::Succeeded,
                 error: None,
             })
@@ -174,39 +174,39 @@ fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
     let mut deletes: Vec<(NodeIndex, &ResourceState)> = Vec::new();
     for (i, s) in plan.steps.iter().enumerate() {
         let mut add = |kind| g.add_node(Action { step: i, kind });
-        match s.op {
-            Op::Create => {
+        match &s.change {
+            Change::Create { .. } => {
                 new_side.insert(&s.urn, add(ActionKind::Create));
             }
-            Op::Update => {
+            Change::Update { .. } => {
                 new_side.insert(&s.urn, add(ActionKind::Update));
             }
-            Op::Same => {
+            Change::Same { .. } => {
                 new_side.insert(&s.urn, add(ActionKind::Same));
             }
-            Op::Import => {
+            Change::Import { .. } => {
                 new_side.insert(&s.urn, add(ActionKind::Import));
             }
-            Op::Replace => {
+            Change::Replace { old, delete_first, .. } => {
                 let create = add(ActionKind::CreateReplacement);
                 let delete = add(ActionKind::DeleteReplaced);
                 new_side.insert(&s.urn, create);
-                if s.delete_before_replace {
+                if *delete_first {
                     g.add_edge(delete, create, ());
                 } else {
                     g.add_edge(create, delete, ());
                 }
-                deletes.push((delete, s.old.as_ref().expect("a replaced resource exists")));
+                deletes.push((delete, old));
             }
-            Op::Delete => {
+            Change::Delete { old, .. } => {
                 let delete = add(ActionKind::Delete);
-                deletes.push((delete, s.old.as_ref().expect("a deleted resource exists")));
+                deletes.push((delete, old));
             }
         }
     }
     // New side: after everything the resource depends on.
     for (i, s) in plan.steps.iter().enumerate() {
-        let (Some(new), Some(&me)) = (&s.new, new_side.get(&s.urn)) else { continue };
+        let (Some(new), Some(&me)) = (s.desired(), new_side.get(&s.urn)) else { continue };
         debug_assert_eq!(g[me].step, i);
         for dep in &new.dependencies {
             if let Some(&d) = new_side.get(dep) {
@@ -217,7 +217,7 @@ fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
     // Deletes: after everything that depended on the old resource has been
     // deleted or moved off it.
     for &(d, old) in &deletes {
-        let delete_first = plan.steps[g[d].step].delete_before_replace && g[d].kind == ActionKind::DeleteReplaced;
+        let delete_first = plan.steps[g[d].step].delete_before_replace() && g[d].kind == ActionKind::DeleteReplaced;
         for (e, other) in &deletes {
             if *e != d && (other.dependencies.contains(&old.urn) || other.parent.as_ref() == Some(&old.urn)) {
                 g.add_edge(*e, d, ());
@@ -227,7 +227,7 @@ fn action_graph(plan: &Plan) -> DiGraph<Action, ()> {
             continue;
         }
         for s in &plan.steps {
-            let depended = s.old.as_ref().is_some_and(|o| o.dependencies.contains(&old.urn));
+            let depended = s.recorded().is_some_and(|o| o.dependencies.contains(&old.urn));
             if depended
                 && s.urn != old.urn
                 && let Some(&n) = new_side.get(&s.urn)
@@ -345,7 +345,7 @@ pub async fn apply(
             } else {
                 Status::Succeeded
             };
-            StepOutcome { urn: s.urn.clone(), ty: s.ty.to_string(), op: s.op, status, error }
+            StepOutcome { urn: s.urn.clone(), ty: s.ty.to_string(), op: s.op(), status, error }
         })
         .collect();
     Ok(ApplyReport { outcomes, state: recorder.state() })
@@ -430,25 +430,31 @@ impl Run<'_> {
     }
 
     async fn perform_inner(&self, step: &Step, kind: ActionKind) -> Result<(), ActionError> {
-        match kind {
-            ActionKind::Same => self.same(step).await,
-            ActionKind::Create | ActionKind::CreateReplacement => self.create(step, kind).await,
-            ActionKind::Update => self.update(step).await,
-            ActionKind::Delete | ActionKind::DeleteReplaced => self.delete(step).await,
-            ActionKind::Import => self.import(step).await,
+        match &step.change {
+            Change::Same { old, new } => self.same(step, old, new).await,
+            Change::Create { new } => self.create(step, new, None).await,
+            Change::Replace { old, id, .. } if kind == ActionKind::DeleteReplaced => {
+                self.delete(step, old, Some(id)).await
+            }
+            Change::Replace { new, id, .. } => self.create(step, new, Some(id)).await,
+            Change::Update { id, old, new } => self.update(step, id, old, new).await,
+            Change::Delete { old, id } => self.delete(step, old, id.as_ref()).await,
+            Change::Import { id, new } => self.import(step, id, new).await,
         }
     }
 
     /// The inputs to send: the planned ones, with unknowns now resolved.
-    async fn final_inputs(&self, step: &Step) -> Result<Value, ActionError> {
-        let new = step.new.as_ref().expect("new side");
+    async fn final_inputs(&self, step: &Step, new: &Desired) -> Result<Value, ActionError> {
         if !new.inputs.contains_unknown() {
             return Ok(new.inputs.clone());
         }
-        let decl = step
-            .declared_index
-            .and_then(|i| self.declared.map(|d| &d.resources[i]))
-            .expect("a step with unknown inputs comes from a declaration");
+        // Only a plan made from declarations has unknown inputs; `destroy` has none.
+        let Some(decl) = self.declared.and_then(|d| d.resources.get(new.declared_index)) else {
+            return Err(ActionError::Step(format!(
+                "{}: its inputs are unknown and the run has no declaration to resolve them from; run preview again",
+                step.urn
+            )));
+        };
         let resolved = {
             let known = self.known.lock().expect("known outputs");
             resolve_inputs(decl, &known)?
@@ -468,8 +474,7 @@ impl Run<'_> {
         Ok(checked.inputs)
     }
 
-    fn record(step: &Step, id: Option<String>, inputs: Value, outputs: Value) -> ResourceState {
-        let new = step.new.as_ref().expect("new side");
+    fn record(step: &Step, new: &Desired, id: Option<String>, inputs: Value, outputs: Value) -> ResourceState {
         ResourceState {
             urn: step.urn.clone(),
             kind: step.kind,
@@ -484,7 +489,7 @@ impl Run<'_> {
     }
 
     fn intent(step: &Step, kind: OpKind, id: Option<String>, inputs: Value) -> Intent {
-        let (parent, dependencies, protect) = match (&step.new, &step.old) {
+        let (parent, dependencies, protect) = match (step.desired(), step.recorded()) {
             (Some(n), _) => (n.parent.clone(), n.dependencies.clone(), n.protect),
             (None, Some(o)) => (o.parent.clone(), o.dependencies.clone(), o.protect),
             (None, None) => (None, Vec::new(), false),
@@ -492,28 +497,25 @@ impl Run<'_> {
         Intent { kind, urn: step.urn.clone(), id, inputs, resource_kind: step.kind, parent, dependencies, protect }
     }
 
-    async fn same(&self, step: &Step) -> Result<(), ActionError> {
-        let (Some(old), Some(new)) = (&step.old, &step.new) else {
-            // A new component.
-            return Ok(());
-        };
+    async fn same(&self, step: &Step, old: &ResourceState, new: &Desired) -> Result<(), ActionError> {
         if old.parent != new.parent || old.dependencies != new.dependencies || old.protect != new.protect {
-            let rec = Self::record(step, old.id.clone(), old.inputs.clone(), old.outputs.clone());
+            let rec = Self::record(step, new, old.id.clone(), old.inputs.clone(), old.outputs.clone());
             self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
         }
         Ok(())
     }
 
-    async fn create(&self, step: &Step, kind: ActionKind) -> Result<(), ActionError> {
+    /// Creates the resource, or (`replacing` the copy with that ID) its replacement.
+    async fn create(&self, step: &Step, new: &Desired, replacing: Option<&String>) -> Result<(), ActionError> {
         if step.kind == ResourceKind::Component {
-            let rec = Self::record(step, None, Value::map(), Value::map());
+            let rec = Self::record(step, new, None, Value::map(), Value::map());
             self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
             self.known.lock().expect("known outputs").insert(step.urn.clone(), Value::map());
             return Ok(());
         }
-        let inputs = self.final_inputs(step).await?;
+        let inputs = self.final_inputs(step, new).await?;
         let provider = for_type(self.providers, &step.ty).await?;
-        let op_kind = if kind == ActionKind::Create { OpKind::Create } else { OpKind::CreateReplacement };
+        let op_kind = if replacing.is_none() { OpKind::Create } else { OpKind::CreateReplacement };
         let op = self.recorder.begin(Self::intent(step, op_kind, None, inputs.clone())).await?;
         let result = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() }).await;
         if let Some(d) = test_delay() {
@@ -523,10 +525,8 @@ impl Run<'_> {
             Ok(mut created) => {
                 created.outputs = keep_secrets(&inputs, created.outputs);
                 let mut mutations = Vec::new();
-                if kind == ActionKind::CreateReplacement
-                    && let Some(old_id) = step.old.as_ref().and_then(|o| o.id.clone())
-                {
-                    mutations.push(Mutation::MarkPendingDelete { urn: step.urn.clone(), id: old_id });
+                if let Some(old_id) = replacing {
+                    mutations.push(Mutation::MarkPendingDelete { urn: step.urn.clone(), id: old_id.clone() });
                 }
                 let outputs = created.outputs.clone();
                 // The begin entry already holds the inputs and metadata.
@@ -544,9 +544,9 @@ impl Run<'_> {
 
     /// Reads the resource to adopt again (the plan may be old) and records
     /// it. Nothing is changed in the cloud, so nothing is journaled before.
-    async fn import(&self, step: &Step) -> Result<(), ActionError> {
-        let id = step.import_id.clone().expect("an import step has an ID");
-        let inputs = self.final_inputs(step).await?;
+    async fn import(&self, step: &Step, id: &str, new: &Desired) -> Result<(), ActionError> {
+        let id = id.to_owned();
+        let inputs = self.final_inputs(step, new).await?;
         let provider = for_type(self.providers, &step.ty).await?;
         let live = provider
             .read(ReadRequest { urn: step.urn.clone(), id: Some(id.clone()), inputs: inputs.clone(), outputs: None })
@@ -554,16 +554,15 @@ impl Run<'_> {
             .map_err(|source| EngineError::Provider { urn: step.urn.clone(), action: "import", source })?
             .ok_or_else(|| EngineError::ImportNotFound { urn: step.urn.clone(), id })?;
         let outputs = keep_secrets(&inputs, live.outputs);
-        let rec = Self::record(step, Some(live.id), inputs, outputs.clone());
+        let rec = Self::record(step, new, Some(live.id), inputs, outputs.clone());
         self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
         self.known.lock().expect("known outputs").insert(step.urn.clone(), outputs);
         Ok(())
     }
 
-    async fn update(&self, step: &Step) -> Result<(), ActionError> {
-        let old = step.old.as_ref().expect("an updated resource exists");
-        let id = old.id.clone().unwrap_or_default();
-        let inputs = self.final_inputs(step).await?;
+    async fn update(&self, step: &Step, id: &str, old: &ResourceState, new: &Desired) -> Result<(), ActionError> {
+        let id = id.to_owned();
+        let inputs = self.final_inputs(step, new).await?;
         let provider = for_type(self.providers, &step.ty).await?;
         let op = self.recorder.begin(Self::intent(step, OpKind::Update, Some(id.clone()), inputs.clone())).await?;
         let result = provider
@@ -594,14 +593,14 @@ impl Run<'_> {
         }
     }
 
-    async fn delete(&self, step: &Step) -> Result<(), ActionError> {
-        let old = step.old.as_ref().expect("a deleted resource exists");
+    /// Deletes the recorded copy `old` (`id` is `None` only for a component).
+    async fn delete(&self, step: &Step, old: &ResourceState, id: Option<&String>) -> Result<(), ActionError> {
         let remove = Mutation::Remove { urn: step.urn.clone(), id: old.id.clone() };
-        if old.kind == ResourceKind::Component {
+        let Some(id) = id.cloned() else {
+            // A component: nothing in the cloud, only its record.
             self.recorder.commit(None, vec![remove]).await?;
             return Ok(());
-        }
-        let id = old.id.clone().unwrap_or_default();
+        };
         let provider = for_type(self.providers, &step.ty).await?;
         let op = self.recorder.begin(Self::intent(step, OpKind::Delete, Some(id.clone()), old.inputs.clone())).await?;
         let result = provider

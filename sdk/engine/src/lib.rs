@@ -26,7 +26,7 @@ pub mod testing;
 pub use automation::{AutoApprove, Command, Confirm, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
 pub use error::EngineError;
 pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
-pub use plan::{Op, Plan, Step, Summary};
+pub use plan::{Change, Desired, Op, Plan, Step, Summary};
 pub use preview::preview;
 pub use providers::{ProviderSource, StaticProviders};
 pub use reconcile::{Resolution, reconcile};

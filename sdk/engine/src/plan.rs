@@ -50,6 +50,61 @@ pub struct Desired {
     pub dependencies: Vec<Urn>,
     /// The protect option.
     pub protect: bool,
+    /// Its index in the declared resources, to resolve its unknown inputs at apply time.
+    pub declared_index: usize,
+}
+
+/// What a step does, carrying exactly what doing it needs: the executor
+/// matches on it, so a step cannot lack its provider ID or either side.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Create the resource.
+    Create {
+        /// What to create.
+        new: Desired,
+    },
+    /// Update it in place.
+    Update {
+        /// The provider ID of the resource to update.
+        id: String,
+        /// The recorded state.
+        old: ResourceState,
+        /// What it becomes.
+        new: Desired,
+    },
+    /// Create a replacement and delete the old copy.
+    Replace {
+        /// The provider ID of the copy replaced.
+        id: String,
+        /// The recorded state of the copy replaced.
+        old: ResourceState,
+        /// The replacement.
+        new: Desired,
+        /// Delete the old copy before creating the replacement (they cannot coexist).
+        delete_first: bool,
+    },
+    /// Delete it.
+    Delete {
+        /// The recorded state.
+        old: ResourceState,
+        /// Its provider ID; `None` only for a component, which has no provider call.
+        id: Option<String>,
+    },
+    /// Adopt the existing resource with this provider ID (read, not created).
+    Import {
+        /// The provider ID to adopt.
+        id: String,
+        /// Its checked inputs (equal to the live resource's).
+        new: Desired,
+    },
+    /// Nothing for the provider to do; the state records any new parent,
+    /// dependencies or `protect` flag.
+    Same {
+        /// The recorded state.
+        old: ResourceState,
+        /// The declaration now.
+        new: Desired,
+    },
 }
 
 /// One resource's step.
@@ -61,31 +116,64 @@ pub struct Step {
     pub ty: ResourceType,
     /// Custom or component.
     pub kind: ResourceKind,
-    /// What happens.
-    pub op: Op,
-    /// The recorded state, when the resource exists.
-    pub old: Option<ResourceState>,
-    /// The desired state, unless the resource is being deleted.
-    pub new: Option<Desired>,
+    /// What happens, with what it needs.
+    pub change: Change,
     /// Changed properties.
     pub diffs: Vec<PropertyDiff>,
     /// Changed properties that force the replacement.
     pub replaces: Vec<PropertyPath>,
-    /// The replacement deletes the old resource first.
-    pub delete_before_replace: bool,
     /// Provider warnings from Check.
     pub warnings: Vec<CheckFailure>,
-    /// Index into the declared resources, for resolving inputs at apply time.
-    pub declared_index: Option<usize>,
-    /// The provider ID of the existing resource an `Import` step adopts.
-    pub import_id: Option<String>,
 }
 
 impl Step {
+    /// The operation.
+    pub fn op(&self) -> Op {
+        match self.change {
+            Change::Create { .. } => Op::Create,
+            Change::Update { .. } => Op::Update,
+            Change::Replace { .. } => Op::Replace,
+            Change::Delete { .. } => Op::Delete,
+            Change::Import { .. } => Op::Import,
+            Change::Same { .. } => Op::Same,
+        }
+    }
+
+    /// The recorded state, when the resource exists.
+    pub fn recorded(&self) -> Option<&ResourceState> {
+        match &self.change {
+            Change::Update { old, .. } | Change::Replace { old, .. } | Change::Delete { old, .. } => Some(old),
+            Change::Same { old, .. } => Some(old),
+            Change::Create { .. } | Change::Import { .. } => None,
+        }
+    }
+
+    /// The desired state, unless the resource is being deleted.
+    pub fn desired(&self) -> Option<&Desired> {
+        match &self.change {
+            Change::Create { new } | Change::Update { new, .. } | Change::Replace { new, .. } => Some(new),
+            Change::Import { new, .. } | Change::Same { new, .. } => Some(new),
+            Change::Delete { .. } => None,
+        }
+    }
+
+    /// The provider ID an import adopts.
+    pub fn import_id(&self) -> Option<&str> {
+        match &self.change {
+            Change::Import { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// True when a replacement deletes the old copy first.
+    pub fn delete_before_replace(&self) -> bool {
+        matches!(self.change, Change::Replace { delete_first: true, .. })
+    }
+
     /// True when an unchanged resource's parent, dependencies or `protect`
     /// flag changed: nothing to ask the provider, but the state must record it.
     pub fn metadata_changed(&self) -> bool {
-        match (&self.old, &self.new) {
+        match (self.recorded(), self.desired()) {
             (Some(o), Some(n)) => o.parent != n.parent || o.dependencies != n.dependencies || o.protect != n.protect,
             _ => false,
         }
@@ -159,7 +247,7 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for step in &self.steps {
-            s.add(step.op);
+            s.add(step.op());
         }
         s
     }
@@ -198,15 +286,13 @@ mod tests {
             urn: urn.clone(),
             ty: urn.resource_type(),
             kind: ResourceKind::Custom,
-            op: Op::Same,
-            old: Some(old.clone()),
-            new: Some(Desired { inputs: Value::map(), parent: None, dependencies: vec![], protect }),
+            change: Change::Same {
+                old: old.clone(),
+                new: Desired { inputs: Value::map(), parent: None, dependencies: vec![], protect, declared_index: 0 },
+            },
             diffs: vec![],
             replaces: vec![],
-            delete_before_replace: false,
             warnings: vec![],
-            declared_index: Some(0),
-            import_id: None,
         };
         let plan = |protect| Plan {
             base_serial: 1,

@@ -12,7 +12,7 @@ use cairn_core::{
 use cairn_state::{ResourceState, StackState};
 
 use crate::error::EngineError;
-use crate::plan::{Desired, Op, Step};
+use crate::plan::{Change, Desired, Step};
 
 /// Outputs known while planning: those of resources that keep their outputs
 /// (unchanged or updated in place); created and replaced resources' outputs are unknown.
@@ -71,20 +71,30 @@ fn metadata_equal(old: &ResourceState, d: &Desired) -> bool {
     old.parent == d.parent && old.protect == d.protect && old.dependencies == d.dependencies
 }
 
-/// The desired side of a declared resource.
-pub fn desired(decl: &DeclaredResource, inputs: Value) -> Desired {
+/// The desired side of the declared resource at `index`.
+pub fn desired(decl: &DeclaredResource, index: usize, inputs: Value) -> Desired {
     let mut deps: BTreeSet<Urn> = decl.dependencies.clone();
     if let Some(p) = &decl.parent {
         deps.insert(p.clone());
     }
-    Desired { inputs, parent: decl.parent.clone(), dependencies: deps.into_iter().collect(), protect: decl.protect }
+    Desired {
+        inputs,
+        parent: decl.parent.clone(),
+        dependencies: deps.into_iter().collect(),
+        protect: decl.protect,
+        declared_index: index,
+    }
+}
+
+/// The provider ID of a recorded custom resource, which any call about it needs.
+pub(crate) fn recorded_id(old: &ResourceState, action: &'static str) -> Result<String, EngineError> {
+    old.id.clone().ok_or_else(|| EngineError::MissingId { urn: old.urn.clone(), action })
 }
 
 /// Decides the step of a declared resource from its recorded state and the
 /// provider's diff (`None` when no diff was needed).
 pub fn decide(
     decl: &DeclaredResource,
-    index: usize,
     old: Option<&ResourceState>,
     new: Desired,
     diff: Option<DiffResponse>,
@@ -92,35 +102,35 @@ pub fn decide(
 ) -> Result<Step, EngineError> {
     let ty = decl.urn.resource_type();
     let diff = diff.unwrap_or_default();
-    let op = match (old, decl.kind) {
-        (None, _) => Op::Create,
-        (Some(_), ResourceKind::Component) => Op::Same,
-        (Some(_), ResourceKind::Custom) if !diff.replaces.is_empty() => Op::Replace,
-        (Some(_), ResourceKind::Custom) if !diff.changes.is_empty() => Op::Update,
-        (Some(_), ResourceKind::Custom) => Op::Same,
+    let change = match (old, decl.kind) {
+        (None, _) => Change::Create { new },
+        (Some(old), ResourceKind::Component) => Change::Same { old: old.clone(), new },
+        (Some(old), ResourceKind::Custom) if !diff.replaces.is_empty() => {
+            if old.protect {
+                return Err(EngineError::Protected {
+                    urn: decl.urn.clone(),
+                    action: format!(
+                        "replaced (because {} changed)",
+                        diff.replaces.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            let id = recorded_id(old, "replaced")?;
+            Change::Replace { id, old: old.clone(), new, delete_first: diff.delete_before_replace }
+        }
+        (Some(old), ResourceKind::Custom) if !diff.changes.is_empty() => {
+            Change::Update { id: recorded_id(old, "updated")?, old: old.clone(), new }
+        }
+        (Some(old), ResourceKind::Custom) => Change::Same { old: old.clone(), new },
     };
-    if op == Op::Replace && old.is_some_and(|o| o.protect) {
-        return Err(EngineError::Protected {
-            urn: decl.urn.clone(),
-            action: format!(
-                "replaced (because {} changed)",
-                diff.replaces.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
     Ok(Step {
         urn: decl.urn.clone(),
         ty,
         kind: decl.kind,
-        op,
-        old: old.cloned(),
-        new: Some(new),
+        change,
         diffs: diff.changes,
         replaces: diff.replaces,
-        delete_before_replace: diff.delete_before_replace,
         warnings,
-        declared_index: Some(index),
-        import_id: None,
     })
 }
 
@@ -133,7 +143,7 @@ pub fn deletions(state: &StackState, declared: &BTreeSet<&Urn>) -> Result<Vec<St
     if let Some(r) = protected.first() {
         return Err(EngineError::Protected { urn: r.urn.clone(), action: "deleted (it is no longer declared)".into() });
     }
-    Ok(reverse_dependency_order(&doomed).into_iter().map(delete_step).collect())
+    reverse_dependency_order(&doomed).into_iter().map(delete_step).collect()
 }
 
 /// Every recorded resource, dependents first, for `destroy`.
@@ -142,24 +152,23 @@ pub fn destroy_all(state: &StackState) -> Result<Vec<Step>, EngineError> {
     if let Some(r) = all.iter().find(|r| r.protect && !r.pending_delete) {
         return Err(EngineError::Protected { urn: r.urn.clone(), action: "destroyed".into() });
     }
-    Ok(reverse_dependency_order(&all).into_iter().map(delete_step).collect())
+    reverse_dependency_order(&all).into_iter().map(delete_step).collect()
 }
 
-fn delete_step(r: &ResourceState) -> Step {
-    Step {
+fn delete_step(r: &ResourceState) -> Result<Step, EngineError> {
+    let id = match r.kind {
+        ResourceKind::Custom => Some(recorded_id(r, "deleted")?),
+        ResourceKind::Component => None,
+    };
+    Ok(Step {
         urn: r.urn.clone(),
         ty: r.urn.resource_type(),
         kind: r.kind,
-        op: Op::Delete,
-        old: Some(r.clone()),
-        new: None,
+        change: Change::Delete { old: r.clone(), id },
         diffs: Vec::new(),
         replaces: Vec::new(),
-        delete_before_replace: false,
         warnings: Vec::new(),
-        declared_index: None,
-        import_id: None,
-    }
+    })
 }
 
 /// The `$cairn.defaults` of live inputs read for an import: every property
@@ -249,4 +258,13 @@ mod tests {
             Value::from_json(&serde_json::json!({"name": "x-1234567", "tags": {}, "$cairn.defaults": ["name"]}));
         assert_eq!(declared_part(&recorded), Value::from_json(&serde_json::json!({"tags": {}})));
     }
+
+    #[test]
+    fn a_recorded_resource_without_an_id_is_refused_never_sent_an_empty_one() {
+        let mut state = StackState::new(StackName::new("dev").unwrap());
+        state.resources = vec![ResourceState { id: None, ..rs("a", &[]) }];
+        let err = destroy_all(&state).unwrap_err().to_string();
+        assert!(err.contains("::a with no provider ID, so it cannot be deleted"), "{err}");
+    }
+
 }

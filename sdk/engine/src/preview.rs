@@ -10,8 +10,10 @@ use cairn_core::{
 use cairn_state::StackState;
 
 use crate::error::EngineError;
-use crate::plan::{Op, Plan};
-use crate::planner::{KnownOutputs, decide, deletions, desired, live_as_recorded, resolve_inputs, unchanged};
+use crate::plan::{Change, Op, Plan};
+use crate::planner::{
+    KnownOutputs, decide, deletions, desired, live_as_recorded, recorded_id, resolve_inputs, unchanged,
+};
 use crate::providers::{ProviderSource, for_type};
 
 /// Plans `declared` against `state`.
@@ -30,10 +32,10 @@ pub async fn preview(
     for (index, decl) in declared.resources.iter().enumerate() {
         let old = state.live(&decl.urn);
         let resolved = resolve_inputs(decl, &known)?;
-        let meta = desired(decl, resolved.clone());
+        let meta = desired(decl, index, resolved.clone());
 
         if decl.kind == ResourceKind::Component {
-            steps.push(decide(decl, index, old, meta, None, Vec::new())?);
+            steps.push(decide(decl, old, meta, None, Vec::new())?);
             continue;
         }
         if old.is_none()
@@ -48,7 +50,7 @@ pub async fn preview(
         if let Some(old) = old
             && unchanged(old, &resolved, &meta)
         {
-            steps.push(decide(decl, index, Some(old), desired(decl, old.inputs.clone()), None, Vec::new())?);
+            steps.push(decide(decl, Some(old), desired(decl, index, old.inputs.clone()), None, Vec::new())?);
             continue;
         }
 
@@ -67,7 +69,7 @@ pub async fn preview(
                 provider
                     .diff(DiffRequest {
                         urn: decl.urn.clone(),
-                        id: old.id.clone().unwrap_or_default(),
+                        id: recorded_id(old, "compared")?,
                         olds: old.inputs.clone(),
                         old_outputs: old.outputs.clone(),
                         news: inputs.clone(),
@@ -89,8 +91,8 @@ pub async fn preview(
                 .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?
                 .inputs;
         }
-        let step = decide(decl, index, old, desired(decl, inputs), diff, checked.warnings)?;
-        match step.op {
+        let step = decide(decl, old, desired(decl, index, inputs), diff, checked.warnings)?;
+        match step.op() {
             Op::Create | Op::Replace => known.remove(&decl.urn),
             // An output named like a changed input will change too: unknown
             // until applied, so dependents are resolved again then.
@@ -191,8 +193,14 @@ async fn plan_import(
             .collect();
         return Err(EngineError::ImportMismatch { urn: urn.clone(), id: id.to_owned(), diffs });
     }
-    let mut step = decide(decl, index, None, desired(decl, checked.inputs), None, checked.warnings)?;
-    step.op = Op::Import;
-    step.import_id = Some(live.id);
+    let step = crate::plan::Step {
+        urn: urn.clone(),
+        ty: urn.resource_type(),
+        kind: decl.kind,
+        change: Change::Import { id: live.id, new: desired(decl, index, checked.inputs) },
+        diffs: Vec::new(),
+        replaces: Vec::new(),
+        warnings: checked.warnings,
+    };
     Ok((step, live.outputs))
 }
