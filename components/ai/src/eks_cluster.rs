@@ -110,7 +110,7 @@ impl ClusterInfo {
     /// # use cairn_core::{Config, ProjectName, Stack, StackName, StackOutputs, Value};
     /// # struct Base;
     /// # impl StackOutputs for Base {
-    /// #     fn outputs(&self, _: &ProjectName, _: &StackName) -> Result<Option<BTreeMap<String, Value>>, String> {
+    /// #     fn outputs(&self, _: &ProjectName, _: &StackName) -> Result<Option<BTreeMap<String, Value>>, cairn_core::reference::OutputsError> {
     /// #         Ok(Some(["cluster_name", "cluster_version", "oidc_provider_arn", "oidc_issuer"]
     /// #             .map(|k| (k.to_owned(), Value::from(format!("the {k}")))).into_iter().collect()))
     /// #     }

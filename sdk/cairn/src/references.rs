@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use cairn_core::reference::OutputsError;
 use cairn_core::{ProjectName, StackName, StackOutputs, Value};
 use cairn_state::StateStore;
 
@@ -25,7 +26,7 @@ impl StoreOutputs {
 }
 
 impl StackOutputs for StoreOutputs {
-    fn outputs(&self, project: &ProjectName, stack: &StackName) -> Result<Outputs, String> {
+    fn outputs(&self, project: &ProjectName, stack: &StackName) -> Result<Outputs, OutputsError> {
         let key = (project.clone(), stack.clone());
         if let Some(known) = self.read.lock().expect("references").get(&key) {
             return Ok(known.clone());
@@ -33,7 +34,7 @@ impl StackOutputs for StoreOutputs {
         // The program runs synchronously inside the CLI's runtime: read on it without
         // blocking its other workers.
         let replayed = tokio::task::block_in_place(|| self.runtime.block_on(self.store.read(project, stack)))
-            .map_err(|e| format!("its state could not be read from {}: {e}", self.store.describe()))?;
+            .map_err(|e| OutputsError(Box::new(e)))?;
         let state = replayed.state;
         let brought_up = state.serial > 0 || !state.resources.is_empty();
         let outputs = brought_up.then_some(state.outputs);

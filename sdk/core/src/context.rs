@@ -165,7 +165,7 @@ impl Stack {
         let Some(source) = &self.references else {
             return Err(fail("this context reads no other stacks; run the program through cairn::run".into()));
         };
-        match source.outputs(&project, &stack).map_err(&fail)? {
+        match source.outputs(&project, &stack).map_err(|e| fail(e.to_string()))? {
             Some(outputs) => Ok(StackReference::new(project, stack, outputs)),
             None => Err(fail(format!(
                 "the stack has not been brought up (no state in {}): run `up --stack {stack}` of project {project}'s \

@@ -17,10 +17,20 @@ use crate::output::Output;
 use crate::urn::{ProjectName, StackName};
 use crate::value::Value;
 
+/// Why another stack's outputs could not be read: the state store's own
+/// error, kept as it is (its message names the backend and the fix).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct OutputsError(pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Where stack references read other stacks' outputs from.
 pub trait StackOutputs: Send + Sync {
     /// The outputs of `project`'s stack `stack`; `Ok(None)` when it has never been brought up.
-    fn outputs(&self, project: &ProjectName, stack: &StackName) -> Result<Option<BTreeMap<String, Value>>, String>;
+    fn outputs(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+    ) -> Result<Option<BTreeMap<String, Value>>, OutputsError>;
     /// Where the states are read from, for messages (a backend URL).
     fn describe(&self) -> String;
 }
@@ -31,11 +41,11 @@ pub trait StackOutputs: Send + Sync {
 /// use std::collections::BTreeMap;
 /// use std::sync::Arc;
 /// use cairn_core::{Config, ProjectName, Stack, StackName, Value};
-/// use cairn_core::reference::StackOutputs;
+/// use cairn_core::reference::{OutputsError, StackOutputs};
 ///
 /// struct Fixed;
 /// impl StackOutputs for Fixed {
-///     fn outputs(&self, _: &ProjectName, _: &StackName) -> Result<Option<BTreeMap<String, Value>>, String> {
+///     fn outputs(&self, _: &ProjectName, _: &StackName) -> Result<Option<BTreeMap<String, Value>>, OutputsError> {
 ///         Ok(Some([("cluster_name".to_owned(), Value::from("ai-dev"))].into_iter().collect()))
 ///     }
 ///     fn describe(&self) -> String { "memory".into() }

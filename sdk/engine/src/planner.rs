@@ -266,5 +266,4 @@ mod tests {
         let err = destroy_all(&state).unwrap_err().to_string();
         assert!(err.contains("::a with no provider ID, so it cannot be deleted"), "{err}");
     }
-
 }

@@ -83,6 +83,18 @@ fn read_dir_state(dir: &Path, ctx: &Ctx<'_>) -> Result<Replayed, StateError> {
     Ok(replay(snapshot, entries))
 }
 
+/// Runs file IO on tokio's blocking pool, so a slow disk never stalls the
+/// async workers (the engine runs many provider calls on them at once).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+) -> Result<T, StateError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("a file store task was cancelled (the runtime is shutting down): {e}"),
+    }
+}
+
 #[async_trait::async_trait]
 impl StateStore for FileStore {
     fn describe(&self) -> String {
@@ -90,11 +102,56 @@ impl StateStore for FileStore {
     }
 
     async fn read(&self, project: &ProjectName, stack: &StackName) -> Result<Replayed, StateError> {
+        let (store, project, stack) = (self.clone(), project.clone(), stack.clone());
+        blocking(move || store.read_blocking(&project, &stack)).await
+    }
+
+    async fn try_lock(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        operation: &str,
+        ttl: Duration,
+    ) -> Result<Box<dyn StackSession>, StateError> {
+        let (store, project, stack, operation) = (self.clone(), project.clone(), stack.clone(), operation.to_owned());
+        blocking(move || store.try_lock_blocking(&project, &stack, &operation, ttl)).await
+    }
+
+    async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError> {
+        let (store, project, stack) = (self.clone(), project.clone(), stack.clone());
+        blocking(move || store.current_lock_blocking(&project, &stack)).await
+    }
+
+    async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
+        let (store, project, stack, lock_id) = (self.clone(), project.clone(), stack.clone(), lock_id.to_owned());
+        blocking(move || store.unlock_blocking(&project, &stack, &lock_id)).await
+    }
+
+    async fn history(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError> {
+        let (store, project, stack) = (self.clone(), project.clone(), stack.clone());
+        blocking(move || store.history_blocking(&project, &stack)).await
+    }
+
+    async fn version(
+        &self,
+        project: &ProjectName,
+        stack: &StackName,
+        serial: u64,
+    ) -> Result<Option<StackState>, StateError> {
+        let (store, project, stack) = (self.clone(), project.clone(), stack.clone());
+        blocking(move || store.version_blocking(&project, &stack, serial)).await
+    }
+}
+
+/// The store's operations as plain blocking calls; the trait impl runs them
+/// on tokio's blocking pool.
+impl FileStore {
+    fn read_blocking(&self, project: &ProjectName, stack: &StackName) -> Result<Replayed, StateError> {
         let ctx = Ctx { backend: self.describe(), stack };
         read_dir_state(&self.dir(project, stack), &ctx)
     }
 
-    async fn try_lock(
+    fn try_lock_blocking(
         &self,
         project: &ProjectName,
         stack: &StackName,
@@ -137,17 +194,17 @@ impl StateStore for FileStore {
             .append(true)
             .open(&journal_path)
             .map_err(ctx.io(format!("open {}", journal_path.display())))?;
-        Ok(Box::new(FileSession {
+        Ok(Box::new(FileSession(std::sync::Arc::new(SessionFiles {
             backend: self.describe(),
             stack: stack.clone(),
             dir,
             info,
             journal: Mutex::new(journal),
             lock: Mutex::new(lock_file),
-        }))
+        }))))
     }
 
-    async fn current_lock(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError> {
+    fn current_lock_blocking(&self, project: &ProjectName, stack: &StackName) -> Result<Option<LockInfo>, StateError> {
         let ctx = Ctx { backend: self.describe(), stack };
         let lock_path = self.dir(project, stack).join("lock");
         if !lock_path.exists() {
@@ -162,7 +219,7 @@ impl StateStore for FileStore {
         }
     }
 
-    async fn history(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError> {
+    fn history_blocking(&self, project: &ProjectName, stack: &StackName) -> Result<Vec<HistoryEntry>, StateError> {
         let ctx = Ctx { backend: self.describe(), stack };
         let path = self.dir(project, stack).join("history").join("index.jsonl");
         let text = match fs::read_to_string(&path) {
@@ -174,7 +231,7 @@ impl StateStore for FileStore {
         Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
     }
 
-    async fn version(
+    fn version_blocking(
         &self,
         project: &ProjectName,
         stack: &StackName,
@@ -189,9 +246,9 @@ impl StateStore for FileStore {
         }
     }
 
-    async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
+    fn unlock_blocking(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
         let unlock = |message: String| StateError::Unlock { stack: stack.clone(), message };
-        match self.current_lock(project, stack).await? {
+        match self.current_lock_blocking(project, stack)? {
             None => Err(unlock(format!("is not locked (no lock {lock_id} to remove)"))),
             Some(held) => Err(unlock(format!(
                 "the file store's lock is an OS lock held by the live process {} (pid {}), and the kernel releases it \
@@ -247,7 +304,10 @@ fn drop_torn_tail(path: &Path) -> std::io::Result<()> {
     f.sync_all()
 }
 
-struct FileSession {
+/// A locked stack's open files; shared with the blocking tasks that write them.
+struct FileSession(std::sync::Arc<SessionFiles>);
+
+struct SessionFiles {
     backend: String,
     stack: StackName,
     dir: PathBuf,
@@ -257,45 +317,36 @@ struct FileSession {
     lock: Mutex<File>,
 }
 
-impl FileSession {
+impl SessionFiles {
     fn ctx(&self) -> Ctx<'_> {
         Ctx { backend: self.backend.clone(), stack: &self.stack }
     }
 }
 
-#[async_trait::async_trait]
-impl StackSession for FileSession {
-    fn lock_info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    async fn read(&self) -> Result<Replayed, StateError> {
+impl SessionFiles {
+    fn read(&self) -> Result<Replayed, StateError> {
         read_dir_state(&self.dir, &self.ctx())
     }
 
-    async fn append(&self, entry: &JournalEntry) -> Result<(), StateError> {
-        let mut line = serde_json::to_vec(entry).expect("journal entries serialize");
-        line.push(b'\n');
+    fn append(&self, line: &[u8]) -> Result<(), StateError> {
         let mut f = self.journal.lock().expect("journal lock");
         let ctx = self.ctx();
-        f.write_all(&line).map_err(ctx.io("append to the journal"))?;
+        f.write_all(line).map_err(ctx.io("append to the journal"))?;
         f.sync_data().map_err(ctx.io("sync the journal"))
     }
 
-    async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError> {
+    fn compact(&self, serial: u64, bytes: &[u8], changes: &ChangeSummary) -> Result<(), StateError> {
         let ctx = self.ctx();
         let tmp = self.dir.join("state.json.tmp");
-        // Compact JSON: pretty-printing would only inflate every byte written (`state export` pretty-prints).
-        let bytes = serde_json::to_vec(state).expect("state serializes");
         {
             let mut f = File::create(&tmp).map_err(ctx.io(format!("write {}", tmp.display())))?;
-            f.write_all(&bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;
+            f.write_all(bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;
             f.sync_all().map_err(ctx.io(format!("sync {}", tmp.display())))?;
         }
         // The history version is a second name for the same file: no bytes written twice.
         let history = self.dir.join("history");
         fs::create_dir_all(&history).map_err(ctx.io(format!("create {}", history.display())))?;
-        match fs::hard_link(&tmp, history.join(version_file(state.serial))) {
+        match fs::hard_link(&tmp, history.join(version_file(serial))) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(ctx.io("keep the history version")(e)),
@@ -303,7 +354,7 @@ impl StackSession for FileSession {
         fs::rename(&tmp, self.dir.join("state.json")).map_err(ctx.io("replace state.json"))?;
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(ctx.io("sync the state directory"))?;
         let entry = HistoryEntry {
-            serial: state.serial,
+            serial,
             time: crate::store::now_rfc3339(),
             operation: self.info.operation.clone(),
             who: self.info.who.clone(),
@@ -324,7 +375,7 @@ impl StackSession for FileSession {
         f.sync_all().map_err(ctx.io("sync the journal"))
     }
 
-    async fn heartbeat(&self) -> Result<(), StateError> {
+    fn heartbeat(&self) -> Result<(), StateError> {
         // The OS lock cannot expire; the heartbeat only keeps the record's "last seen" honest.
         let mut info = self.info.clone();
         info.heartbeat = crate::store::now_rfc3339();
@@ -332,9 +383,45 @@ impl StackSession for FileSession {
         write_record(&mut f, &info).map_err(self.ctx().io("write the lock record"))
     }
 
-    async fn release(&self) -> Result<(), StateError> {
+    fn release(&self) -> Result<(), StateError> {
         let f = self.lock.lock().expect("lock file");
         f.unlock().map_err(self.ctx().io("release the lock"))
+    }
+}
+
+#[async_trait::async_trait]
+impl StackSession for FileSession {
+    fn lock_info(&self) -> &LockInfo {
+        &self.0.info
+    }
+
+    async fn read(&self) -> Result<Replayed, StateError> {
+        let files = self.0.clone();
+        blocking(move || files.read()).await
+    }
+
+    async fn append(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        let mut line = serde_json::to_vec(entry).expect("journal entries serialize");
+        line.push(b'\n');
+        let files = self.0.clone();
+        blocking(move || files.append(&line)).await
+    }
+
+    async fn compact(&self, state: &StackState, changes: &ChangeSummary) -> Result<(), StateError> {
+        // Compact JSON: pretty-printing would only inflate every byte written (`state export` pretty-prints).
+        let bytes = serde_json::to_vec(state).expect("state serializes");
+        let (files, serial, changes) = (self.0.clone(), state.serial, changes.clone());
+        blocking(move || files.compact(serial, &bytes, &changes)).await
+    }
+
+    async fn heartbeat(&self) -> Result<(), StateError> {
+        let files = self.0.clone();
+        blocking(move || files.heartbeat()).await
+    }
+
+    async fn release(&self) -> Result<(), StateError> {
+        let files = self.0.clone();
+        blocking(move || files.release()).await
     }
 }
 
