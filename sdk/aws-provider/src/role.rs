@@ -11,7 +11,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::changes::{order_like, tag_changes};
+use crate::changes::order_like;
 use crate::sdk::{AwsResultExt, optional};
 
 pub(crate) async fn create(c: &Clients, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
@@ -150,13 +150,17 @@ pub(crate) async fn update(c: &Clients, req: UpdateRequest) -> Result<UpdateResp
     for arn in new.managed_policy_arns.iter().filter(|a| !old.managed_policy_arns.contains(a)) {
         c.iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.aws("AttachRolePolicy", name)?;
     }
-    let (set, remove) = tag_changes(&old.tags, &new.tags);
-    if !set.is_empty() {
-        c.iam.tag_role().role_name(name).set_tags(iam_tags(&set)?).send().await.aws("TagRole", name)?;
-    }
-    if !remove.is_empty() {
-        c.iam.untag_role().role_name(name).set_tag_keys(Some(remove)).send().await.aws("UntagRole", name)?;
-    }
+    crate::changes::retag(
+        &old.tags,
+        &new.tags,
+        |set| async move {
+            c.iam.tag_role().role_name(name).set_tags(iam_tags(&set)?).send().await.aws("TagRole", name).map(drop)
+        },
+        |remove| async move {
+            c.iam.untag_role().role_name(name).set_tag_keys(Some(remove)).send().await.aws("UntagRole", name).map(drop)
+        },
+    )
+    .await?;
 
     let got = c.iam.get_role().role_name(name).send().await.aws("GetRole", name)?;
     let arn = got.role().map(|r| r.arn().to_owned()).unwrap_or_default();

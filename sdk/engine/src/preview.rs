@@ -1,20 +1,72 @@
-//! The preview driver: walks the declared resources in order, asks providers
-//! to Check and Diff where something changed, and lets the pure planner
-//! decide each step. It never creates, updates or deletes anything.
+//! The preview driver: plans the declared resources, asking providers to
+//! Check and Diff where something changed, and lets the pure planner decide
+//! each step. It never creates, updates or deletes anything.
+//!
+//! Resources are planned in waves: a resource's inputs can only read the
+//! outputs of its dependencies, so every resource whose dependencies are
+//! planned is planned at once, with at most [`PREVIEW_PARALLELISM`] provider
+//! conversations in flight. The steps keep declaration order, so the plan is
+//! the same as planning one resource after another.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use cairn_core::{
-    CheckRequest, DeclaredResource, DeclaredStack, DiffRequest, Provider, ReadRequest, ResourceKind, Urn, Value,
+    CheckFailure, CheckRequest, DeclaredResource, DeclaredStack, DiffRequest, Provider, ReadRequest, ResourceKind, Urn,
+    Value,
 };
 use cairn_state::StackState;
+use futures::StreamExt;
 
 use crate::error::EngineError;
-use crate::plan::{Change, Op, Plan};
+use crate::plan::{Change, Op, Plan, Step};
 use crate::planner::{
     KnownOutputs, decide, deletions, desired, live_as_recorded, recorded_id, resolve_inputs, unchanged,
 };
 use crate::providers::{ProviderSource, for_type};
+
+/// Most resources whose Check and Diff are in flight at once during a preview.
+pub const PREVIEW_PARALLELISM: usize = 16;
+
+/// How planning a resource changes the outputs known to its dependents.
+enum Known {
+    /// Unchanged: what the state recorded stays known.
+    Keep,
+    /// Created or replaced: unknown until applied.
+    Forget,
+    /// Imported, or updated (outputs named like a changed input become unknown).
+    Set(Value),
+}
+
+/// One resource planned: its step, or the provider's refusals of its inputs.
+enum Planned {
+    Step(Box<Step>, Known),
+    Refused(Vec<CheckFailure>),
+}
+
+/// The waves: each resource's index, grouped so that every resource comes
+/// after the waves holding its dependencies and its parent.
+fn waves(declared: &DeclaredStack) -> Vec<Vec<usize>> {
+    let index: HashMap<&Urn, usize> = declared.resources.iter().enumerate().map(|(i, r)| (&r.urn, i)).collect();
+    let mut wave_of = vec![0usize; declared.resources.len()];
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in declared.resources.iter().enumerate() {
+        // Declaration order is a dependency order, so every dependency's wave is known here.
+        let w = r
+            .dependencies
+            .iter()
+            .chain(r.parent.iter())
+            .filter_map(|u| index.get(u))
+            .map(|&j| wave_of[j] + 1)
+            .max()
+            .unwrap_or(0);
+        wave_of[i] = w;
+        if waves.len() <= w {
+            waves.resize_with(w + 1, Vec::new);
+        }
+        waves[w].push(i);
+    }
+    waves
+}
 
 /// Plans `declared` against `state`.
 pub async fn preview(
@@ -26,93 +78,36 @@ pub async fn preview(
     for r in state.resources.iter().filter(|r| !r.pending_delete) {
         known.insert(r.urn.clone(), r.outputs.clone());
     }
-    let mut steps = Vec::with_capacity(declared.resources.len());
+    let mut planned: Vec<Option<Step>> = (0..declared.resources.len()).map(|_| None).collect();
     let mut failures = Vec::new();
-
-    for (index, decl) in declared.resources.iter().enumerate() {
-        let old = state.live(&decl.urn);
-        let resolved = resolve_inputs(decl, &known)?;
-        let meta = desired(decl, index, resolved.clone());
-
-        if decl.kind == ResourceKind::Component {
-            steps.push(decide(decl, old, meta, None, Vec::new())?);
-            continue;
-        }
-        if old.is_none()
-            && let Some(id) = &decl.import
-        {
-            let provider = for_type(providers, &decl.urn.resource_type()).await?;
-            let (step, outputs) = plan_import(&*provider, decl, index, id, resolved).await?;
-            known.insert(decl.urn.clone(), outputs);
-            steps.push(step);
-            continue;
-        }
-        if let Some(old) = old
-            && unchanged(old, &resolved, &meta)
-        {
-            steps.push(decide(decl, Some(old), desired(decl, index, old.inputs.clone()), None, Vec::new())?);
-            continue;
-        }
-
-        let provider = for_type(providers, &decl.urn.resource_type()).await?;
-        let checked = provider
-            .check(CheckRequest { urn: decl.urn.clone(), olds: old.map(|o| o.inputs.clone()), news: resolved.clone() })
-            .await
-            .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?;
-        if !checked.failures.is_empty() {
-            failures.extend(checked.failures.into_iter().map(|f| (decl.urn.clone(), f)));
-            continue;
-        }
-        let mut inputs = checked.inputs;
-        let diff = match old {
-            Some(old) => Some(
-                provider
-                    .diff(DiffRequest {
-                        urn: decl.urn.clone(),
-                        id: recorded_id(old, "compared")?,
-                        olds: old.inputs.clone(),
-                        old_outputs: old.outputs.clone(),
-                        news: inputs.clone(),
-                    })
-                    .await
-                    .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "diff", source })?,
-            ),
-            None => None,
-        };
-        // A create-first replacement must not reuse the old physical name:
-        // check again as if new, so the provider picks a fresh auto-name.
-        if let Some(d) = &diff
-            && !d.replaces.is_empty()
-            && !d.delete_before_replace
-        {
-            inputs = provider
-                .check(CheckRequest { urn: decl.urn.clone(), olds: None, news: resolved })
-                .await
-                .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?
-                .inputs;
-        }
-        let step = decide(decl, old, desired(decl, index, inputs), diff, checked.warnings)?;
-        match step.op() {
-            Op::Create | Op::Replace => known.remove(&decl.urn),
-            // An output named like a changed input will change too: unknown
-            // until applied, so dependents are resolved again then.
-            Op::Update => {
-                if let Some(Value::Map(outs)) = old.map(|o| o.outputs.clone()) {
-                    let touched: BTreeSet<&str> = step.diffs.iter().filter_map(|d| d.path.top()).collect();
-                    let outs = outs
-                        .into_iter()
-                        .map(|(k, v)| if touched.contains(k.as_str()) { (k, Value::Unknown) } else { (k, v) })
-                        .collect();
-                    known.insert(decl.urn.clone(), Value::Map(outs));
+    for wave in waves(declared) {
+        let known_now = &known;
+        let mut results: Vec<(usize, Result<Planned, EngineError>)> = futures::stream::iter(wave)
+            .map(|i| async move { (i, plan_one(&declared.resources[i], i, state, known_now, providers).await) })
+            .buffer_unordered(PREVIEW_PARALLELISM)
+            .collect()
+            .await;
+        // In declaration order, so the first error reported is the first a sequential plan would meet.
+        results.sort_by_key(|(i, _)| *i);
+        for (i, result) in results {
+            let urn = &declared.resources[i].urn;
+            match result? {
+                Planned::Step(step, update) => {
+                    match update {
+                        Known::Keep => {}
+                        Known::Forget => known.remove(urn),
+                        Known::Set(outputs) => known.insert(urn.clone(), outputs),
+                    }
+                    planned[i] = Some(*step);
                 }
+                Planned::Refused(refusals) => failures.extend(refusals.into_iter().map(|f| (urn.clone(), f))),
             }
-            _ => {}
         }
-        steps.push(step);
     }
     if !failures.is_empty() {
         return Err(EngineError::CheckFailed(failures));
     }
+    let mut steps: Vec<Step> = planned.into_iter().flatten().collect();
 
     let declared_urns: BTreeSet<&Urn> = declared.resources.iter().map(|r| &r.urn).collect();
     steps.extend(deletions(state, &declared_urns)?);
@@ -120,6 +115,93 @@ pub async fn preview(
     let outputs = evaluate_exports(&declared.exports, &known);
     let component_outputs = component_outputs(declared, &known);
     Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs, component_outputs })
+}
+
+/// Plans one declared resource against its recorded state, with the outputs
+/// its dependencies have as far as they are known.
+async fn plan_one(
+    decl: &DeclaredResource,
+    index: usize,
+    state: &StackState,
+    known: &KnownOutputs,
+    providers: &dyn ProviderSource,
+) -> Result<Planned, EngineError> {
+    let old = state.live(&decl.urn);
+    let resolved = resolve_inputs(decl, known)?;
+    let meta = desired(decl, index, resolved.clone());
+
+    if decl.kind == ResourceKind::Component {
+        return Ok(Planned::Step(Box::new(decide(decl, old, meta, None, Vec::new())?), Known::Keep));
+    }
+    if old.is_none()
+        && let Some(id) = &decl.import
+    {
+        let provider = for_type(providers, &decl.urn.resource_type()).await?;
+        let (step, outputs) = plan_import(&*provider, decl, index, id, resolved).await?;
+        return Ok(Planned::Step(Box::new(step), Known::Set(outputs)));
+    }
+    if let Some(old) = old
+        && unchanged(old, &resolved, &meta)
+    {
+        let step = decide(decl, Some(old), desired(decl, index, old.inputs.clone()), None, Vec::new())?;
+        return Ok(Planned::Step(Box::new(step), Known::Keep));
+    }
+
+    let provider = for_type(providers, &decl.urn.resource_type()).await?;
+    let checked = provider
+        .check(CheckRequest { urn: decl.urn.clone(), olds: old.map(|o| o.inputs.clone()), news: resolved.clone() })
+        .await
+        .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?;
+    if !checked.failures.is_empty() {
+        return Ok(Planned::Refused(checked.failures));
+    }
+    let mut inputs = checked.inputs;
+    let diff = match old {
+        Some(old) => Some(
+            provider
+                .diff(DiffRequest {
+                    urn: decl.urn.clone(),
+                    id: recorded_id(old, "compared")?,
+                    olds: old.inputs.clone(),
+                    old_outputs: old.outputs.clone(),
+                    news: inputs.clone(),
+                })
+                .await
+                .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "diff", source })?,
+        ),
+        None => None,
+    };
+    // A create-first replacement must not reuse the old physical name:
+    // check again as if new, so the provider picks a fresh auto-name.
+    if let Some(d) = &diff
+        && !d.replaces.is_empty()
+        && !d.delete_before_replace
+    {
+        inputs = provider
+            .check(CheckRequest { urn: decl.urn.clone(), olds: None, news: resolved })
+            .await
+            .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?
+            .inputs;
+    }
+    let step = decide(decl, old, desired(decl, index, inputs), diff, checked.warnings)?;
+    let update = match step.op() {
+        Op::Create | Op::Replace => Known::Forget,
+        // An output named like a changed input will change too: unknown
+        // until applied, so dependents are resolved again then.
+        Op::Update => match old.map(|o| &o.outputs) {
+            Some(Value::Map(outs)) => {
+                let touched: BTreeSet<&str> = step.diffs.iter().filter_map(|d| d.path.top()).collect();
+                let outs = outs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), if touched.contains(k.as_str()) { Value::Unknown } else { v.clone() }))
+                    .collect();
+                Known::Set(Value::Map(outs))
+            }
+            _ => Known::Keep,
+        },
+        _ => Known::Keep,
+    };
+    Ok(Planned::Step(Box::new(step), update))
 }
 
 /// Evaluates named outputs against the outputs known so far; one that

@@ -19,6 +19,9 @@ pub struct TestProvider {
     replace_on: Vec<String>,
     delete_before_replace: bool,
     delay: Duration,
+    check_delay: Duration,
+    checks_in_flight: AtomicUsize,
+    max_checks_in_flight: AtomicUsize,
     fail: Mutex<Option<Box<FailFn>>>,
     /// What exists: ID → inputs.
     pub cloud: Mutex<BTreeMap<String, Value>>,
@@ -42,6 +45,9 @@ impl TestProvider {
             replace_on: Vec::new(),
             delete_before_replace: false,
             delay: Duration::ZERO,
+            check_delay: Duration::ZERO,
+            checks_in_flight: AtomicUsize::new(0),
+            max_checks_in_flight: AtomicUsize::new(0),
             fail: Mutex::new(None),
             cloud: Mutex::default(),
             calls: Mutex::default(),
@@ -55,6 +61,17 @@ impl TestProvider {
     pub fn replace_on(mut self, props: &[&str]) -> Self {
         self.replace_on = props.iter().map(|s| s.to_string()).collect();
         self
+    }
+
+    /// Each Check takes this long (to see how many a preview runs at once).
+    pub fn check_delay(mut self, d: Duration) -> Self {
+        self.check_delay = d;
+        self
+    }
+
+    /// The most Check calls that were in flight at once.
+    pub fn max_checks_in_flight(&self) -> usize {
+        self.max_checks_in_flight.load(Ordering::SeqCst)
     }
 
     /// Replacements delete first.
@@ -115,6 +132,12 @@ impl Provider for TestProvider {
     }
 
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {
+        if !self.check_delay.is_zero() {
+            let now = self.checks_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_checks_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.check_delay).await;
+            self.checks_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         Ok(CheckResponse { inputs: req.news, ..Default::default() })
     }
 

@@ -332,3 +332,23 @@ async fn components_replacements_and_deletions_leave_a_valid_state_at_every_jour
     assert_eq!(steps.iter().filter(|s| s.1 == Op::Delete).count(), 3, "{steps:?}");
     assert_eq!(recorded(&h).await, ["a", "b"]);
 }
+
+#[tokio::test]
+async fn preview_checks_independent_resources_at_once_and_keeps_declaration_order() {
+    let h = harness(TestProvider::new().check_delay(Duration::from_millis(100)));
+    let program = |ctx: &Stack| {
+        let first: Vec<Thing> = (0..6).map(|i| thing(ctx, &format!("t{i}"), "x", 1)).collect();
+        // Waits for t0's ID: planned in the next wave, after t0.
+        thing(ctx, "after", first[0].id.clone(), 1);
+    };
+    let (p, s) = names();
+    let ctx = Stack::new(s.clone(), p.clone(), Config::default());
+    program(&ctx);
+    let declared = ctx.finish();
+    let state = h.store.read(&p, &s).await.unwrap().state;
+    let plan = preview(&declared, &state, &h.providers).await.unwrap();
+    assert_eq!(h.provider.max_checks_in_flight(), 6, "the six independent resources are checked at once");
+    let names: Vec<&str> = plan.steps.iter().map(|s| s.urn.name()).collect();
+    assert_eq!(names, ["t0", "t1", "t2", "t3", "t4", "t5", "after"]);
+    assert!(plan.steps[6].desired().unwrap().inputs.get("value").is_some_and(|v| v.contains_unknown()));
+}

@@ -10,7 +10,6 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use cairn_core::{ErrorCode, ProviderError, ReadRequest, Urn};
 
 use crate::Clients;
-use crate::changes::tag_changes;
 use crate::sdk::{AwsResultExt, aws_error};
 
 pub(crate) mod eip;
@@ -122,15 +121,25 @@ pub(crate) async fn retag(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let (set, remove) = tag_changes(old, new);
-    if !set.is_empty() {
-        c.ec2.create_tags().resources(id).set_tags(Some(ec2_tags(&set))).send().await.ec2("CreateTags", id)?;
-    }
-    if !remove.is_empty() {
-        let keys = remove.iter().map(|k| Tag::builder().key(k).build()).collect();
-        c.ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.ec2("DeleteTags", id)?;
-    }
-    Ok(())
+    crate::changes::retag(
+        old,
+        new,
+        |set| async move {
+            c.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(ec2_tags(&set)))
+                .send()
+                .await
+                .ec2("CreateTags", id)
+                .map(drop)
+        },
+        |remove| async move {
+            let keys = remove.iter().map(|k| Tag::builder().key(k).build()).collect();
+            c.ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.ec2("DeleteTags", id).map(drop)
+        },
+    )
+    .await
 }
 
 /// An EC2 ARN, `arn:aws:ec2:REGION:OWNER:KIND/ID` (EC2 reports ARNs for few types).
