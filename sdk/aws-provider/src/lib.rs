@@ -1,12 +1,15 @@
-//! Cairn's AWS provider: manages `aws:iam:Role`, `aws:s3:Bucket`,
-//! `aws:eks:Cluster` and `aws:eks:NodeGroup`.
+//! Cairn's AWS provider: the 31 `aws:*` resource types of `cairn-aws`
+//! (`docs/reference/aws.md`), through aws-sdk-rust.
 //!
 //! The `cairn-provider-aws` binary serves [`AwsProvider`] to the engine; tests
 //! can use it in-process through [`cairn_core::Provider`].
 //!
-//! What the schemas decide (structural checks, auto-names, diffs) is generic;
-//! each type's module holds only its AWS calls. Provider IDs are the role
-//! name, the bucket name, the cluster name and `CLUSTER:NODEGROUP`.
+//! What the schemas decide (structural checks, auto-names, diffs) comes from
+//! the provider SDK (`cairn-provider-sdk`); each type's module holds only its
+//! AWS calls. Modules mirror the AWS services: `ec2/`, `eks/`, `iam/`,
+//! `kms/`, `s3/`, and one file per single-type service (`sqs`, `logs`,
+//! `ecr`, `sagemaker`, `dynamodb`, `cloudwatch`, `amp`, `budgets`,
+//! `secretsmanager`); `canned/` holds the tests with canned SDK responses.
 //!
 //! Configuration (the stack's `aws` provider settings), all optional:
 //! `region` (else `AWS_REGION` / the profile), `endpoint` (else
@@ -36,37 +39,32 @@ use crate::ec2::{
 };
 // `resource_handlers!` takes a module name: nested modules get one each.
 use crate::amp::rule_groups as amp_rule_groups;
+use crate::eks::{cluster as eks_cluster, node_group as eks_node_group};
 use crate::iam::{
     attachment as iam_attachment, instance_profile as iam_instance_profile, oidc as iam_oidc, policy as iam_policy,
-    role_policy as iam_role_policy,
+    role as iam_role, role_policy as iam_role_policy,
 };
 pub use crate::kms::KmsKeys;
+use crate::kms::{alias as kms_alias, key as kms_key};
+use crate::s3::bucket as s3_bucket;
 
 mod amp;
-mod bucket;
-mod budget;
+mod budgets;
 #[cfg(test)]
 mod canned;
-#[cfg(test)]
-mod canned_eks;
-#[cfg(test)]
-mod canned_more;
 mod changes;
-mod cluster;
-mod dynamodb_table;
+mod cloudwatch;
+mod dynamodb;
 mod ec2;
 mod ecr;
+mod eks;
 mod iam;
 mod kms;
-mod kms_alias;
-mod kms_key;
-mod log_group;
-mod metric_alarm;
-mod model_package_group;
-mod node_group;
-mod role;
+mod logs;
+mod s3;
+mod sagemaker;
 mod sdk;
-mod secret;
+mod secretsmanager;
 mod settings;
 mod sqs;
 #[cfg(test)]
@@ -139,10 +137,10 @@ impl Clients {
 // Diff) and its module's AWS calls.
 cairn_provider_sdk::resource_handlers! {
     context = Clients;
-    RoleType => role, RoleArgs;
-    BucketType => bucket, BucketArgs;
-    ClusterType => cluster, ClusterArgs;
-    NodeGroupType => node_group, NodeGroupArgs;
+    RoleType => iam_role, RoleArgs;
+    BucketType => s3_bucket, BucketArgs;
+    ClusterType => eks_cluster, ClusterArgs;
+    NodeGroupType => eks_node_group, NodeGroupArgs;
     VpcType => vpc, VpcArgs;
     SubnetType => subnet, SubnetArgs;
     InternetGatewayType => internet_gateway, InternetGatewayArgs;
@@ -161,15 +159,15 @@ cairn_provider_sdk::resource_handlers! {
     KmsKeyType => kms_key, KeyArgs;
     KmsAliasType => kms_alias, AliasArgs;
     QueueType => sqs, QueueArgs;
-    LogGroupType => log_group, LogGroupArgs;
+    LogGroupType => logs, LogGroupArgs;
     RepositoryType => ecr, RepositoryArgs;
-    ModelPackageGroupType => model_package_group, ModelPackageGroupArgs;
-    TableType => dynamodb_table, TableArgs;
-    MetricAlarmType => metric_alarm, MetricAlarmArgs;
+    ModelPackageGroupType => sagemaker, ModelPackageGroupArgs;
+    TableType => dynamodb, TableArgs;
+    MetricAlarmType => cloudwatch, MetricAlarmArgs;
     WorkspaceType => amp, WorkspaceArgs;
     RuleGroupsNamespaceType => amp_rule_groups, RuleGroupsNamespaceArgs;
-    BudgetType => budget, BudgetArgs;
-    SecretType => secret, SecretArgs;
+    BudgetType => budgets, BudgetArgs;
+    SecretType => secretsmanager, SecretArgs;
 }
 
 /// The resource type of `urn`.

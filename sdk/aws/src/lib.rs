@@ -4,22 +4,11 @@
 //! plugin deserializes the same argument structs, so each type is defined
 //! exactly once.
 //!
-//! | Type token          | Arguments          | Handle         |
-//! |---------------------|--------------------|----------------|
-//! | `aws:iam:Role`      | [`RoleArgs`]       | [`Role`]       |
-//! | `aws:s3:Bucket`     | [`BucketArgs`]     | [`Bucket`]     |
-//! | `aws:eks:Cluster`   | [`ClusterArgs`]    | [`Cluster`]    |
-//! | `aws:eks:NodeGroup` | [`NodeGroupArgs`]  | [`NodeGroup`]  |
-//! | `aws:ec2:Vpc`       | [`VpcArgs`]        | [`Vpc`]        |
-//! | `aws:ec2:Subnet`    | [`SubnetArgs`]     | [`Subnet`]     |
-//! | `aws:ec2:InternetGateway` | [`InternetGatewayArgs`] | [`InternetGateway`] |
-//! | `aws:ec2:Eip`       | [`EipArgs`]        | [`Eip`]        |
-//! | `aws:ec2:NatGateway` | [`NatGatewayArgs`] | [`NatGateway`] |
-//! | `aws:ec2:RouteTable` | [`RouteTableArgs`] | [`RouteTable`] |
-//! | `aws:ec2:Route`     | [`RouteArgs`]      | [`Route`]      |
-//! | `aws:ec2:RouteTableAssociation` | [`RouteTableAssociationArgs`] | [`RouteTableAssociation`] |
-//! | `aws:ec2:SecurityGroup` | [`SecurityGroupArgs`] | [`SecurityGroup`] |
-//! | `aws:ec2:SecurityGroupRule` | [`SecurityGroupRuleArgs`] | [`SecurityGroupRule`] |
+//! Each module is one AWS service (`iam`, `s3`, `eks`, `ec2`, `kms`, `sqs`,
+//! `logs`, `ecr`, `sagemaker`, `dynamodb`, `cloudwatch`, `amp`, `budgets`,
+//! `secretsmanager`); each type is an argument struct whose schema is derived
+//! (`#[derive(TypedArgs)]`) and a handle with typed outputs. [`SCHEMAS`]
+//! lists every type; `docs/reference/aws.md` is generated from it.
 //!
 //! ```
 //! use cairn_aws::{PolicyDocument, RoleArgs};

@@ -4,7 +4,7 @@
 //! - [`journal`]: per-step journal entries and [`journal::replay`], which
 //!   rebuilds a state and finds operations a crash left pending.
 //! - [`store`]: the [`StateStore`] interface every backend implements, and lock records.
-//! - [`file`]: the embedded file store.
+//! - [`file`](mod@file): the embedded file store.
 //! - [`recorder`]: the writer the engine uses during a run.
 //! - `journal_tap` (feature `conformance`): checks, in tests, that every prefix of a
 //!   run's journal replays to a valid state.
@@ -28,8 +28,9 @@ pub use store::{
     ChangeSummary, DEFAULT_LOCK_TTL, HistoryEntry, LockInfo, LockOptions, StackSession, StateError, StateStore, lock,
 };
 
-/// Opens the store a backend URL names. Only `file://PATH` exists so far;
-/// a relative path is taken from `base`.
+/// Opens the file store a `file://PATH` URL names (a relative path is taken
+/// from `base`). The other backends (PostgreSQL, S3) live in crates of their
+/// own and are opened by the `cairn` crate.
 pub fn open_store(url: &str, base: &std::path::Path) -> Result<Box<dyn StateStore>, StateError> {
     match url.split_once("://") {
         Some(("file", path)) => {

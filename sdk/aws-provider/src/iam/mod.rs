@@ -1,4 +1,4 @@
-//! The IAM types beside roles (`role.rs`): managed policies, inline role
+//! The `aws:iam:*` types' IAM calls: roles, managed policies, inline role
 //! policies, role policy attachments, instance profiles and OpenID Connect
 //! providers. Shared here: tag conversions and reading policy documents.
 
@@ -12,9 +12,10 @@ pub(crate) mod attachment;
 pub(crate) mod instance_profile;
 pub(crate) mod oidc;
 pub(crate) mod policy;
+pub(crate) mod role;
 pub(crate) mod role_policy;
 
-pub(crate) use crate::role::iam_tags;
+pub(crate) use role::iam_tags;
 
 /// IAM tags as a map.
 pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -23,6 +24,6 @@ pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 /// A policy document as IAM returns it (URL-encoded), with the error naming what was read.
 pub(crate) fn read_policy(raw: &str, what: &str) -> Result<PolicyDocument, ProviderError> {
-    crate::role::decode_policy(raw)
+    role::decode_policy(raw)
         .map_err(|e| ProviderError::internal(format!("the policy document of {what} could not be read: {e}")))
 }

@@ -21,31 +21,16 @@ use aws_sdk_eks::types::{
     Logging, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Oidc, Provider as KeyProvider,
     Update, UpdateStatus, VpcConfigResponse,
 };
-use aws_smithy_mocks::{Rule, RuleMode, mock};
+use aws_smithy_mocks::mock;
 use cairn_aws::{ClusterArgs, NodeGroupArgs};
 use cairn_core::{CreateRequest, ErrorCode, ReadRequest, UpdateRequest, Urn, Value};
 use serde_json::json;
 
-use crate::sdk::Waits;
-use crate::{Clients, cluster, node_group};
+use crate::canned::{Rules, clients_with};
+use crate::eks::{cluster, node_group};
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-/// Clients whose EKS calls get `rules` in `mode` (Sequential: in this exact
-/// order, any other call panics). The other services keep ordinary clients
-/// that no test here calls, so this list need not follow the services the
-/// provider adds.
-async fn eks_clients(mode: RuleMode, rules: &[&Rule]) -> Clients {
-    let config = Value::from_json(&json!({"region": "us-east-1", "endpoint": "http://127.0.0.1:9"}));
-    let base = Clients::connect(&config).await.expect("clients for an unused endpoint");
-    Clients {
-        eks: crate::canned::mocked!(aws_sdk_eks, mode, rules),
-        default_tags: BTreeMap::new(),
-        waits: Waits { timeout: Duration::from_secs(60), interval: Duration::from_secs(5) },
-        ..base
-    }
-}
 
 fn update(id: &str, status: UpdateStatus) -> Update {
     Update::builder().id(id).status(status).build()
@@ -139,7 +124,8 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
         let budget = NodegroupUpdateConfig::builder().max_unavailable_percentage(50).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.31", budget, 20)).build()
     });
-    let c = eks_clients(RuleMode::Sequential, &[&config, &version, &progress, &describe]).await;
+    let c =
+        clients_with(Rules { eks: &[&config, &version, &progress, &describe], sequential: true, ..Rules::default() });
 
     let olds = node_group_inputs(json!({}));
     let news = node_group_inputs(json!({
@@ -185,7 +171,7 @@ async fn node_group_tags_change_in_place_on_its_arn() {
     let untag = mock!(aws_sdk_eks::Client::untag_resource)
         .match_requests(|r| r.resource_arn() == Some(ARN) && r.tag_keys() == ["env"])
         .then_output(|| aws_sdk_eks::operation::untag_resource::UntagResourceOutput::builder().build());
-    let c = eks_clients(RuleMode::Sequential, &[&describe, &tag, &untag]).await;
+    let c = clients_with(Rules { eks: &[&describe, &tag, &untag], sequential: true, ..Rules::default() });
 
     let olds = node_group_inputs(json!({"tags": {"team": "ml", "env": "dev"}}));
     let news = node_group_inputs(json!({"tags": {"team": "infra", "tier": "gold"}}));
@@ -207,7 +193,7 @@ async fn a_failed_version_upgrade_reports_what_eks_said() {
             .build();
         DescribeUpdateOutput::builder().update(failed).build()
     });
-    let c = eks_clients(RuleMode::Sequential, &[&version, &progress]).await;
+    let c = clients_with(Rules { eks: &[&version, &progress], sequential: true, ..Rules::default() });
     let req = UpdateRequest {
         urn: node_group_urn(),
         id: "ai:gpu".into(),
@@ -232,7 +218,7 @@ async fn dropping_the_version_pin_calls_nothing() {
             .nodegroup(nodegroup("1.30", NodegroupUpdateConfig::builder().max_unavailable(1).build(), 20))
             .build()
     });
-    let c = eks_clients(RuleMode::Sequential, &[&describe]).await;
+    let c = clients_with(Rules { eks: &[&describe], sequential: true, ..Rules::default() });
     let mut news = node_group_inputs(json!({}));
     if let Value::Map(m) = &mut news {
         m.remove("version");
@@ -264,7 +250,7 @@ async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
         let budget = NodegroupUpdateConfig::builder().max_unavailable_percentage(25).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 100)).build()
     });
-    let c = eks_clients(RuleMode::MatchAny, &[&create, &describe]).await;
+    let c = clients_with(Rules { eks: &[&create, &describe], ..Rules::default() });
     let declared = node_group_inputs(json!({"disk_size": 100, "update_config": {"max_unavailable_percentage": 25}}));
     let created =
         node_group::create(&c, CreateRequest { urn: node_group_urn(), inputs: declared.clone() }).await.unwrap();
@@ -283,7 +269,7 @@ async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
         let budget = NodegroupUpdateConfig::builder().max_unavailable(1).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 20)).build()
     });
-    let c = eks_clients(RuleMode::MatchAny, &[&defaults]).await;
+    let c = clients_with(Rules { eks: &[&defaults], ..Rules::default() });
     let plain = node_group_inputs(json!({}));
     let read = node_group::read(
         &c,
@@ -369,7 +355,7 @@ async fn a_cluster_is_created_with_its_extras_and_read_back_in_the_declared_shap
         .then_output(|| CreateClusterOutput::builder().build());
     let describe = mock!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(described_cluster()).build());
-    let c = eks_clients(RuleMode::MatchAny, &[&create, &describe]).await;
+    let c = clients_with(Rules { eks: &[&create, &describe], ..Rules::default() });
     let declared = cluster_inputs(json!({
         "enabled_cluster_log_types": ["audit"],
         "encryption_kms_key_arn": KEY,
@@ -424,7 +410,8 @@ async fn endpoint_access_and_logging_change_in_two_updates_one_after_the_other()
         .then_output(|| UpdateClusterConfigOutput::builder().update(update("log-1", UpdateStatus::Successful)).build());
     let describe = mock!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(described_cluster()).build());
-    let c = eks_clients(RuleMode::Sequential, &[&endpoint, &progress, &logging, &describe]).await;
+    let c =
+        clients_with(Rules { eks: &[&endpoint, &progress, &logging, &describe], sequential: true, ..Rules::default() });
 
     let olds = cluster_inputs(json!({}));
     let news = cluster_inputs(json!({

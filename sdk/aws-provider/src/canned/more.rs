@@ -4,54 +4,17 @@
 //! DescribeSubscribersForNotification (500, so a budget cannot be read or
 //! imported there), and DynamoDB UpdateTable's SSESpecification (ignored).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_mocks::mock;
 use cairn_aws::budgets::{BudgetArgs, BudgetNotification, NotificationComparison, NotificationType};
 use cairn_aws::dynamodb::{AttributeType, KeyAttribute, TableArgs, TableSse};
 use cairn_core::{DeleteRequest, ReadRequest, UpdateRequest, Urn, Value};
 
-use crate::canned::mocked;
-use crate::sdk::Waits;
-use crate::{Clients, budget, dynamodb_table, model_package_group, settings};
+use crate::canned::{Rules, clients_with};
+use crate::{budgets as budget, dynamodb as dynamodb_table, sagemaker as model_package_group};
 
 const ACCOUNT: &str = "123456789012";
-
-/// Rules per service; the services without rules answer nothing.
-#[derive(Default)]
-struct Rules<'a> {
-    sagemaker: &'a [&'a Rule],
-    budgets: &'a [&'a Rule],
-    dynamodb: &'a [&'a Rule],
-    sts: &'a [&'a Rule],
-}
-
-/// Every client of the provider, mocked, with the provider's retry policy (a short first backoff).
-fn clients_with(rules: Rules<'_>) -> Clients {
-    let none = &[] as &[&Rule];
-    Clients {
-        iam: mocked!(aws_sdk_iam, none),
-        s3: mocked!(aws_sdk_s3, none),
-        eks: mocked!(aws_sdk_eks, none),
-        ec2: mocked!(aws_sdk_ec2, none),
-        kms: mocked!(aws_sdk_kms, none),
-        sqs: mocked!(aws_sdk_sqs, none),
-        logs: mocked!(aws_sdk_cloudwatchlogs, none),
-        ecr: mocked!(aws_sdk_ecr, none),
-        sagemaker: mocked!(aws_sdk_sagemaker, rules.sagemaker),
-        dynamodb: mocked!(aws_sdk_dynamodb, rules.dynamodb),
-        cloudwatch: mocked!(aws_sdk_cloudwatch, none),
-        amp: mocked!(aws_sdk_amp, none),
-        budgets: mocked!(aws_sdk_budgets, rules.budgets),
-        secrets: mocked!(aws_sdk_secretsmanager, none),
-        sts: mocked!(aws_sdk_sts, rules.sts),
-        region: "us-east-1".into(),
-        default_tags: BTreeMap::new(),
-        limits: settings::Limits::new(BTreeMap::new()),
-        waits: Waits { timeout: Duration::from_secs(60), interval: Duration::from_secs(5) },
-    }
-}
 
 fn urn(ty: &str, name: &str) -> Urn {
     Urn::parse(&format!("urn:cairn:dev::ai::{ty}::{name}")).unwrap()

@@ -16,7 +16,7 @@ use cairn_core::{
 
 use crate::Clients;
 use crate::changes::{order_like, tag_changes, taint_changes};
-use crate::cluster::{retag, string_map, wait_for_update};
+use crate::eks::cluster::{retag, string_map, wait_for_update};
 use crate::sdk::{AwsResultExt, LastStatus, map_or_none, optional, wait_until};
 use cairn_provider_sdk::known;
 

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_smithy_mocks::RuleMode;
+
 use aws_sdk_eks::error::ErrorMetadata;
 use aws_sdk_eks::operation::create_cluster::CreateClusterOutput;
 use aws_sdk_eks::operation::delete_cluster::DeleteClusterOutput;
@@ -14,8 +16,9 @@ use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use aws_smithy_mocks::{Rule, mock};
 use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Value};
 
+use crate::eks::cluster;
 use crate::sdk::Waits;
-use crate::{Clients, cluster, settings};
+use crate::{Clients, settings};
 
 /// A retry partition no other client shares: the adaptive retry's rate
 /// limiter is kept per partition, and one test's throttling must not slow
@@ -51,31 +54,48 @@ macro_rules! mocked {
         $krate::Client::from_conf(config.build())
     }};
 }
-pub(crate) use mocked;
 
-/// Clients whose EKS calls get `rules`; the others answer nothing.
-fn clients(rules: &[&Rule]) -> Clients {
-    clients_for(rules, &[])
+mod eks;
+mod more;
+
+/// Canned rules per service; a service without rules answers nothing (any
+/// call to it fails the test). `sequential`: each service's rules must be
+/// met in this exact order.
+#[derive(Default)]
+pub(crate) struct Rules<'a> {
+    pub(crate) iam: &'a [&'a Rule],
+    pub(crate) logs: &'a [&'a Rule],
+    pub(crate) eks: &'a [&'a Rule],
+    pub(crate) kms: &'a [&'a Rule],
+    pub(crate) sagemaker: &'a [&'a Rule],
+    pub(crate) budgets: &'a [&'a Rule],
+    pub(crate) dynamodb: &'a [&'a Rule],
+    pub(crate) sts: &'a [&'a Rule],
+    pub(crate) sequential: bool,
 }
 
-/// Clients whose EKS and KMS calls get these rules; the others answer nothing.
-fn clients_for(eks: &[&Rule], kms: &[&Rule]) -> Clients {
+/// The one builder of mocked provider clients: every client of the
+/// provider answers its service's canned rules, with the provider's retry
+/// policy, and waiters capped at a minute (tests pause time).
+pub(crate) fn clients_with(rules: Rules<'_>) -> Clients {
+    let mode = if rules.sequential { RuleMode::Sequential } else { RuleMode::MatchAny };
+    let none = &[] as &[&Rule];
     Clients {
-        iam: mocked!(aws_sdk_iam, &[] as &[&Rule]),
-        s3: mocked!(aws_sdk_s3, &[] as &[&Rule]),
-        eks: mocked!(aws_sdk_eks, eks),
-        ec2: mocked!(aws_sdk_ec2, &[] as &[&Rule]),
-        kms: mocked!(aws_sdk_kms, kms),
-        sqs: mocked!(aws_sdk_sqs, &[] as &[&Rule]),
-        logs: mocked!(aws_sdk_cloudwatchlogs, &[] as &[&Rule]),
-        ecr: mocked!(aws_sdk_ecr, &[] as &[&Rule]),
-        sagemaker: mocked!(aws_sdk_sagemaker, &[] as &[&Rule]),
-        dynamodb: mocked!(aws_sdk_dynamodb, &[] as &[&Rule]),
-        cloudwatch: mocked!(aws_sdk_cloudwatch, &[] as &[&Rule]),
-        amp: mocked!(aws_sdk_amp, &[] as &[&Rule]),
-        budgets: mocked!(aws_sdk_budgets, &[] as &[&Rule]),
-        secrets: mocked!(aws_sdk_secretsmanager, &[] as &[&Rule]),
-        sts: mocked!(aws_sdk_sts, &[] as &[&Rule]),
+        iam: mocked!(aws_sdk_iam, mode, rules.iam),
+        s3: mocked!(aws_sdk_s3, mode, none),
+        eks: mocked!(aws_sdk_eks, mode, rules.eks),
+        ec2: mocked!(aws_sdk_ec2, mode, none),
+        kms: mocked!(aws_sdk_kms, mode, rules.kms),
+        sqs: mocked!(aws_sdk_sqs, mode, none),
+        logs: mocked!(aws_sdk_cloudwatchlogs, mode, rules.logs),
+        ecr: mocked!(aws_sdk_ecr, mode, none),
+        sagemaker: mocked!(aws_sdk_sagemaker, mode, rules.sagemaker),
+        dynamodb: mocked!(aws_sdk_dynamodb, mode, rules.dynamodb),
+        cloudwatch: mocked!(aws_sdk_cloudwatch, mode, none),
+        amp: mocked!(aws_sdk_amp, mode, none),
+        budgets: mocked!(aws_sdk_budgets, mode, rules.budgets),
+        secrets: mocked!(aws_sdk_secretsmanager, mode, none),
+        sts: mocked!(aws_sdk_sts, mode, rules.sts),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),
         limits: settings::Limits::new(BTreeMap::new()),
@@ -112,7 +132,7 @@ async fn throttling_and_5xx_are_retried_until_the_call_succeeds() {
         .http_status(503, None)
         .output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Active)).build())
         .build();
-    let c = clients(&[&describe]);
+    let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let read = cluster::read(&c, read_request()).await.expect("the fourth attempt succeeds");
     assert!(read.is_some());
     assert_eq!(describe.num_calls(), 4, "one call and three retries");
@@ -121,7 +141,7 @@ async fn throttling_and_5xx_are_retried_until_the_call_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
     let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("ThrottlingException"));
-    let c = clients(&[&describe]);
+    let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let err = cluster::read(&c, read_request()).await.unwrap_err();
     assert_eq!(describe.num_calls(), settings::MAX_ATTEMPTS as usize);
     assert_eq!(err.code, ErrorCode::Unavailable, "{err}");
@@ -134,7 +154,7 @@ async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
 #[tokio::test(start_paused = true)]
 async fn access_denied_fails_at_once_naming_the_code_and_the_resource() {
     let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("AccessDeniedException"));
-    let c = clients(&[&describe]);
+    let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let err = cluster::read(&c, read_request()).await.unwrap_err();
     assert_eq!(describe.num_calls(), 1, "no retry for an error that cannot succeed");
     assert_eq!(err.code, ErrorCode::PermissionDenied);
@@ -147,7 +167,7 @@ async fn a_cluster_that_never_becomes_active_stops_the_wait_at_its_limit() {
         .then_output(|| CreateClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
     let describe = mock!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
-    let c = clients(&[&create, &describe]);
+    let c = clients_with(Rules { eks: &[&create, &describe], ..Rules::default() });
     let inputs = Value::from_json(&serde_json::json!({
         "name": "ai-1234567", "role_arn": "arn:aws:iam::123456789012:role/eks", "subnet_ids": ["subnet-1", "subnet-2"]
     }));
@@ -165,7 +185,7 @@ async fn a_delete_that_never_finishes_stops_the_wait_at_its_limit() {
         .then_output(|| DeleteClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
     let describe = mock!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
-    let c = clients(&[&delete, &describe]);
+    let c = clients_with(Rules { eks: &[&delete, &describe], ..Rules::default() });
     let req = DeleteRequest { urn: urn(), id: "ai-1234567".into(), inputs: Value::map(), outputs: Value::map() };
     let err = cluster::delete(&c, req).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::DeadlineExceeded, "{err}");
@@ -193,19 +213,14 @@ async fn an_alias_moves_to_another_key_in_place() {
             )
             .build()
     });
-    let c = clients_for(&[], &[&update, &list]);
+    let c = clients_with(Rules { kms: &[&update, &list], ..Rules::default() });
     let urn = Urn::parse("urn:cairn:dev::ai::aws:kms:Alias::models").unwrap();
     let olds = Value::from_json(&serde_json::json!({"name": "alias/models", "target_key_id": "key-a"}));
     let news = Value::from_json(&serde_json::json!({"name": "alias/models", "target_key_id": "key-b"}));
     let req = cairn_core::UpdateRequest { urn, id: "alias/models".into(), olds, old_outputs: Value::map(), news };
-    let out = crate::kms_alias::update(&c, req).await.expect("UpdateAlias with the new target");
+    let out = crate::kms::alias::update(&c, req).await.expect("UpdateAlias with the new target");
     assert_eq!(update.num_calls(), 1, "one UpdateAlias naming the new key");
     assert_eq!(out.outputs.get("target_key_id").and_then(Value::as_str), Some("key-b"), "{:?}", out.outputs);
-}
-
-/// Clients whose IAM and CloudWatch Logs calls get these rules; the others answer nothing.
-fn iam_and_logs(iam: &[&Rule], logs: &[&Rule]) -> Clients {
-    Clients { iam: mocked!(aws_sdk_iam, iam), logs: mocked!(aws_sdk_cloudwatchlogs, logs), ..clients_for(&[], &[]) }
 }
 
 /// The emulator lacks `AddClientIDToOpenIDConnectProvider` and its remove
@@ -223,7 +238,7 @@ async fn an_oidc_provider_gains_and_loses_client_ids_in_place() {
     let remove = mock!(aws_sdk_iam::Client::remove_client_id_from_open_id_connect_provider)
         .match_requests(move |r| r.open_id_connect_provider_arn() == Some(arn) && r.client_id() == Some("old-audience"))
         .then_output(|| RemoveClientIdFromOpenIdConnectProviderOutput::builder().build());
-    let c = iam_and_logs(&[&add, &remove], &[]);
+    let c = clients_with(Rules { iam: &[&add, &remove], ..Rules::default() });
     let inputs = |ids: &[&str]| {
         Value::from_json(&serde_json::json!({
             "url": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
@@ -268,7 +283,7 @@ async fn a_log_group_key_is_associated_and_disassociated_in_place() {
             )
             .build()
     });
-    let c = iam_and_logs(&[], &[&associate, &disassociate, &describe]);
+    let c = clients_with(Rules { logs: &[&associate, &disassociate, &describe], ..Rules::default() });
     let inputs = |key: Option<&str>| {
         Value::from_json(
             &serde_json::json!({"name": "/ml/training", "retention_in_days": 30, "kms_key_id": key, "tags": {}}),
@@ -282,9 +297,9 @@ async fn a_log_group_key_is_associated_and_disassociated_in_place() {
         old_outputs: Value::map(),
         news,
     };
-    crate::log_group::update(&c, update(inputs(None), inputs(Some(KEY)))).await.expect("associate the key");
+    crate::logs::update(&c, update(inputs(None), inputs(Some(KEY)))).await.expect("associate the key");
     assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 0));
-    let out = crate::log_group::update(&c, update(inputs(Some(KEY)), inputs(None))).await.expect("disassociate it");
+    let out = crate::logs::update(&c, update(inputs(Some(KEY)), inputs(None))).await.expect("disassociate it");
     assert_eq!((associate.num_calls(), disassociate.num_calls()), (1, 1));
     assert_eq!(
         out.outputs.get("arn").and_then(Value::as_str),

@@ -9,6 +9,9 @@
 //! or alias ARN (`awskms://arn:aws:kms:REGION:ACCOUNT:key/ID`; Pulumi's
 //! `awskms:///arn:…` spelling is accepted too).
 
+pub(crate) mod alias;
+pub(crate) mod key;
+
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_kms::primitives::Blob;

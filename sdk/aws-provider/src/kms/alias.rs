@@ -8,7 +8,7 @@ use cairn_core::{
 };
 
 use crate::Clients;
-use crate::kms_key::KMS_NOT_FOUND;
+use crate::kms::key::KMS_NOT_FOUND;
 use crate::sdk::AwsResultExt;
 use cairn_provider_sdk::known;
 
