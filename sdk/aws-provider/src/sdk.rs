@@ -69,7 +69,13 @@ where
 {
     if let Some(code) = err.code() {
         let message = err.message().unwrap_or("no message");
-        return ProviderError::new(error_code_for(code), format!("{call} `{target}` failed: {code}: {message}"));
+        // The request ID is what AWS support asks for; it rides in the message, which crosses the plugin protocol.
+        let request =
+            err.meta().extra("aws_request_id").map(|id| format!(" (AWS request ID {id})")).unwrap_or_default();
+        return ProviderError::new(
+            error_code_for(code),
+            format!("{call} `{target}` failed: {code}: {message}{request}"),
+        );
     }
     // No service response: the request never got an answer.
     let kind = match &err {

@@ -119,8 +119,10 @@ fn cluster_in(status: ClusterStatus) -> Cluster {
         .build()
 }
 
+/// An EKS error as AWS sends it: a code, a message and the request's ID.
 fn aws_error(code: &str) -> DescribeClusterError {
-    DescribeClusterError::generic(ErrorMetadata::builder().code(code).message("canned").build())
+    let meta = ErrorMetadata::builder().code(code).message("canned").custom("aws_request_id", "req-4711").build();
+    DescribeClusterError::generic(meta)
 }
 
 #[tokio::test(start_paused = true)]
@@ -159,6 +161,7 @@ async fn access_denied_fails_at_once_naming_the_code_and_the_resource() {
     assert_eq!(describe.num_calls(), 1, "no retry for an error that cannot succeed");
     assert_eq!(err.code, ErrorCode::PermissionDenied);
     assert!(err.message.contains("ai-1234567") && err.message.contains("AccessDeniedException"), "{err}");
+    assert!(err.message.ends_with("(AWS request ID req-4711)"), "the request ID, for AWS support: {err}");
 }
 
 #[tokio::test(start_paused = true)]
