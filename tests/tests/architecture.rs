@@ -4,38 +4,30 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-/// Crates that must not reach any crate whose name starts with one of the prefixes.
+/// No gRPC, no async runtime, no AWS SDK: what a crate every program or
+/// provider links must stay free of.
+const LIGHT: &[&str] = &["tonic", "tokio", "hyper", "aws-sdk-", "aws-config", "aws-smithy-"];
+/// No AWS SDK crate.
+const NO_AWS_SDK: &[&str] = &["aws-sdk-", "aws-config", "aws-smithy-"];
+/// Why a program must not reach one.
+const PROGRAMS: &str = "a user program never compiles an AWS SDK crate";
+
+/// Crates that must not reach any crate whose name starts with one of the prefixes, and why.
 const RULES: &[(&str, &[&str], &str)] = &[
-    (
-        "cairn-core",
-        &["tonic", "tokio", "hyper", "aws-sdk-", "aws-config", "aws-smithy-"],
-        "the core model is linked by every program and every provider",
-    ),
-    (
-        "cairn-aws",
-        &["tonic", "tokio", "hyper", "aws-sdk-", "aws-config", "aws-smithy-"],
-        "typed arguments: programs link them; the AWS calls live in the plugin",
-    ),
-    (
-        "cairn-random",
-        &["tonic", "tokio", "hyper", "aws-sdk-", "aws-config", "aws-smithy-"],
-        "typed arguments: programs link them; the generation lives in the plugin",
-    ),
-    (
-        "cairn-provider-sdk",
-        &["tonic", "tokio", "hyper", "aws-sdk-", "aws-config", "aws-smithy-"],
-        "every provider links the SDK, whatever its cloud and runtime",
-    ),
+    ("cairn-core", LIGHT, "the core model is linked by every program and every provider"),
+    ("cairn-aws", LIGHT, "typed arguments: programs link them; the AWS calls live in the plugin"),
+    ("cairn-random", LIGHT, "typed arguments: programs link them; the generation lives in the plugin"),
+    ("cairn-provider-sdk", LIGHT, "every provider links the SDK, whatever its cloud and runtime"),
     (
         "cairn-engine",
         &["tonic", "aws-sdk-", "aws-config", "aws-smithy-"],
         "the engine talks to providers through a trait",
     ),
-    ("cairn", &["aws-sdk-", "aws-config", "aws-smithy-"], "a user program never compiles an AWS SDK crate"),
-    ("cairn-ai", &["aws-sdk-", "aws-config", "aws-smithy-"], "a user program never compiles an AWS SDK crate"),
-    ("ai-base", &["aws-sdk-", "aws-config", "aws-smithy-"], "a user program never compiles an AWS SDK crate"),
-    ("ai-platform", &["aws-sdk-", "aws-config", "aws-smithy-"], "a user program never compiles an AWS SDK crate"),
-    ("ai-runtime", &["aws-sdk-", "aws-config", "aws-smithy-"], "a user program never compiles an AWS SDK crate"),
+    ("cairn", NO_AWS_SDK, PROGRAMS),
+    ("cairn-ai", NO_AWS_SDK, PROGRAMS),
+    ("ai-base", NO_AWS_SDK, PROGRAMS),
+    ("ai-platform", NO_AWS_SDK, PROGRAMS),
+    ("ai-runtime", NO_AWS_SDK, PROGRAMS),
 ];
 
 /// The resolved dependency graph: package name by ID, and each package's
