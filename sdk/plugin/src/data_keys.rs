@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cairn_core::Value;
-use cairn_proto::convert::{value_from_wire, wire};
+use cairn_core::{ProviderError, Value};
+use cairn_proto::convert::{error_to_status, status_to_error, value_from_wire, wire};
 use cairn_proto::v1;
 use cairn_proto::v1::data_keys_client::DataKeysClient;
 use cairn_proto::v1::data_keys_server::DataKeys as DataKeysService;
@@ -26,7 +26,7 @@ pub trait KeyService: Send + Sync {
         key_url: &str,
         config: Value,
         context: BTreeMap<String, String>,
-    ) -> Result<(Vec<u8>, Vec<u8>), String>;
+    ) -> Result<(Vec<u8>, Vec<u8>), ProviderError>;
 
     /// The plaintext of a data key `generate` wrapped with the same `context`.
     async fn unwrap(
@@ -35,7 +35,7 @@ pub trait KeyService: Send + Sync {
         config: Value,
         context: BTreeMap<String, String>,
         wrapped: Vec<u8>,
-    ) -> Result<Vec<u8>, String>;
+    ) -> Result<Vec<u8>, ProviderError>;
 }
 
 pub(crate) struct KeyServer(pub(crate) Arc<dyn KeyService>);
@@ -48,11 +48,8 @@ impl DataKeysService for KeyServer {
     ) -> Result<Response<v1::DataKeyResponse>, Status> {
         let r = req.into_inner();
         let context = r.context.into_iter().collect();
-        let (plaintext, wrapped) = self
-            .0
-            .generate(&r.key_url, value_from_wire(r.config.as_ref()), context)
-            .await
-            .map_err(Status::failed_precondition)?;
+        let (plaintext, wrapped) =
+            self.0.generate(&r.key_url, value_from_wire(r.config.as_ref()), context).await.map_err(error_to_status)?;
         Ok(Response::new(v1::DataKeyResponse { plaintext, wrapped }))
     }
 
@@ -63,7 +60,7 @@ impl DataKeysService for KeyServer {
             .0
             .unwrap(&r.key_url, value_from_wire(r.config.as_ref()), context, r.wrapped)
             .await
-            .map_err(Status::failed_precondition)?;
+            .map_err(error_to_status)?;
         Ok(Response::new(v1::DataKeyResponse { plaintext, wrapped: Vec::new() }))
     }
 }
@@ -94,33 +91,26 @@ impl GrpcDataKeys {
     }
 }
 
-fn message(s: Status) -> String {
-    match s.code() {
-        tonic::Code::FailedPrecondition => s.message().to_owned(),
-        code => format!("the plugin failed ({code:?}): {}", s.message()),
-    }
-}
-
 #[async_trait::async_trait]
 impl cairn_secrets::DataKeys for GrpcDataKeys {
     fn describe(&self) -> String {
         self.key_url.clone()
     }
 
-    async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
+    async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), ProviderError> {
         let out = DataKeysClient::new(self.plugin.channel())
             .generate_data_key(self.request(Vec::new()))
             .await
-            .map_err(message)?
+            .map_err(|s| status_to_error(&s))?
             .into_inner();
         Ok((out.plaintext, out.wrapped))
     }
 
-    async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, String> {
+    async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, ProviderError> {
         let out = DataKeysClient::new(self.plugin.channel())
             .unwrap_data_key(self.request(wrapped.to_vec()))
             .await
-            .map_err(message)?
+            .map_err(|s| status_to_error(&s))?
             .into_inner();
         Ok(out.plaintext)
     }

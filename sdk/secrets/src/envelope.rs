@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
+use cairn_core::ProviderError;
+
 use crate::SealError;
 
 /// The prefix of every value sealed under a data key.
@@ -28,10 +30,10 @@ pub trait DataKeys: Send + Sync {
     fn describe(&self) -> String;
 
     /// A fresh 256-bit data key: its plaintext and its wrapped form.
-    async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), String>;
+    async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), ProviderError>;
 
     /// The plaintext of a wrapped data key.
-    async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, String>;
+    async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, ProviderError>;
 }
 
 /// Seals and opens values under data keys from a [`DataKeys`] service.
@@ -86,8 +88,9 @@ impl EnvelopeSealer {
     /// Seals `plain` under the current data key ([`Self::ready_to_seal`] first).
     pub fn seal(&self, plain: &[u8]) -> Result<String, SealError> {
         let current = self.current.lock().expect("current key");
-        let (wrapped, key) =
-            current.as_ref().ok_or_else(|| SealError::KeyService("no data key was made before sealing".into()))?;
+        let (wrapped, key) = current
+            .as_ref()
+            .ok_or_else(|| SealError::KeyService(ProviderError::internal("no data key was made before sealing")))?;
         let nonce = rand::random::<[u8; 24]>();
         let ct = XChaCha20Poly1305::new(key)
             .encrypt(XNonce::from_slice(&nonce), plain)
@@ -105,19 +108,19 @@ impl EnvelopeSealer {
         if nonce.len() != 24 {
             return Err(malformed(sealed));
         }
-        let key = *self
-            .opened
-            .lock()
-            .expect("opened keys")
-            .get(&wrapped)
-            .ok_or_else(|| SealError::KeyService("its data key was not unwrapped before opening".into()))?;
+        let key = *self.opened.lock().expect("opened keys").get(&wrapped).ok_or_else(|| {
+            SealError::KeyService(ProviderError::internal("its data key was not unwrapped before opening"))
+        })?;
         XChaCha20Poly1305::new(&key).decrypt(XNonce::from_slice(&nonce), ct.as_slice()).map_err(|_| SealError::Altered)
     }
 }
 
 fn key_from(plain: &[u8]) -> Result<Key, SealError> {
     if plain.len() != 32 {
-        return Err(SealError::KeyService(format!("the data key has {} bytes, not 32", plain.len())));
+        return Err(SealError::KeyService(ProviderError::internal(format!(
+            "the data key has {} bytes, not 32",
+            plain.len()
+        ))));
     }
     Ok(*Key::from_slice(plain))
 }
@@ -147,15 +150,18 @@ mod tests {
         fn describe(&self) -> String {
             "test://key".into()
         }
-        async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
+        async fn generate(&self) -> Result<(Vec<u8>, Vec<u8>), ProviderError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let plain = rand::random::<[u8; 32]>().to_vec();
             Ok((plain.clone(), plain.iter().map(|b| b ^ 0x5a).collect()))
         }
-        async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, String> {
+        async fn unwrap(&self, wrapped: &[u8]) -> Result<Vec<u8>, ProviderError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.refuse {
-                return Err("AccessDeniedException: not allowed".into());
+                return Err(ProviderError::new(
+                    cairn_core::ErrorCode::PermissionDenied,
+                    "AccessDeniedException: not allowed",
+                ));
             }
             Ok(wrapped.iter().map(|b| b ^ 0x5a).collect())
         }
@@ -189,7 +195,7 @@ mod tests {
         let sealed = a.seal(b"x").unwrap();
         let b = EnvelopeSealer::new(Counting { refuse: true, ..Counting::default() });
         let err = b.ready_to_open(&[&sealed]).await.unwrap_err();
-        assert!(matches!(&err, SealError::KeyService(m) if m.contains("AccessDenied")), "{err}");
+        assert!(matches!(&err, SealError::KeyService(m) if m.message.contains("AccessDenied")), "{err}");
 
         let at = sealed.len() - 5;
         let flipped = if &sealed[at..=at] == "A" { "B" } else { "A" };

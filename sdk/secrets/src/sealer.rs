@@ -28,7 +28,7 @@ pub enum SealError {
     Malformed(String),
     /// The key service did not make or unwrap a data key.
     #[error("the key service refused: {0}")]
-    KeyService(String),
+    KeyService(cairn_core::ProviderError),
     /// The data key opened, but the value fails authentication.
     #[error("the value was altered after it was sealed")]
     Altered,

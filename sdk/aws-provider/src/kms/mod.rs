@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
-use cairn_core::Value;
+use cairn_core::{ErrorCode, ProviderError, Value};
 use tokio::sync::Mutex;
 
 use crate::sdk::aws_error;
@@ -31,49 +31,46 @@ pub struct KmsKeys {
 }
 
 /// The key id in `awskms://KEY`.
-fn key_id(key_url: &str) -> Result<&str, String> {
-    let key = key_url
-        .strip_prefix("awskms://")
-        .ok_or_else(|| format!("`{key_url}` is not a KMS key: write it as awskms://alias/NAME or awskms://KEY_ARN"))?;
+fn key_id(key_url: &str) -> Result<&str, ProviderError> {
+    let key = key_url.strip_prefix("awskms://").ok_or_else(|| {
+        ProviderError::invalid(format!(
+            "`{key_url}` is not a KMS key: write it as awskms://alias/NAME or awskms://KEY_ARN"
+        ))
+    })?;
     let key = key.strip_prefix('/').unwrap_or(key);
     if key.is_empty() || key.contains(['?', '#', ' ']) {
-        return Err(format!(
+        return Err(ProviderError::invalid(format!(
             "`{key_url}` does not name a KMS key: write awskms://alias/NAME, awskms://KEY_ID or awskms://KEY_ARN \
              (the region comes from [provider.aws] or AWS_REGION)"
-        ));
+        )));
     }
     Ok(key)
 }
 
 impl KmsKeys {
-    async fn client(&self, config: &Value) -> Result<aws_sdk_kms::Client, String> {
+    async fn client(&self, config: &Value) -> Result<aws_sdk_kms::Client, ProviderError> {
         let cache_key = config.to_json().to_string();
         let mut clients = self.clients.lock().await;
         if let Some(c) = clients.get(&cache_key) {
             return Ok(c.clone());
         }
-        let (sdk_config, _) = crate::settings::Settings::parse(config)
-            .map_err(|e| e.message)?
-            .sdk_config()
-            .await
-            .map_err(|e| e.message)?;
+        let (sdk_config, _) = crate::settings::Settings::parse(config)?.sdk_config().await?;
         let client = aws_sdk_kms::Client::new(&sdk_config);
         clients.insert(cache_key, client.clone());
         Ok(client)
     }
 
     /// The ARN of the key `key` names (an alias resolves to its target key).
-    async fn arn(&self, client: &aws_sdk_kms::Client, config: &Value, key: &str) -> Result<String, String> {
+    async fn arn(&self, client: &aws_sdk_kms::Client, config: &Value, key: &str) -> Result<String, ProviderError> {
         let cache_key = (config.to_json().to_string(), key.to_owned());
         if let Some(arn) = self.arns.lock().await.get(&cache_key) {
             return Ok(arn.clone());
         }
-        let out =
-            client.describe_key().key_id(key).send().await.map_err(|e| aws_error("KMS DescribeKey", key, e).message)?;
+        let out = client.describe_key().key_id(key).send().await.map_err(|e| aws_error("KMS DescribeKey", key, e))?;
         let arn = out
             .key_metadata()
             .and_then(|m| m.arn())
-            .ok_or_else(|| format!("KMS DescribeKey {key} returned no key ARN"))?
+            .ok_or_else(|| ProviderError::internal(format!("KMS DescribeKey {key} returned no key ARN")))?
             .to_owned();
         self.arns.lock().await.insert(cache_key, arn.clone());
         Ok(arn)
@@ -87,7 +84,7 @@ impl cairn_plugin::KeyService for KmsKeys {
         key_url: &str,
         config: Value,
         context: BTreeMap<String, String>,
-    ) -> Result<(Vec<u8>, Vec<u8>), String> {
+    ) -> Result<(Vec<u8>, Vec<u8>), ProviderError> {
         let key = key_id(key_url)?;
         let out = self
             .client(&config)
@@ -98,10 +95,10 @@ impl cairn_plugin::KeyService for KmsKeys {
             .set_encryption_context(Some(context.into_iter().collect()))
             .send()
             .await
-            .map_err(|e| aws_error("KMS GenerateDataKey with", key, e).message)?;
+            .map_err(|e| aws_error("KMS GenerateDataKey with", key, e))?;
         match (out.plaintext, out.ciphertext_blob) {
             (Some(plain), Some(wrapped)) => Ok((plain.into_inner(), wrapped.into_inner())),
-            _ => Err(format!("KMS GenerateDataKey with {key} returned no key")),
+            _ => Err(ProviderError::internal(format!("KMS GenerateDataKey with {key} returned no key"))),
         }
     }
 
@@ -111,7 +108,7 @@ impl cairn_plugin::KeyService for KmsKeys {
         config: Value,
         context: BTreeMap<String, String>,
         wrapped: Vec<u8>,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, ProviderError> {
         let key = key_id(key_url)?;
         let client = self.client(&config).await?;
         let expected = self.arn(&client, &config, key).await?;
@@ -123,17 +120,22 @@ impl cairn_plugin::KeyService for KmsKeys {
             .set_encryption_context(Some(context.into_iter().collect::<HashMap<_, _>>()))
             .send()
             .await
-            .map_err(|e| aws_error("KMS Decrypt with", key, e).message)?;
+            .map_err(|e| aws_error("KMS Decrypt with", key, e))?;
         match out.key_id() {
             Some(used) if used != expected => {
-                return Err(format!(
-                    "the data key was wrapped by KMS key {used}, not by {key} ({expected}); name the key that \
-                     sealed the stack's secrets"
+                return Err(ProviderError::new(
+                    ErrorCode::PermissionDenied,
+                    format!(
+                        "the data key was wrapped by KMS key {used}, not by {key} ({expected}); name the key that \
+                         sealed the stack's secrets"
+                    ),
                 ));
             }
             _ => {}
         }
-        out.plaintext.map(Blob::into_inner).ok_or_else(|| format!("KMS Decrypt with {key} returned no plaintext"))
+        out.plaintext
+            .map(Blob::into_inner)
+            .ok_or_else(|| ProviderError::internal(format!("KMS Decrypt with {key} returned no plaintext")))
     }
 }
 
