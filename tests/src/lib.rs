@@ -154,6 +154,7 @@ impl Project {
             .current_dir(self.dir.path())
             .env("CAIRN_PROJECT_DIR", self.dir.path())
             .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
+            .env("CAIRN_PLUGIN_RANDOM", bin("cairn-provider-random"))
             .env_remove("CARGO");
         with_emulator(&mut c);
         c

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName};
+use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Value};
 use cairn_engine::{Command as RunCommand, Confirm, Plan, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
 use cairn_state::{LockOptions, StateStore};
 use clap::{Parser, Subcommand};
@@ -47,6 +47,12 @@ enum Command {
     Preview {
         #[command(flatten)]
         imports: Imports,
+        /// Exit 0 when the plan changes nothing, 2 when it has changes, 1 on an error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Fail (exit 1), naming the changes, when the plan has any: the check that the cloud matches the program.
+        #[arg(long)]
+        expect_no_changes: bool,
     },
     /// Make the cloud match the program.
     Up {
@@ -58,6 +64,16 @@ enum Command {
         /// Most provider operations in flight at once.
         #[arg(long, default_value_t = 10)]
         parallel: usize,
+        /// Refuse to apply (exit 1, nothing changed) when the plan has changes.
+        #[arg(long)]
+        expect_no_changes: bool,
+    },
+    /// Print the program's resources and their dependencies as a Graphviz DOT graph (calls no provider).
+    Graph,
+    /// Read the stack's outputs.
+    Stack {
+        #[command(subcommand)]
+        command: StackCommand,
     },
     /// Inspect or clear the stack's state lock.
     State {
@@ -143,6 +159,18 @@ enum ConfigCommand {
     Rm {
         /// The key.
         key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StackCommand {
+    /// Print the stack's outputs, or one (its bare value, for scripts); secrets stay masked unless asked.
+    Output {
+        /// One output's name.
+        name: Option<String>,
+        /// Print secret outputs in plain text.
+        #[arg(long)]
+        show_secrets: bool,
     },
 }
 
@@ -237,8 +265,16 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview { imports } => s.preview(program, &imports).await,
-        Command::Up { imports, yes, parallel } => s.up(program, &imports, yes, parallel).await,
+        Command::Preview { imports, detailed_exitcode, expect_no_changes } => {
+            s.preview(program, &imports, detailed_exitcode, expect_no_changes).await
+        }
+        Command::Up { imports, yes, parallel, expect_no_changes } => {
+            s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, parallel).await
+        }
+        Command::Graph => s.graph(program),
+        Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
+            s.stack_output(name.as_deref(), show_secrets).await
+        }
         Command::Destroy { yes, parallel } => s.destroy(yes, parallel).await,
         Command::State { command } => s.state(command).await,
         Command::Config { .. } => unreachable!("config commands return before the store is opened"),
@@ -352,12 +388,62 @@ impl Session {
         &self,
         program: &F,
         imports: &Imports,
+        detailed_exitcode: bool,
+        expect_no_changes: bool,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
         let plan = self.runner(&progress).preview(&declared).await?;
         if self.json {
             self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
+        }
+        let changes = !plan.changes_nothing();
+        if expect_no_changes && changes {
+            bail!("--expect-no-changes: stack `{}` has changes to make ({})", self.stack, render::changes_text(&plan));
+        }
+        Ok(if detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    }
+
+    /// `graph`: the declared resources and their dependencies, as DOT on stdout.
+    fn graph<F: Fn(&Stack) -> crate::Result>(&self, program: &F) -> anyhow::Result<ExitCode> {
+        let declared = self.run_program(program, &Imports { specs: Vec::new() })?;
+        print!("{}", render::graph_dot(&declared, self.stack.as_str(), self.project.as_str()));
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// `stack output [NAME]`: the outputs the last `up` recorded.
+    async fn stack_output(&self, name: Option<&str>, show_secrets: bool) -> anyhow::Result<ExitCode> {
+        let replayed = self.store.read(&self.project, &self.stack).await?;
+        let state = replayed.state;
+        if state.serial == 0 && state.resources.is_empty() {
+            bail!("stack `{}` has not been brought up in {}: run `up` first", self.stack, self.store.describe());
+        }
+        let shown = |v: &Value| if show_secrets { v.strip_secrets().to_json() } else { render::output_json(v) };
+        match name {
+            Some(name) => {
+                let Some(value) = state.outputs.get(name) else {
+                    let known: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
+                    bail!(
+                        "stack `{}` has no output `{name}`; its outputs: {}",
+                        self.stack,
+                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    );
+                };
+                match shown(value) {
+                    serde_json::Value::String(s) if !self.json => println!("{s}"),
+                    other => println!("{other}"),
+                }
+            }
+            None if self.json => {
+                let all: serde_json::Map<String, serde_json::Value> =
+                    state.outputs.iter().map(|(k, v)| (k.clone(), shown(v))).collect();
+                self.print_json(&serde_json::json!({ "stack": self.stack.as_str(), "outputs": all }))?;
+            }
+            None => {
+                for (k, v) in &state.outputs {
+                    println!("{k} = {}", shown(v));
+                }
+            }
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -366,19 +452,18 @@ impl Session {
         &self,
         program: &F,
         imports: &Imports,
-        yes: bool,
+        ask: Ask,
         parallel: usize,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
-        let ask = Ask { yes, json: self.json };
         let report = self.runner(&progress).up(&declared, &RunOptions::parallelism(parallel), &ask).await?;
         self.report(&report)
     }
 
     async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
         let progress = self.progress();
-        let ask = Ask { yes, json: self.json };
+        let ask = Ask { yes, json: self.json, expect_no_changes: false };
         let report = self.runner(&progress).destroy(&RunOptions::parallelism(parallel), &ask).await?;
         self.report(&report)
     }
@@ -504,14 +589,22 @@ impl Session {
     }
 }
 
-/// Asks on the terminal before a plan with changes is applied, unless `--yes`.
+/// Asks on the terminal before a plan with changes is applied, unless
+/// `--yes`; refuses any change with `--expect-no-changes`.
 struct Ask {
     yes: bool,
     json: bool,
+    expect_no_changes: bool,
 }
 
 impl Confirm for Ask {
-    fn confirm(&self, command: RunCommand, _: &Plan) -> Result<bool, Refusal> {
+    fn confirm(&self, command: RunCommand, plan: &Plan) -> Result<bool, Refusal> {
+        if self.expect_no_changes {
+            return Err(Refusal(format!(
+                "--expect-no-changes: the plan has changes ({}); nothing was applied",
+                render::changes_text(plan)
+            )));
+        }
         let what = command.question();
         if self.yes {
             return Ok(true);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use cairn_core::{DiffKind, Urn, Value};
+use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
 use cairn_engine::{ApplyReport, Op, Plan, Status, Step};
 use console::Style;
 use serde_json::json;
@@ -168,19 +168,7 @@ fn step_json(s: &Step, component_outputs: Option<&BTreeMap<String, Value>>) -> s
 }
 
 fn outputs_json(outputs: &BTreeMap<String, Value>) -> serde_json::Value {
-    // Secrets and unknowns print as their display text, never their value.
-    outputs
-        .iter()
-        .map(|(k, v)| {
-            let shown = match v {
-                Value::Secret(_) | Value::Unknown => serde_json::Value::String(v.to_string()),
-                other if other.contains_secret() => serde_json::Value::String("[secret]".into()),
-                other => other.to_json(),
-            };
-            (k.clone(), shown)
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
+    outputs.iter().map(|(k, v)| (k.clone(), output_json(v))).collect::<serde_json::Map<_, _>>().into()
 }
 
 /// The plan for machines: `preview --json`.
@@ -263,5 +251,56 @@ pub fn report_text(report: &ApplyReport) -> String {
         report.state.resources.iter().filter(|r| !r.pending_delete).count(),
         report.state.serial,
     );
+    out
+}
+
+/// One output as JSON: secrets and unknowns print as their display text, never their value.
+pub fn output_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Secret(_) | Value::Unknown => serde_json::Value::String(v.to_string()),
+        other if other.contains_secret() => serde_json::Value::String("[secret]".into()),
+        other => other.to_json(),
+    }
+}
+
+/// What a plan would change, counted: `2 to create, 1 to replace`.
+pub fn changes_text(plan: &Plan) -> String {
+    let s = plan.summary();
+    let counts = [
+        (s.create, "to create"),
+        (s.update, "to update"),
+        (s.replace, "to replace"),
+        (s.delete, "to delete"),
+        (s.import, "to import"),
+    ];
+    let mut parts: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    let recorded = plan.steps.iter().filter(|s| s.op() == Op::Same && s.metadata_changed()).count();
+    if recorded > 0 {
+        parts.push(format!("{recorded} with new dependencies or options to record"));
+    }
+    parts.join(", ")
+}
+
+/// The declared resources as a Graphviz DOT graph: an edge from each
+/// dependency to what waits for it, dashed from a component to its children.
+pub fn graph_dot(declared: &DeclaredStack, stack: &str, project: &str) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let quote = |s: &str| format!("\"{}\"", esc(s));
+    let mut out = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n", quote(&format!("{project}/{stack}")));
+    for r in &declared.resources {
+        let shape = if r.kind == ResourceKind::Component { ", style=rounded" } else { "" };
+        // `\n` is DOT's line break inside a label.
+        let label = format!("\"{}\\n{}\"", esc(r.urn.resource_type().as_str()), esc(r.urn.name()));
+        let _ = writeln!(out, "  {} [label={label}{shape}];", quote(r.urn.as_str()));
+    }
+    for r in &declared.resources {
+        if let Some(p) = &r.parent {
+            let _ = writeln!(out, "  {} -> {} [style=dashed];", quote(p.as_str()), quote(r.urn.as_str()));
+        }
+        for d in &r.dependencies {
+            let _ = writeln!(out, "  {} -> {};", quote(d.as_str()), quote(r.urn.as_str()));
+        }
+    }
+    out.push_str("}\n");
     out
 }
