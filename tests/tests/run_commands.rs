@@ -43,6 +43,10 @@ fn exit_codes_outputs_and_the_graph() {
     assert_eq!(run(&["preview", "--detailed-exitcode"]).code, 2);
     let gate = run(&["preview", "--expect-no-changes"]);
     assert!(gate.stderr.contains("(1 to replace)"), "{}", gate.stderr);
+    let md = run(&["preview", "--markdown"]).ok().stdout;
+    assert!(md.contains("| ± | `db` | `random:index:Password` | replace (forced by keepers.rotation) |"), "{md}");
+    assert!(md.contains("! keepers.rotation: \"r1\" => \"r2\""), "the property diff, folded: {md}");
+    assert!(run(&["preview", "--markdown", "--json"]).code != 0, "one format at a time");
 
     // The graph: every resource, and the edge `build` waits on.
     let dot = run(&["graph"]).ok().stdout;

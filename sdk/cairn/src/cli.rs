@@ -53,6 +53,9 @@ enum Command {
         /// Fail (exit 1), naming the changes, when the plan has any: the check that the cloud matches the program.
         #[arg(long)]
         expect_no_changes: bool,
+        /// Print the plan as Markdown on stdout, for a pull-request comment.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
     /// Make the cloud match the program.
     Up {
@@ -265,8 +268,9 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview { imports, detailed_exitcode, expect_no_changes } => {
-            s.preview(program, &imports, detailed_exitcode, expect_no_changes).await
+        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown } => {
+            let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown };
+            s.preview(program, &imports, exit).await
         }
         Command::Up { imports, yes, parallel, expect_no_changes } => {
             s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, parallel).await
@@ -388,20 +392,21 @@ impl Session {
         &self,
         program: &F,
         imports: &Imports,
-        detailed_exitcode: bool,
-        expect_no_changes: bool,
+        exit: PreviewExit,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
         let plan = self.runner(&progress).preview(&declared).await?;
         if self.json {
             self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
+        } else if exit.markdown {
+            print!("{}", render::plan_markdown(&plan, self.stack.as_str(), self.project.as_str()));
         }
         let changes = !plan.changes_nothing();
-        if expect_no_changes && changes {
+        if exit.expect_no_changes && changes {
             bail!("--expect-no-changes: stack `{}` has changes to make ({})", self.stack, render::changes_text(&plan));
         }
-        Ok(if detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        Ok(if exit.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
     }
 
     /// `graph`: the declared resources and their dependencies, as DOT on stdout.
@@ -587,6 +592,13 @@ impl Session {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// How `preview` reports beyond the plan.
+struct PreviewExit {
+    detailed_exitcode: bool,
+    expect_no_changes: bool,
+    markdown: bool,
 }
 
 /// Asks on the terminal before a plan with changes is applied, unless

@@ -72,6 +72,71 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
+/// The property changes of an update or replacement: a mark (`+ - ~`) and a line each.
+fn diff_lines(s: &Step) -> Vec<(&'static str, String)> {
+    if !matches!(s.op(), Op::Update | Op::Replace) {
+        return Vec::new();
+    }
+    let olds = s.recorded().map(|o| &o.inputs);
+    let news = s.desired().map(|n| &n.inputs);
+    s.diffs
+        .iter()
+        .map(|d| {
+            let old = olds.and_then(|o| o.at(&d.path));
+            let new = news.and_then(|n| n.at(&d.path));
+            match d.kind {
+                DiffKind::Add => ("+", format!("{}: {}", d.path, show(new))),
+                DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
+                DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
+            }
+        })
+        .collect()
+}
+
+/// The plan for a pull-request comment: the summary, a table of the
+/// changes, and the property diffs and warnings folded in `<details>`.
+pub fn plan_markdown(plan: &Plan, stack: &str, project: &str) -> String {
+    let mut out = format!("### Cairn preview of stack `{stack}` (project `{project}`)\n\n");
+    let unchanged = plan.steps.iter().filter(|s| s.op() == Op::Same && !s.metadata_changed()).count();
+    let changes = changes_text(plan);
+    if changes.is_empty() {
+        let _ = writeln!(out, "**No changes** ({unchanged} unchanged)");
+        return out;
+    }
+    let _ = writeln!(out, "**{changes}** · {unchanged} unchanged\n");
+    out.push_str("| | Resource | Type | Change |\n|---|---|---|---|\n");
+    for s in plan.steps.iter().filter(|s| s.op() != Op::Same || s.metadata_changed()) {
+        let why = match s.op() {
+            Op::Replace if s.delete_before_replace() => format!(" (delete first; forced by {})", paths(&s.replaces)),
+            Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
+            Op::Import => format!(" (ID `{}`)", s.import_id().unwrap_or("?")),
+            Op::Same => " (dependencies or options)".into(),
+            _ => String::new(),
+        };
+        let word = if s.op() == Op::Same { "record" } else { op_word(s.op()) };
+        let _ = writeln!(out, "| {} | `{}` | `{}` | {word}{why} |", s.op().marker(), s.urn.name(), s.ty.as_str());
+    }
+    let detailed: Vec<&Step> =
+        plan.steps.iter().filter(|s| !diff_lines(s).is_empty() || !s.warnings.is_empty()).collect();
+    if !detailed.is_empty() {
+        out.push_str("\n<details><summary>Property changes and warnings</summary>\n\n");
+        for s in detailed {
+            let _ = writeln!(out, "#### `{}` (`{}`)\n\n```diff", s.urn.name(), s.ty.as_str());
+            for (mark, text) in diff_lines(s) {
+                // `diff` highlighting knows + and -; an update shows as a change line.
+                let mark = if mark == "~" { "!" } else { mark };
+                let _ = writeln!(out, "{mark} {text}");
+            }
+            for w in &s.warnings {
+                let _ = writeln!(out, "# warning: {}: {}", w.property, w.reason);
+            }
+            out.push_str("```\n\n");
+        }
+        out.push_str("</details>\n");
+    }
+    out
+}
+
 /// The plan for people.
 pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String {
     let mut out = String::new();
@@ -96,19 +161,8 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
                 .to_string()
                 .trim_end()
         );
-        if matches!(s.op(), Op::Update | Op::Replace) {
-            let olds = s.recorded().map(|o| &o.inputs);
-            let news = s.desired().map(|n| &n.inputs);
-            for d in &s.diffs {
-                let old = olds.and_then(|o| o.at(&d.path));
-                let new = news.and_then(|n| n.at(&d.path));
-                let (mark, text) = match d.kind {
-                    DiffKind::Add => ("+", format!("{}: {}", d.path, show(new))),
-                    DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
-                    DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
-                };
-                let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op()).apply_to(mark));
-            }
+        for (mark, text) in diff_lines(s) {
+            let _ = writeln!(out, "   {indent}    {} {text}", op_style(s.op()).apply_to(mark));
         }
         if let Some(outs) = plan.component_outputs.get(&s.urn) {
             for (k, v) in outs {

@@ -115,6 +115,17 @@ fn plan_text() {
 }
 
 #[test]
+fn plan_markdown() {
+    insta::assert_snapshot!(render::plan_markdown(&sample_plan(), "dev", "ai"));
+    let mut none = sample_plan();
+    none.steps.retain(|s| s.op() == Op::Same);
+    assert_eq!(
+        render::plan_markdown(&none, "dev", "ai"),
+        "### Cairn preview of stack `dev` (project `ai`)\n\n**No changes** (1 unchanged)\n"
+    );
+}
+
+#[test]
 fn plan_json() {
     let j = render::plan_json(&sample_plan(), "dev", "ai");
     assert!(!j.to_string().contains("hunter2"), "secrets never reach --json");
