@@ -170,3 +170,20 @@ fn no_changes_says_so() {
     let text = render::plan_text(&plan, "dev", "ai", "Preview");
     assert!(text.contains("No changes: stack dev matches the program (1 unchanged)."), "{text}");
 }
+
+#[test]
+fn graph_dot() {
+    use cairn::aws::iam::RoleArgs;
+    use cairn::aws::{PolicyDocument, s3::BucketArgs};
+    use cairn_core::{Config, ProjectName, ResourceOptions, Stack, StackName};
+    let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("ai").unwrap(), Config::default());
+    let store = ctx.component_scope("cairn:ai:ArtifactBucket", "models", ResourceOptions::default()).unwrap();
+    let bucket = store.resource("models", BucketArgs::builder().build()).unwrap();
+    let role = RoleArgs::builder()
+        .assume_role_policy(PolicyDocument::assume_role_for_service("sagemaker.amazonaws.com"))
+        .tags([("bucket", "x")])
+        .build();
+    let opts = ResourceOptions::builder().depends_on(vec![bucket.urn.clone()]).build();
+    ctx.resource_with("trainer", role, opts).unwrap();
+    insta::assert_snapshot!(render::graph_dot(&ctx.finish(), "dev", "ai"));
+}
