@@ -139,6 +139,32 @@ async fn environment(env: &str) {
         "{runtime_out:#}"
     );
 
+    // Every type's Read returns what the state records: nothing has drifted.
+    for stack in STACKS {
+        let drift = run(stack, env, &backend, &["drift", "--json"]);
+        let doc = drift.json();
+        let what = format!("drift of {} {env}: {}\n{}", stack.0, drift.stdout, drift.stderr);
+        assert_eq!((doc["drift"]["changed"].as_u64(), doc["drift"]["missing"].as_u64()), (Some(0), Some(0)), "{what}");
+        // moto answers DescribeSubscribersForNotification with a 500, so a
+        // budget cannot be read here (its Read is covered by canned responses);
+        // every other resource is read, and drift says it could not answer.
+        let unreadable: Vec<&str> =
+            doc["drift"]["unreadable"].as_array().unwrap().iter().filter_map(|u| u["urn"].as_str()).collect();
+        if stack == platform {
+            assert!(
+                unreadable.len() == 1 && unreadable[0].contains("$aws:budgets:Budget::"),
+                "only the budget is unreadable on the emulator: {what}"
+            );
+            assert_eq!(drift.code, 1, "an incomplete answer is an error: {what}");
+        } else {
+            assert!(unreadable.is_empty(), "{what}");
+            assert_eq!(drift.code, 0, "{what}");
+        }
+    }
+    if env == "dev" {
+        drift_is_found_and_put_back(runtime, env, &backend).await;
+    }
+
     let mut all = Vec::new();
     for stack in STACKS {
         let resources = recorded(stack, env, &backend);
@@ -158,6 +184,81 @@ async fn environment(env: &str) {
     }
     let s3 = cairn_tests::s3().await;
     cairn_tests::assert_gone(s3.get_bucket_versioning().bucket(model_bucket).send().await, "the model bucket");
+}
+
+/// The record of the first resource of type `ty` in a stack's exported state.
+fn record_of(stack: (&str, &str), env: &str, backend: &str, ty: &str) -> cairn_state::ResourceState {
+    let state = ok(run(stack, env, backend, &["state", "export"]), "state export").json();
+    let state: cairn_state::StackState = serde_json::from_value(state).expect("an exported state");
+    state.resources.into_iter().find(|r| r.urn.resource_type().as_str() == ty).unwrap_or_else(|| panic!("no {ty}"))
+}
+
+/// Scales a node group and tags a bucket behind Cairn's back and deletes a
+/// queue out of band: `drift` names the two properties and the missing queue
+/// (exit 2), `up --refresh` puts all three back, and `drift` then exits 0.
+async fn drift_is_found_and_put_back(stack: (&str, &str), env: &str, backend: &str) {
+    let ng = record_of(stack, env, backend, "aws:eks:NodeGroup");
+    let bucket = record_of(stack, env, backend, "aws:s3:Bucket");
+    let queue = record_of(stack, env, backend, "aws:sqs:Queue");
+    let (cluster, ng_name) = ng.id.as_deref().unwrap().split_once(':').unwrap();
+    let bucket_name = bucket.id.clone().unwrap();
+    let queue_url = queue.id.clone().unwrap();
+    let declared_scaling = ng.inputs.to_json()["scaling"].clone();
+
+    let eks = cairn_tests::eks().await;
+    let scaling = aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(0).max_size(5).desired_size(3).build();
+    eks.update_nodegroup_config()
+        .cluster_name(cluster)
+        .nodegroup_name(ng_name)
+        .scaling_config(scaling)
+        .send()
+        .await
+        .unwrap();
+    let s3 = cairn_tests::s3().await;
+    let mut tags = s3.get_bucket_tagging().bucket(&bucket_name).send().await.unwrap().tag_set().to_vec();
+    tags.push(aws_sdk_s3::types::Tag::builder().key("owner").value("someone-by-hand").build().unwrap());
+    let tagging = aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(tags)).build().unwrap();
+    s3.put_bucket_tagging().bucket(&bucket_name).tagging(tagging).send().await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&cairn_tests::sdk_config().await);
+    sqs.delete_queue().queue_url(&queue_url).send().await.unwrap();
+
+    let drift = run(stack, env, backend, &["drift", "--json"]);
+    assert_eq!(drift.code, 2, "drift exits 2: {}\n{}", drift.stdout, drift.stderr);
+    let doc = drift.json();
+    let resources = doc["drift"]["resources"].as_array().unwrap();
+    let find = |urn: &cairn_core::Urn| {
+        resources.iter().find(|r| r["urn"] == urn.as_str()).unwrap_or_else(|| panic!("{urn} in {doc:#}"))
+    };
+    let paths = |r: &serde_json::Value| -> Vec<String> {
+        r["properties"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(paths(find(&ng.urn)), ["scaling.desired_size", "scaling.max_size"], "{doc:#}");
+    let ng_drift = &find(&ng.urn)["properties"][1];
+    assert_eq!((ng_drift["live"].as_i64(), &ng_drift["program"]), (Some(5), &declared_scaling["max_size"]));
+    assert_eq!(paths(find(&bucket.urn)), ["tags.owner"], "{doc:#}");
+    assert_eq!(find(&queue.urn)["status"], "missing");
+    assert_eq!((doc["drift"]["changed"].as_u64(), doc["drift"]["missing"].as_u64()), (Some(2), Some(1)), "{doc:#}");
+    let md = run(stack, env, backend, &["drift", "--markdown"]);
+    assert_eq!(md.code, 2);
+    assert!(md.stdout.contains("| `tags.owner` |") && md.stdout.contains("| missing |"), "{}", md.stdout);
+
+    ok(run(stack, env, backend, &["up", "--refresh", "--yes"]), "up --refresh");
+    let after = run(stack, env, backend, &["drift", "--json"]);
+    assert_eq!(after.code, 0, "nothing drifted after up --refresh: {}\n{}", after.stdout, after.stderr);
+    let live = eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(ng_name).send().await.unwrap();
+    let live = live.nodegroup().and_then(|n| n.scaling_config()).cloned().unwrap();
+    assert_eq!(
+        (live.max_size(), live.desired_size()),
+        (
+            declared_scaling["max_size"].as_i64().map(|v| v as i32),
+            declared_scaling["desired_size"].as_i64().map(|v| v as i32)
+        )
+    );
+    let tags = s3.get_bucket_tagging().bucket(&bucket_name).send().await.unwrap();
+    assert!(tags.tag_set().iter().all(|t| t.key() != "owner"), "the hand-made tag is gone");
+    // Created again (under a new generated name: the old one's record is gone).
+    let again = record_of(stack, env, backend, "aws:sqs:Queue");
+    sqs.get_queue_attributes().queue_url(again.id.unwrap()).send().await.expect("the queue exists again");
 }
 
 #[tokio::test(flavor = "multi_thread")]

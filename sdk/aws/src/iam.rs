@@ -47,13 +47,17 @@ pub struct RoleArgs {
     /// resources' outputs (an IRSA trust names the cluster's OIDC provider).
     #[builder(setter(into))]
     pub assume_role_policy: Input<PolicyDocument>,
-    /// Inline policies, by policy name.
+    /// Inline policies, by policy name. Authoritative only when some are
+    /// declared: a role that declares none leaves its inline policies to
+    /// `aws:iam:RolePolicy` resources, and refresh does not report them.
     #[builder(default, setter(fn transform<K: Into<String>>(policies: impl IntoIterator<Item = (K, PolicyDocument)>) -> BTreeMap<String, PolicyDocument> {
         policies.into_iter().map(|(name, doc)| (name.into(), doc)).collect()
     }))]
     #[serde(default)]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
-    /// ARNs of managed policies to attach.
+    /// ARNs of managed policies to attach. Authoritative only when some are
+    /// declared: a role that declares none leaves attachments to
+    /// `aws:iam:RolePolicyAttachment` resources, and refresh does not report them.
     #[builder(default, setter(fn transform(arns: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
         crate::strings(arns)
     }))]

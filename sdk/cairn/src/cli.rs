@@ -1,5 +1,6 @@
 //! The command line a program gets from [`crate::run`]:
-//! `preview | up | destroy` with `--stack`, `--yes`, `--json`.
+//! `preview | up | refresh | drift | destroy | graph | stack | state | config`,
+//! with `--stack`, `--yes`, `--json`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Value};
-use cairn_engine::{Command as RunCommand, Confirm, Plan, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
+use cairn_engine::{
+    Command as RunCommand, Confirm, Plan, PlanOptions, Refusal, RunOptions, RunOutcome, RunReport, StackRunner,
+};
 use cairn_state::{LockOptions, StateStore};
 use clap::{Parser, Subcommand};
 
@@ -56,11 +59,18 @@ enum Command {
         /// Print the plan as Markdown on stdout, for a pull-request comment.
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// Read every resource first and plan against what is live (writes nothing).
+        #[arg(long)]
+        refresh: bool,
     },
     /// Make the cloud match the program.
     Up {
         #[command(flatten)]
         imports: Imports,
+        /// Read every resource first, record what drifted, and plan against
+        /// what is live: puts drifted resources back to the program.
+        #[arg(long)]
+        refresh: bool,
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
@@ -70,6 +80,20 @@ enum Command {
         /// Refuse to apply (exit 1, nothing changed) when the plan has changes.
         #[arg(long)]
         expect_no_changes: bool,
+    },
+    /// Read every resource and record in the state what the cloud holds
+    /// (properties changed by hand, resources deleted out of band); changes nothing in the cloud.
+    Refresh {
+        /// Record without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Compare the cloud with the state and the program, property by property; changes nothing.
+    /// Exit 0 when nothing drifted, 2 when something did, 1 on an error.
+    Drift {
+        /// Print the report as Markdown on stdout, for an issue or a chat message.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
     /// Print the program's resources and their dependencies as a Graphviz DOT graph (calls no provider).
     Graph,
@@ -268,13 +292,16 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown } => {
+        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown, refresh } => {
             let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown };
-            s.preview(program, &imports, exit).await
+            s.preview(program, &imports, exit, &PlanOptions { refresh }).await
         }
-        Command::Up { imports, yes, parallel, expect_no_changes } => {
-            s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, parallel).await
+        Command::Up { imports, refresh, yes, parallel, expect_no_changes } => {
+            let options = RunOptions { plan: PlanOptions { refresh }, ..RunOptions::parallelism(parallel) };
+            s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, &options).await
         }
+        Command::Refresh { yes } => s.refresh(yes).await,
+        Command::Drift { markdown } => s.drift(program, markdown).await,
         Command::Graph => s.graph(program),
         Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
             s.stack_output(name.as_deref(), show_secrets).await
@@ -393,10 +420,14 @@ impl Session {
         program: &F,
         imports: &Imports,
         exit: PreviewExit,
+        options: &PlanOptions,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
-        let plan = self.runner(&progress).preview(&declared).await?;
+        let plan = self.runner(&progress).preview_with(&declared, options).await?;
+        if let Some(refresh) = &plan.refresh {
+            refresh.complete()?;
+        }
         if self.json {
             self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
         } else if exit.markdown {
@@ -458,12 +489,67 @@ impl Session {
         program: &F,
         imports: &Imports,
         ask: Ask,
-        parallel: usize,
+        options: &RunOptions,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
-        let report = self.runner(&progress).up(&declared, &RunOptions::parallelism(parallel), &ask).await?;
+        let report = self.runner(&progress).up(&declared, options, &ask).await?;
         self.report(&report)
+    }
+
+    /// `refresh`: records what the cloud holds.
+    async fn refresh(&self, yes: bool) -> anyhow::Result<ExitCode> {
+        let progress = self.progress();
+        let ask = Ask { yes, json: self.json, expect_no_changes: false };
+        let run = self.runner(&progress).refresh(&RunOptions::default(), &ask).await?;
+        let (stack, project) = (self.stack.as_str(), self.project.as_str());
+        let Some(report) = run.apply_report() else {
+            eprintln!("Cancelled: nothing was recorded.");
+            return Ok(ExitCode::FAILURE);
+        };
+        if self.json {
+            let mut doc = render::drift_report_json(&run.plan, stack, project);
+            doc["serial"] = serde_json::json!(report.state.serial);
+            self.print_json(&doc)?;
+        } else if let RunOutcome::Unchanged(_) = run.outcome {
+            eprintln!("Nothing to record: the state matches the cloud.");
+        } else {
+            let (changed, missing) = run.plan.refresh.as_ref().map(|r| r.counts()).unwrap_or_default();
+            eprintln!(
+                "Recorded: {changed} changed, {missing} missing removed from the state (serial {}). `preview` shows \
+                 what `up` would change to put them back to the program.",
+                report.state.serial
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// `drift`: the refresh a preview makes first, reported; writes nothing.
+    async fn drift<F: Fn(&Stack) -> crate::Result>(&self, program: &F, markdown: bool) -> anyhow::Result<ExitCode> {
+        let declared = self.run_program(program, &Imports { specs: Vec::new() })?;
+        // The drift report is the display; the plan tree is not shown.
+        let progress = Progress::new(true, self.stack.as_str(), self.project.as_str());
+        let plan = self.runner(&progress).preview_with(&declared, &PlanOptions { refresh: true }).await?;
+        let (stack, project) = (self.stack.as_str(), self.project.as_str());
+        if self.json {
+            self.print_json(&render::drift_report_json(&plan, stack, project))?;
+        } else if markdown {
+            print!("{}", render::drift_markdown(&plan, stack, project));
+        } else {
+            eprintln!("Drift of stack {stack} (project {project})\n");
+            eprint!("{}", render::drift_text(&plan));
+            let changes = render::changes_text(&plan);
+            if !changes.is_empty() {
+                eprintln!("\n`up --refresh` would put the cloud back to the program: {changes}.");
+            }
+        }
+        let refresh = plan.refresh.as_ref().expect("a refreshing preview carries its refresh");
+        if !refresh.unreadable.is_empty() {
+            // The report above names each; the exit says the answer is incomplete.
+            eprintln!("error: {}", refresh.complete().unwrap_err());
+            return Ok(ExitCode::FAILURE);
+        }
+        Ok(if refresh.no_drift() { ExitCode::SUCCESS } else { ExitCode::from(2) })
     }
 
     async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {

@@ -73,6 +73,11 @@ impl Observer for Progress {
             Command::Preview => "Preview",
             Command::Up => "Update",
             Command::Destroy => "Destroy",
+            Command::Refresh => {
+                eprintln!("Refresh of stack {} (project {})\n", self.stack, self.project);
+                eprint!("{}", crate::render::drift_text(plan));
+                return;
+            }
         };
         eprint!("{}", crate::render::plan_text(plan, &self.stack, &self.project, verb));
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
-use cairn_engine::{ApplyReport, Op, Plan, Status, Step};
+use cairn_engine::{ApplyReport, Drift, DriftKind, Op, Plan, Status, Step};
 use console::Style;
 use serde_json::json;
 
@@ -141,6 +141,10 @@ pub fn plan_markdown(plan: &Plan, stack: &str, project: &str) -> String {
 pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{verb} of stack {} (project {project})\n", Style::new().bold().apply_to(stack));
+    if plan.refresh.is_some() {
+        out.push_str(&drift_text(plan));
+        out.push('\n');
+    }
     for (depth, s) in tree(&plan.steps) {
         let style = op_style(s.op());
         let indent = "   ".repeat(depth);
@@ -227,14 +231,201 @@ fn outputs_json(outputs: &BTreeMap<String, Value>) -> serde_json::Value {
 
 /// The plan for machines: `preview --json`.
 pub fn plan_json(plan: &Plan, stack: &str, project: &str) -> serde_json::Value {
-    json!({
+    let mut j = json!({
         "stack": stack,
         "project": project,
         "serial": plan.base_serial,
         "steps": plan.steps.iter().map(|s| step_json(s, plan.component_outputs.get(&s.urn))).collect::<Vec<_>>(),
         "summary": plan.summary(),
         "outputs": outputs_json(&plan.outputs),
+    });
+    if plan.refresh.is_some() {
+        j["drift"] = drift_json(plan);
+    }
+    j
+}
+
+/// One drifted property: where, and its value in the state, in the cloud and in the program.
+struct DriftedProperty {
+    path: String,
+    recorded: Option<Value>,
+    live: Option<Value>,
+    program: Option<Value>,
+}
+
+/// The program's side of a drifted resource: its planned step, if it still declares it.
+fn program_step<'a>(plan: &'a Plan, d: &Drift) -> Option<&'a Step> {
+    plan.steps.iter().find(|s| s.urn == d.urn && s.desired().is_some())
+}
+
+fn drifted_properties(plan: &Plan, d: &Drift) -> Vec<DriftedProperty> {
+    let DriftKind::Changed(props) = &d.kind else { return Vec::new() };
+    let desired = program_step(plan, d).and_then(Step::desired);
+    props
+        .iter()
+        .map(|p| DriftedProperty {
+            path: p.path.to_string(),
+            recorded: p.recorded.clone(),
+            live: p.live.clone(),
+            program: desired.and_then(|n| n.inputs.at(&p.path)).cloned(),
+        })
+        .collect()
+}
+
+/// What `up` would do about a drifted resource.
+fn remedy(plan: &Plan, d: &Drift) -> String {
+    match program_step(plan, d).map(Step::op) {
+        None => "the program no longer declares it".into(),
+        Some(Op::Same) => "the program agrees with the cloud: up records it".into(),
+        Some(op) => format!("up will {} it", op_word(op)),
+    }
+}
+
+fn drift_json(plan: &Plan) -> serde_json::Value {
+    let Some(refresh) = &plan.refresh else { return serde_json::Value::Null };
+    let (changed, missing) = refresh.counts();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let resources: Vec<serde_json::Value> = refresh
+        .drifted
+        .iter()
+        .map(|d| {
+            let props: Vec<serde_json::Value> = drifted_properties(plan, d)
+                .into_iter()
+                .map(|p| {
+                    let shown = |v: &Option<Value>| v.as_ref().map_or(serde_json::Value::Null, output_json);
+                    json!({"path": p.path, "recorded": shown(&p.recorded), "live": shown(&p.live), "program": shown(&p.program)})
+                })
+                .collect();
+            json!({
+                "urn": d.urn,
+                "type": d.ty.as_str(),
+                "id": d.id,
+                "status": if d.kind == DriftKind::Missing { "missing" } else { "changed" },
+                "properties": props,
+                "remedy": remedy(plan, d),
+            })
+        })
+        .collect();
+    let unreadable: Vec<serde_json::Value> =
+        refresh.unreadable.iter().map(|(urn, e)| json!({"urn": urn, "error": e.to_string()})).collect();
+    json!({
+        "read": refresh.read,
+        "changed": changed,
+        "missing": missing,
+        "resources": resources,
+        "unreadable": unreadable,
+        "timing": {
+            "wall_ms": ms(refresh.timing.wall),
+            "slowest_read_ms": refresh.timing.slowest.as_ref().map(|(_, d)| ms(*d)),
+            "slowest_read": refresh.timing.slowest.as_ref().map(|(u, _)| u.to_string()),
+            "sum_of_reads_ms": ms(refresh.timing.total),
+        },
     })
+}
+
+/// `drift --json`: what drifted, property by property, and what `up` would do.
+pub fn drift_report_json(plan: &Plan, stack: &str, project: &str) -> serde_json::Value {
+    json!({
+        "stack": stack,
+        "project": project,
+        "serial": plan.base_serial,
+        "drift": drift_json(plan),
+        "summary": plan.summary(),
+    })
+}
+
+/// What the refresh found, for people: each drifted resource, its
+/// properties (state → cloud, and the program's value), and what `up` does.
+pub fn drift_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let Some(refresh) = &plan.refresh else { return out };
+    let (changed, missing) = refresh.counts();
+    let slowest = refresh
+        .timing
+        .slowest
+        .as_ref()
+        .map_or(String::new(), |(u, d)| format!("; slowest read {:.2} s, {}", d.as_secs_f64(), u.name()));
+    let _ = writeln!(out, "Read {} resources in {:.2} s{slowest}.", refresh.read, refresh.timing.wall.as_secs_f64());
+    for (urn, e) in &refresh.unreadable {
+        let _ = writeln!(out, "{} {urn}: {e}", Style::new().red().bold().apply_to("could not read"));
+    }
+    if refresh.no_drift() {
+        let _ = writeln!(
+            out,
+            "No drift: the cloud matches the state{}.",
+            if refresh.unreadable.is_empty() { "" } else { " where it could be read" }
+        );
+        return out;
+    }
+    let _ = writeln!(out, "Drift: {changed} changed, {missing} missing\n");
+    for d in &refresh.drifted {
+        let style = if d.kind == DriftKind::Missing { Style::new().red() } else { Style::new().yellow() };
+        let what = if d.kind == DriftKind::Missing { "missing (deleted out of band)" } else { "changed" };
+        let _ = writeln!(
+            out,
+            " {} {} {} {} ({})",
+            style.apply_to(if d.kind == DriftKind::Missing { "-" } else { "~" }),
+            style.apply_to(d.ty.as_str()),
+            d.urn.name(),
+            style.apply_to(what),
+            remedy(plan, d)
+        );
+        for p in drifted_properties(plan, d) {
+            let _ = writeln!(
+                out,
+                "       ~ {}: {} => {} (program: {})",
+                p.path,
+                show(p.recorded.as_ref()),
+                show(p.live.as_ref()),
+                show(p.program.as_ref())
+            );
+        }
+    }
+    out
+}
+
+/// What drifted, as Markdown for an issue or a chat message.
+pub fn drift_markdown(plan: &Plan, stack: &str, project: &str) -> String {
+    let mut out = format!("### Cairn drift report for stack `{stack}` (project `{project}`)\n\n");
+    let Some(refresh) = &plan.refresh else { return out };
+    let (changed, missing) = refresh.counts();
+    for (urn, e) in &refresh.unreadable {
+        let _ = writeln!(out, "- **Could not read** `{urn}`: {}\n", e.to_string().replace('\n', " "));
+    }
+    if refresh.no_drift() {
+        let _ = writeln!(
+            out,
+            "**No drift**: the {} resources read match the state.",
+            refresh.read - refresh.unreadable.len()
+        );
+        return out;
+    }
+    let _ = writeln!(out, "**{changed} changed, {missing} missing** of {} resources read\n", refresh.read);
+    out.push_str("| Resource | Type | Drift | Property | State | Cloud | Program |\n|---|---|---|---|---|---|---|\n");
+    let cell = |v: Option<&Value>| format!("`{}`", show(v).replace('|', "\\|"));
+    for d in &refresh.drifted {
+        let props = drifted_properties(plan, d);
+        if props.is_empty() {
+            let _ = writeln!(out, "| `{}` | `{}` | missing | | | | {} |", d.urn.name(), d.ty.as_str(), remedy(plan, d));
+        }
+        for p in props {
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | changed | `{}` | {} | {} | {} |",
+                d.urn.name(),
+                d.ty.as_str(),
+                p.path,
+                cell(p.recorded.as_ref()),
+                cell(p.live.as_ref()),
+                cell(p.program.as_ref())
+            );
+        }
+    }
+    let changes = changes_text(plan);
+    if !changes.is_empty() {
+        let _ = writeln!(out, "\n`up --refresh` would put the cloud back to the program: {changes}.");
+    }
+    out
 }
 
 /// The outcome for machines: `up --json` and `destroy --json`.

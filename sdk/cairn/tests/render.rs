@@ -105,7 +105,82 @@ fn sample_plan() -> Plan {
         )]
         .into_iter()
         .collect(),
+        refresh: None,
     }
+}
+
+/// A plan made after a refresh found a node group scaled by hand, a bucket
+/// tagged by hand, and a queue deleted out of band.
+fn drift_plan() -> Plan {
+    use cairn::engine::refresh::{Drift, DriftKind, PropertyDrift, ReadTiming, Refresh};
+    use std::time::Duration;
+    let ng = urn("aws:eks:NodeGroup", "train-spot");
+    let bucket = urn("aws:s3:Bucket", "artifacts");
+    let queue = urn("aws:sqs:Queue", "retrain-requests");
+    let program_ng = serde_json::json!({"scaling": {"min_size": 0, "max_size": 2, "desired_size": 0}});
+    let live_ng = serde_json::json!({"scaling": {"min_size": 0, "max_size": 5, "desired_size": 3}});
+    let program_bucket = serde_json::json!({"tags": {"team": "ml"}});
+    let live_bucket = serde_json::json!({"tags": {"team": "ml", "owner": "someone | else"}});
+    let prop = |path: &str, recorded: Option<Value>, live: Option<Value>| PropertyDrift {
+        path: PropertyPath::parse(path),
+        recorded,
+        live,
+    };
+    let refresh = Refresh {
+        read: 5,
+        drifted: vec![
+            Drift {
+                urn: ng.clone(),
+                ty: ng.resource_type(),
+                id: "c:train-spot".into(),
+                kind: DriftKind::Changed(vec![
+                    prop("scaling.desired_size", Some(Value::Int(0)), Some(Value::Int(3))),
+                    prop("scaling.max_size", Some(Value::Int(2)), Some(Value::Int(5))),
+                ]),
+            },
+            Drift {
+                urn: bucket.clone(),
+                ty: bucket.resource_type(),
+                id: "artifacts-1".into(),
+                kind: DriftKind::Changed(vec![prop("tags.owner", None, Some("someone | else".into()))]),
+            },
+            Drift { urn: queue.clone(), ty: queue.resource_type(), id: "https://q/1".into(), kind: DriftKind::Missing },
+        ],
+        mutations: vec![],
+        unreadable: vec![],
+        timing: ReadTiming {
+            wall: Duration::from_millis(850),
+            slowest: Some((ng.clone(), Duration::from_millis(700))),
+            total: Duration::from_millis(2400),
+        },
+    };
+    let mut ng_step = step(&ng, Op::Update, Some(rec(&ng, live_ng, None)), Some(program_ng), None);
+    ng_step.diffs.sort_by_key(|d| d.path.to_string());
+    Plan {
+        base_serial: 9,
+        lineage: "l".into(),
+        steps: vec![
+            ng_step,
+            step(&bucket, Op::Update, Some(rec(&bucket, live_bucket, None)), Some(program_bucket), None),
+            step(&queue, Op::Create, None, Some(serde_json::json!({"name": "retrain-requests"})), None),
+        ],
+        outputs: Default::default(),
+        component_outputs: Default::default(),
+        refresh: Some(refresh),
+    }
+}
+
+#[test]
+fn drift_text_markdown_and_json() {
+    console::set_colors_enabled(false);
+    let plan = drift_plan();
+    insta::assert_snapshot!("drift_text", render::drift_text(&plan));
+    insta::assert_snapshot!("drift_markdown", render::drift_markdown(&plan, "dev", "ai"));
+    let j = render::drift_report_json(&plan, "dev", "ai");
+    insta::with_settings!({ sort_maps => true }, { insta::assert_json_snapshot!("drift_json", j) });
+    let mut none = plan.clone();
+    none.refresh.as_mut().unwrap().drifted.clear();
+    assert!(render::drift_text(&none).contains("No drift: the cloud matches the state."));
 }
 
 #[test]

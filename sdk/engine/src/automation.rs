@@ -43,6 +43,16 @@ use crate::plan::Plan;
 use crate::preview::preview;
 use crate::providers::ProviderSource;
 use crate::reconcile::{Resolution, reconcile};
+use crate::refresh::read_live;
+
+/// Records what a `refresh` plan found, after checking it was made against the state as it is.
+async fn record_refresh(plan: &Plan, recorder: &Recorder) -> Result<ApplyReport, EngineError> {
+    plan.check_base(&recorder.state())?;
+    if let Some(refresh) = plan.refresh.as_ref().filter(|r| !r.records_nothing()) {
+        recorder.commit(None, refresh.mutations.clone()).await?;
+    }
+    Ok(ApplyReport::unchanged(plan, recorder.state()))
+}
 
 /// Which command a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +63,8 @@ pub enum Command {
     Up,
     /// `destroy`: deletes every resource of the stack.
     Destroy,
+    /// `refresh`: records in the state what the cloud holds.
+    Refresh,
 }
 
 impl Command {
@@ -62,6 +74,7 @@ impl Command {
             Command::Preview => "preview",
             Command::Up => "up",
             Command::Destroy => "destroy",
+            Command::Refresh => "refresh",
         }
     }
 
@@ -71,6 +84,7 @@ impl Command {
             Command::Preview => "show this plan",
             Command::Up => "perform these updates",
             Command::Destroy => "delete every resource of this stack",
+            Command::Refresh => "record what the cloud holds in the state",
         }
     }
 }
@@ -107,9 +121,19 @@ where
     }
 }
 
+/// How to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Read every recorded resource first and plan against what is live
+    /// (`--refresh`): the plan then puts drifted resources back to the program.
+    pub refresh: bool,
+}
+
 /// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
+    /// How the plan is made.
+    pub plan: PlanOptions,
     /// How the executor applies.
     pub apply: ApplyOptions,
 }
@@ -117,7 +141,13 @@ pub struct RunOptions {
 impl RunOptions {
     /// At most `parallelism` provider operations in flight at once.
     pub fn parallelism(parallelism: usize) -> Self {
-        Self { apply: ApplyOptions { parallelism } }
+        Self { apply: ApplyOptions { parallelism }, ..Self::default() }
+    }
+
+    /// Refresh before planning.
+    pub fn refreshing(mut self) -> Self {
+        self.plan.refresh = true;
+        self
     }
 }
 
@@ -211,6 +241,15 @@ impl<'a> StackRunner<'a> {
     /// writing anything: operations an interrupted run left pending are
     /// settled in memory only.
     pub async fn preview(&self, declared: &DeclaredStack) -> Result<Plan, EngineError> {
+        self.preview_with(declared, &PlanOptions::default()).await
+    }
+
+    /// [`preview`](Self::preview) with options: with `refresh`, every
+    /// recorded resource is read first (nothing is written) and the plan's
+    /// [`refresh`](Plan::refresh) says what drifted. That is `drift`. Reads
+    /// that failed are listed in it, not returned as an error, so a report
+    /// can show what was read; check [`Refresh::complete`](crate::Refresh::complete).
+    pub async fn preview_with(&self, declared: &DeclaredStack, options: &PlanOptions) -> Result<Plan, EngineError> {
         let replayed = self.store.read(&self.project, &self.stack).await?;
         let mut state = replayed.state;
         for (_, r) in reconcile(&replayed.pending, &state, self.providers).await? {
@@ -218,8 +257,34 @@ impl<'a> StackRunner<'a> {
                 mutations.iter().for_each(|m| state.apply(m));
             }
         }
-        let plan = preview(declared, &state, self.providers).await?;
+        let plan = self.plan(Some(declared), &state, options).await?;
         self.observer.planned(Command::Preview, &plan);
+        Ok(plan)
+    }
+
+    /// Reads every recorded resource and records what is live: properties
+    /// changed behind Cairn's back, resources deleted out of band. Asks
+    /// `confirm` when anything drifted; changes nothing in the cloud.
+    pub async fn refresh(&self, options: &RunOptions, confirm: &dyn Confirm) -> Result<RunReport, EngineError> {
+        self.locked(Command::Refresh, None, options, confirm).await
+    }
+
+    /// The plan for `declared` (or for destroying everything when `None`)
+    /// against `state`, refreshed first when asked.
+    async fn plan(
+        &self,
+        declared: Option<&DeclaredStack>,
+        state: &StackState,
+        options: &PlanOptions,
+    ) -> Result<Plan, EngineError> {
+        let refresh = if options.refresh { Some(read_live(state, self.providers).await?) } else { None };
+        let refreshed = refresh.as_ref().map(|r| r.applied_to(state));
+        let planned_on = refreshed.as_ref().unwrap_or(state);
+        let mut plan = match declared {
+            Some(declared) => preview(declared, planned_on, self.providers).await?,
+            None => Plan::destroy(planned_on)?,
+        };
+        plan.refresh = refresh;
         Ok(plan)
     }
 
@@ -288,23 +353,32 @@ impl<'a> StackRunner<'a> {
     ) -> Result<RunReport, EngineError> {
         self.settle(recorder, pending).await?;
         let state = recorder.state();
-        let plan = match declared {
-            Some(declared) => preview(declared, &state, self.providers).await?,
-            None => Plan::destroy(&state)?,
+        let plan = match command {
+            Command::Refresh => Plan::refresh_only(&state, read_live(&state, self.providers).await?),
+            _ => self.plan(declared, &state, &options.plan).await?,
         };
+        // What is live must be known before anything is recorded or applied.
+        if let Some(refresh) = &plan.refresh {
+            refresh.complete()?;
+        }
         self.observer.planned(command, &plan);
         let report = |outcome| RunReport { command, plan: plan.clone(), outcome };
         let unchanged = match command {
-            Command::Destroy => plan.steps.is_empty(),
+            Command::Destroy => plan.steps.is_empty() && plan.changes_nothing(),
+            Command::Refresh => plan.changes_nothing(),
             _ => plan.changes_nothing() && recorder.writes() == 0 && plan.outputs_recorded(&state),
         };
         if unchanged {
             return Ok(report(RunOutcome::Unchanged(ApplyReport::unchanged(&plan, state))));
         }
-        if !plan.is_noop() && !confirm.confirm(command, &plan).map_err(EngineError::Refused)? {
+        if plan.needs_confirmation() && !confirm.confirm(command, &plan).map_err(EngineError::Refused)? {
             return Ok(report(RunOutcome::Cancelled));
         }
-        let applied = apply(&plan, declared, recorder, self.providers, &options.apply, self.observer).await?;
+        let applied = match command {
+            // Nothing to apply but what the refresh found.
+            Command::Refresh => record_refresh(&plan, recorder).await?,
+            _ => apply(&plan, declared, recorder, self.providers, &options.apply, self.observer).await?,
+        };
         Ok(RunReport { command, plan, outcome: RunOutcome::Applied(applied) })
     }
 

@@ -92,6 +92,9 @@ pub enum EngineError {
         /// What was to be done (`updated`, `replaced`, `deleted`).
         action: &'static str,
     },
+    /// A refresh could not read some resources, so it cannot say what is live.
+    #[error("{}", render_unreadable(.0))]
+    Unreadable(Vec<(Urn, ProviderError)>),
     /// The plan was made against another state.
     #[error(
         "the plan was made against state serial {planned} but the state is now at serial {current}: run preview again"
@@ -109,6 +112,19 @@ fn render_check_failures(failures: &[(Urn, CheckFailure)]) -> String {
     for (urn, f) in failures {
         let at = if f.property.0.is_empty() { String::new() } else { format!(" property `{}`", f.property) };
         out.push_str(&format!("\n  - {urn}{at}: {}", f.reason));
+    }
+    out
+}
+
+fn render_unreadable(failures: &[(Urn, ProviderError)]) -> String {
+    let mut out = format!(
+        "the refresh could not read {} resource{}, so nothing was recorded; fix the cause (credentials, \
+         permissions, the provider's region) and run again:",
+        failures.len(),
+        if failures.len() == 1 { "" } else { "s" }
+    );
+    for (urn, e) in failures {
+        out.push_str(&format!("\n  - {urn}: {e}"));
     }
     out
 }

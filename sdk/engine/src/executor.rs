@@ -25,6 +25,7 @@ use crate::error::EngineError;
 use crate::plan::{Change, Desired, Op, Plan, Step};
 use crate::planner::{KnownOutputs, resolve_inputs};
 use crate::providers::{ProviderSource, for_type};
+use crate::refresh::keep_secrets;
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -259,9 +260,15 @@ pub async fn apply(
     observer: &dyn Observer,
 ) -> Result<ApplyReport, EngineError> {
     let current = recorder.state();
-    if current.serial != plan.base_serial || current.lineage != plan.lineage {
-        return Err(EngineError::StalePlan { planned: plan.base_serial, current: current.serial });
-    }
+    plan.check_base(&current)?;
+    // What a refresh found is what the steps were planned against: record it first.
+    let current = match &plan.refresh {
+        Some(refresh) if !refresh.records_nothing() => {
+            recorder.commit(None, refresh.mutations.clone()).await?;
+            recorder.state()
+        }
+        _ => current,
+    };
     let mut known = KnownOutputs::default();
     for r in current.resources.iter().filter(|r| !r.pending_delete) {
         known.insert(r.urn.clone(), r.outputs.clone());
@@ -390,22 +397,6 @@ impl From<EngineError> for ActionError {
             EngineError::State(s) => ActionError::State(s),
             other => ActionError::Step(other.to_string()),
         }
-    }
-}
-
-/// Marks an output secret when the input of the same name was: a provider
-/// that echoes a secret input back must not make it plain text.
-fn keep_secrets(inputs: &Value, outputs: Value) -> Value {
-    match (inputs, outputs) {
-        (Value::Map(ins), Value::Map(outs)) => Value::Map(
-            outs.into_iter()
-                .map(|(k, v)| {
-                    let secret = ins.get(&k).is_some_and(Value::contains_secret) && !v.contains_secret();
-                    (k, if secret { v.into_secret() } else { v })
-                })
-                .collect(),
-        ),
-        (_, outputs) => outputs,
     }
 }
 

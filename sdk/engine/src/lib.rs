@@ -7,10 +7,12 @@
 //! - [`executor`]: carries out a [`Plan`] in dependency order with bounded parallelism,
 //!   journaling every step.
 //! - [`reconcile`]: settles operations a crash left pending.
+//! - [`refresh`]: reads every recorded resource and finds what drifted.
 //! - [`providers`]: how the engine obtains a provider per package.
 //!
-//! **Architecture invariant:** only the executor and reconciliation perform
-//! provider calls that change or read the cloud; preview only calls Check and Diff.
+//! **Architecture invariant:** only the executor performs provider calls that
+//! change the cloud; reconciliation and refresh read it; preview only calls
+//! Check and Diff (after a refresh, when one is asked for).
 
 pub mod automation;
 pub mod error;
@@ -20,13 +22,17 @@ pub mod planner;
 pub mod preview;
 pub mod providers;
 pub mod reconcile;
+pub mod refresh;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use automation::{AutoApprove, Command, Confirm, Refusal, RunOptions, RunOutcome, RunReport, StackRunner};
+pub use automation::{
+    AutoApprove, Command, Confirm, PlanOptions, Refusal, RunOptions, RunOutcome, RunReport, StackRunner,
+};
 pub use error::EngineError;
 pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
 pub use plan::{Change, Desired, Op, Plan, Step, Summary};
 pub use preview::preview;
 pub use providers::{ProviderSource, StaticProviders};
 pub use reconcile::{Resolution, reconcile};
+pub use refresh::{Drift, DriftKind, PropertyDrift, Refresh, read_live};

@@ -7,6 +7,8 @@ use cairn_core::{CheckFailure, PropertyDiff, PropertyPath, ResourceKind, Resourc
 use cairn_state::ResourceState;
 use serde::Serialize;
 
+use crate::refresh::Refresh;
+
 /// What a step does to its resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -229,6 +231,10 @@ pub struct Plan {
     pub outputs: BTreeMap<String, Value>,
     /// Each component's outputs as far as known (components that record none are absent).
     pub component_outputs: BTreeMap<Urn, BTreeMap<String, Value>>,
+    /// What reading the cloud first found (`preview --refresh`, `up --refresh`,
+    /// `refresh`, `drift`); applying the plan records it before any step.
+    /// `None` when the plan was made against the state as recorded.
+    pub refresh: Option<Refresh>,
 }
 
 impl Plan {
@@ -240,7 +246,36 @@ impl Plan {
             steps: crate::planner::destroy_all(state)?,
             outputs: Default::default(),
             component_outputs: Default::default(),
+            refresh: None,
         })
+    }
+
+    /// The plan of `refresh`: no steps, only what reading the cloud found;
+    /// the outputs stay as recorded.
+    pub fn refresh_only(state: &cairn_state::StackState, refresh: Refresh) -> Self {
+        let component_outputs = state
+            .resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::Component && !r.pending_delete)
+            .filter_map(|r| Some((r.urn.clone(), r.outputs.as_map()?.clone())))
+            .collect();
+        Self {
+            base_serial: state.serial,
+            lineage: state.lineage.clone(),
+            steps: Vec::new(),
+            outputs: state.outputs.clone(),
+            component_outputs,
+            refresh: Some(refresh),
+        }
+    }
+
+    /// Refuses to apply the plan to a state other than the one it was made
+    /// against (another run wrote in between).
+    pub fn check_base(&self, state: &cairn_state::StackState) -> Result<(), crate::EngineError> {
+        if state.serial != self.base_serial || state.lineage != self.lineage {
+            return Err(crate::EngineError::StalePlan { planned: self.base_serial, current: state.serial });
+        }
+        Ok(())
     }
 
     /// Counts per operation.
@@ -259,7 +294,15 @@ impl Plan {
 
     /// True when applying it would change nothing at all, state included.
     pub fn changes_nothing(&self) -> bool {
-        self.is_noop() && !self.steps.iter().any(Step::metadata_changed)
+        self.is_noop()
+            && !self.steps.iter().any(Step::metadata_changed)
+            && self.refresh.as_ref().is_none_or(Refresh::records_nothing)
+    }
+
+    /// True when applying it needs a person's yes: it changes the cloud, or
+    /// it records drift (a refresh that only updates outputs does not ask).
+    pub fn needs_confirmation(&self) -> bool {
+        !self.is_noop() || self.refresh.as_ref().is_some_and(|r| !r.no_drift())
     }
 
     /// True when `state` already records the stack's and the components'
@@ -300,6 +343,7 @@ mod tests {
             steps: vec![step(protect)],
             outputs: Default::default(),
             component_outputs: Default::default(),
+            refresh: None,
         };
         assert!(plan(false).changes_nothing());
         assert!(plan(true).is_noop(), "nothing for the cloud to do");

@@ -114,7 +114,14 @@ pub async fn preview(
 
     let outputs = evaluate_exports(&declared.exports, &known);
     let component_outputs = component_outputs(declared, &known);
-    Ok(Plan { base_serial: state.serial, lineage: state.lineage.clone(), steps, outputs, component_outputs })
+    Ok(Plan {
+        base_serial: state.serial,
+        lineage: state.lineage.clone(),
+        steps,
+        outputs,
+        component_outputs,
+        refresh: None,
+    })
 }
 
 /// Plans one declared resource against its recorded state, with the outputs

@@ -20,6 +20,9 @@ pub struct TestProvider {
     delete_before_replace: bool,
     delay: Duration,
     check_delay: Duration,
+    read_delay: Duration,
+    reads_in_flight: AtomicUsize,
+    max_reads_in_flight: AtomicUsize,
     checks_in_flight: AtomicUsize,
     max_checks_in_flight: AtomicUsize,
     fail: Mutex<Option<Box<FailFn>>>,
@@ -46,6 +49,9 @@ impl TestProvider {
             delete_before_replace: false,
             delay: Duration::ZERO,
             check_delay: Duration::ZERO,
+            read_delay: Duration::ZERO,
+            reads_in_flight: AtomicUsize::new(0),
+            max_reads_in_flight: AtomicUsize::new(0),
             checks_in_flight: AtomicUsize::new(0),
             max_checks_in_flight: AtomicUsize::new(0),
             fail: Mutex::new(None),
@@ -72,6 +78,17 @@ impl TestProvider {
     /// The most Check calls that were in flight at once.
     pub fn max_checks_in_flight(&self) -> usize {
         self.max_checks_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Each Read takes this long (to see how many a refresh runs at once).
+    pub fn read_delay(mut self, d: Duration) -> Self {
+        self.read_delay = d;
+        self
+    }
+
+    /// The most Read calls that were in flight at once.
+    pub fn max_reads_in_flight(&self) -> usize {
+        self.max_reads_in_flight.load(Ordering::SeqCst)
     }
 
     /// Replacements delete first.
@@ -160,6 +177,12 @@ impl Provider for TestProvider {
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResponse>, ProviderError> {
+        if !self.read_delay.is_zero() {
+            let now = self.reads_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_reads_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.read_delay).await;
+            self.reads_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         let cloud = self.cloud.lock().unwrap();
         let found = match &req.id {
             Some(id) => cloud.get(id).map(|v| (id.clone(), v.clone())),

@@ -352,3 +352,141 @@ async fn preview_checks_independent_resources_at_once_and_keeps_declaration_orde
     assert_eq!(names, ["t0", "t1", "t2", "t3", "t4", "t5", "after"]);
     assert!(plan.steps[6].desired().unwrap().inputs.get("value").is_some_and(|v| v.contains_unknown()));
 }
+
+/// Changes a resource's live inputs behind Cairn's back.
+fn tamper(h: &Harness, name: &str, property: &str, value: cairn_core::Value) {
+    let mut cloud = h.provider.cloud.lock().unwrap();
+    let (_, inputs) = cloud.iter_mut().find(|(id, _)| id.starts_with(&format!("{name}-"))).unwrap();
+    if let cairn_core::Value::Map(m) = inputs {
+        m.insert(property.into(), value);
+    }
+}
+
+/// Deletes a resource behind Cairn's back.
+fn delete_out_of_band(h: &Harness, name: &str) {
+    h.provider.cloud.lock().unwrap().retain(|id, _| !id.starts_with(&format!("{name}-")));
+}
+
+fn declare(program: impl Fn(&Stack)) -> cairn_core::DeclaredStack {
+    let (p, s) = names();
+    let ctx = Stack::new(s, p, Config::default());
+    program(&ctx);
+    ctx.finish()
+}
+
+fn runner(h: &Harness) -> StackRunner<'_> {
+    let (p, s) = names();
+    StackRunner::new(p, s, &h.store, &h.providers)
+        .lock_options(LockOptions { wait: Duration::from_secs(60), ..LockOptions::default() })
+}
+
+#[tokio::test]
+async fn drift_names_changed_properties_and_missing_resources_and_writes_nothing() {
+    use cairn_engine::DriftKind;
+    let h = harness(TestProvider::new());
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    let (p, s) = names();
+    let before = h.store.read(&p, &s).await.unwrap().state;
+
+    let plan = runner(&h)
+        .preview_with(&declare(|ctx| chain(ctx, 1)), &cairn_engine::automation::PlanOptions { refresh: true })
+        .await
+        .unwrap();
+    assert!(plan.refresh.as_ref().unwrap().no_drift(), "nothing drifted yet");
+    assert!(plan.changes_nothing());
+
+    tamper(&h, "d", "value", "changed by hand".into());
+    delete_out_of_band(&h, "c");
+    let plan = runner(&h)
+        .preview_with(&declare(|ctx| chain(ctx, 1)), &cairn_engine::automation::PlanOptions { refresh: true })
+        .await
+        .unwrap();
+    let refresh = plan.refresh.as_ref().unwrap();
+    assert_eq!(refresh.read, 4);
+    let mut drifted: Vec<(&str, &DriftKind)> = refresh.drifted.iter().map(|d| (d.urn.name(), &d.kind)).collect();
+    drifted.sort_by_key(|d| d.0);
+    assert_eq!(drifted.len(), 2, "{drifted:?}");
+    assert_eq!(drifted[0], ("c", &DriftKind::Missing));
+    let DriftKind::Changed(props) = drifted[1].1 else { panic!("{drifted:?}") };
+    assert_eq!((drifted[1].0, props.len(), props[0].path.to_string()), ("d", 1, "value".to_owned()));
+    assert_eq!(props[0].live, Some("changed by hand".into()));
+    assert_eq!(props[0].recorded, Some("independent".into()));
+    // The plan puts the cloud back to the program.
+    let ops: Vec<(&str, Op)> = plan.steps.iter().map(|s| (s.urn.name(), s.op())).collect();
+    assert!(ops.contains(&("c", Op::Create)) && ops.contains(&("d", Op::Update)), "{ops:?}");
+    assert_eq!(h.store.read(&p, &s).await.unwrap().state, before, "drift writes nothing");
+}
+
+#[tokio::test]
+async fn refresh_records_the_cloud_and_up_refresh_puts_it_back_to_the_program() {
+    let h = harness(TestProvider::new());
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    tamper(&h, "d", "value", "changed by hand".into());
+    delete_out_of_band(&h, "c");
+
+    let run = runner(&h).refresh(&RunOptions::default(), &AutoApprove).await.unwrap();
+    assert!(matches!(run.outcome, cairn_engine::RunOutcome::Applied(_)));
+    h.store.check_every_prefix().unwrap();
+    let (p, s) = names();
+    let state = h.store.read(&p, &s).await.unwrap().state;
+    assert!(state.resources.iter().all(|r| r.urn.name() != "c"), "the missing resource left the state");
+    let d = state.resources.iter().find(|r| r.urn.name() == "d").unwrap();
+    assert_eq!(d.inputs.get("value"), Some(&"changed by hand".into()), "the live value is recorded");
+    assert!(h.provider.calls().iter().all(|c| c.starts_with("create")), "refresh changes nothing in the cloud");
+
+    // A second refresh finds nothing and writes nothing.
+    let again = runner(&h).refresh(&RunOptions::default(), &AutoApprove).await.unwrap();
+    assert!(matches!(again.outcome, cairn_engine::RunOutcome::Unchanged(_)));
+
+    // A plain up now sees the recorded drift and undoes it.
+    let steps = up(&h, 4, |ctx| chain(ctx, 1)).await;
+    let op = |n: &str| steps.iter().find(|s| s.0 == n).unwrap().1;
+    assert_eq!([op("a"), op("b"), op("c"), op("d")], [Op::Same, Op::Same, Op::Create, Op::Update]);
+
+    // up --refresh in one run: a dependency deleted out of band is created again and its dependent updated.
+    delete_out_of_band(&h, "b");
+    tamper(&h, "a", "size", cairn_core::Value::Int(7));
+    let declared = declare(|ctx| chain(ctx, 1));
+    let run = runner(&h).up(&declared, &RunOptions::parallelism(4).refreshing(), &AutoApprove).await.unwrap();
+    assert!(!run.failed());
+    h.store.check_every_prefix().unwrap_or_else(|e| panic!("{e}"));
+    let ops: Vec<(&str, Op)> = run.plan.steps.iter().map(|s| (s.urn.name(), s.op())).collect();
+    assert_eq!(ops, [("a", Op::Update), ("b", Op::Create), ("c", Op::Update), ("d", Op::Same)]);
+    let plan =
+        runner(&h).preview_with(&declared, &cairn_engine::automation::PlanOptions { refresh: true }).await.unwrap();
+    assert!(plan.refresh.unwrap().no_drift() && plan.steps.iter().all(|s| s.op() == Op::Same));
+}
+
+#[tokio::test]
+async fn a_cancelled_refresh_writes_nothing() {
+    let h = harness(TestProvider::new());
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    delete_out_of_band(&h, "d");
+    let (p, s) = names();
+    let before = h.store.read(&p, &s).await.unwrap().state;
+    let no = |_: cairn_engine::Command, plan: &cairn_engine::Plan| {
+        assert_eq!(plan.refresh.as_ref().unwrap().counts(), (0, 1));
+        Ok(false)
+    };
+    let run = runner(&h).refresh(&RunOptions::default(), &no).await.unwrap();
+    assert!(matches!(run.outcome, cairn_engine::RunOutcome::Cancelled));
+    assert_eq!(h.store.read(&p, &s).await.unwrap().state, before);
+}
+
+#[tokio::test]
+async fn refresh_reads_every_resource_at_once() {
+    let h = harness(TestProvider::new().read_delay(Duration::from_millis(100)));
+    let program = |ctx: &Stack| {
+        for i in 0..6 {
+            thing(ctx, &format!("t{i}"), "x", 1);
+        }
+    };
+    up(&h, 4, program).await;
+    let plan = runner(&h)
+        .preview_with(&declare(program), &cairn_engine::automation::PlanOptions { refresh: true })
+        .await
+        .unwrap();
+    let timing = plan.refresh.unwrap().timing;
+    assert_eq!(h.provider.max_reads_in_flight(), 6);
+    assert!(timing.total >= Duration::from_millis(600) && timing.slowest.is_some(), "{timing:?}");
+}

@@ -78,9 +78,15 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
     };
     let role = got.role().ok_or_else(|| ProviderError::internal(format!("GetRole `{name}` returned no role")))?;
     let recorded: Option<RoleArgs> = cairn_provider_sdk::recorded(&req.inputs);
+    // A role that declares no inline (or managed) policies leaves them to
+    // `aws:iam:RolePolicy` (or `RolePolicyAttachment`) resources: they are not
+    // its to report. An import (nothing recorded) reads everything.
+    let manages_inline = recorded.as_ref().is_none_or(|r| !r.inline_policies.is_empty());
+    let manages_attached = recorded.as_ref().is_none_or(|r| !r.managed_policy_arns.is_empty());
 
     let mut inline_policies = BTreeMap::new();
-    for policy in inline_policy_names(c, &name).await? {
+    let inline_names = if manages_inline { inline_policy_names(c, &name).await? } else { Vec::new() };
+    for policy in inline_names {
         let got =
             c.iam.get_role_policy().role_name(&name).policy_name(&policy).send().await.aws("GetRolePolicy", &name)?;
         let doc = decode_policy(got.policy_document()).map_err(|e| {
@@ -88,7 +94,7 @@ pub(crate) async fn read(c: &Clients, req: ReadRequest) -> Result<Option<ReadRes
         })?;
         inline_policies.insert(policy, doc);
     }
-    let attached = attached_policy_arns(c, &name).await?;
+    let attached = if manages_attached { attached_policy_arns(c, &name).await? } else { Vec::new() };
     let live = RoleArgs {
         name: Some(Input::Value(name.clone())),
         assume_role_policy: Input::Value(
