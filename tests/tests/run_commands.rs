@@ -60,3 +60,107 @@ fn exit_codes_outputs_and_the_graph() {
     );
     run(&["destroy", "--yes"]).ok();
 }
+
+/// `preview --out FILE` saves the plan; `up --plan FILE` applies exactly it,
+/// and refuses, naming what moved, when the program, the state or a
+/// provider's version changed since.
+#[test]
+fn saved_plans_apply_exactly_what_was_reviewed() {
+    let p = Project::new("random-program");
+    let config = |rotation: &str| format!("backend = \"file://.cairn\"\n[config]\nrotation = \"{rotation}\"\n");
+    p.write_config("dev", &config("r1"));
+    let run = |args: &[&str]| p.run(args);
+    let plan_path = |name: &str| p.dir.path().join(name).display().to_string();
+    run(&["up", "--yes"]).ok();
+
+    // Saved, then applied: the same steps, nothing more, and no question asked.
+    p.write_config("dev", &config("r2"));
+    let saved = plan_path("rotate.json");
+    let preview = run(&["preview", "--out", &saved]).ok();
+    assert!(
+        preview.stderr.contains("Saved the plan to") && preview.stderr.contains("(1 to replace)"),
+        "{}",
+        preview.stderr
+    );
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert!(file["created_by"].as_str().is_some_and(|w| w.contains('@')), "who made it: {file:#}");
+    assert!(file["created_at"].as_str().is_some_and(|t| t.starts_with("20")), "when: {file:#}");
+    assert_eq!(file["providers"]["random"], env!("CARGO_PKG_VERSION"), "{file:#}");
+    let saved_ops: Vec<(String, String)> = file["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (s["urn"].as_str().unwrap().rsplit("::").next().unwrap().to_owned(), s["op"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        saved_ops,
+        [("db".into(), "replace".into()), ("suffix".into(), "same".into()), ("build".into(), "same".into())]
+    );
+    let applied = run(&["up", "--plan", &saved, "--json"]).ok();
+    let applied_ops: Vec<(String, String)> =
+        applied.ops().into_iter().map(|(u, op)| (u.rsplit("::").next().unwrap().to_owned(), op)).collect();
+    assert_eq!(applied_ops, saved_ops, "exactly the saved steps");
+    assert_eq!(run(&["preview", "--detailed-exitcode"]).code, 0, "the cloud matches the program");
+
+    // The program moved: the changed input is named, nothing is applied.
+    p.write_config("dev", &config("r3"));
+    let stale = plan_path("r3.json");
+    run(&["preview", "--out", &stale]).ok();
+    p.write_config("dev", &config("r4"));
+    let serial = || run(&["state", "export"]).ok().json()["serial"].as_u64().unwrap();
+    let before = serial();
+    let refused = run(&["up", "--plan", &stale]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("is stale, so nothing was applied")
+            && refused.stderr.contains("Password::db: input `keepers.rotation` was \"r3\", now \"r4\""),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(serial(), before, "nothing written");
+
+    // The state moved (another run applied r3 first): the serials are named.
+    p.write_config("dev", &config("r3"));
+    run(&["up", "--yes"]).ok();
+    let refused = run(&["up", "--plan", &stale]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains(&format!("the state moved from serial {}", file_serial(&stale)))
+            && refused.stderr.contains("Password::db: was to replace, now unchanged"),
+        "{}",
+        refused.stderr
+    );
+
+    // Another provider version.
+    let current = plan_path("current.json");
+    run(&["preview", "--out", &current]).ok();
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&current).unwrap()).unwrap();
+    doc["providers"]["random"] = "0.0.1".into();
+    std::fs::write(&current, doc.to_string()).unwrap();
+    let refused = run(&["up", "--plan", &current]);
+    assert!(
+        refused.code == 1
+            && refused.stderr.contains(&format!(
+                "provider `random` is version {}, the plan was made with 0.0.1",
+                env!("CARGO_PKG_VERSION")
+            )),
+        "{}",
+        refused.stderr
+    );
+
+    // Another stack's plan, and a file that is no plan, are named.
+    p.write_config("prod", &config("r3"));
+    let other = p.run(&["up", "--plan", &current, "--stack", "prod"]);
+    assert!(other.code != 0 && other.stderr.contains("is a plan for stack `dev`"), "{}", other.stderr);
+    std::fs::write(p.dir.path().join("junk.json"), "{\"steps\": 3}").unwrap();
+    let junk = run(&["up", "--plan", &plan_path("junk.json")]);
+    assert!(junk.code != 0 && junk.stderr.contains("junk.json is not a Cairn plan file"), "{}", junk.stderr);
+    run(&["destroy", "--yes"]).ok();
+}
+
+fn file_serial(path: &str) -> u64 {
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["serial"].as_u64().unwrap()
+}

@@ -197,6 +197,10 @@ impl AwsProvider {
 
 #[async_trait]
 impl Provider for AwsProvider {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
     async fn configure(&self, config: Value) -> Result<(), ProviderError> {
         let clients = Clients::connect(&config).await?;
         if self.clients.set(clients).is_err() {

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Value};
 use cairn_engine::{
-    Command as RunCommand, Confirm, Plan, PlanOptions, Refusal, RunOptions, RunOutcome, RunReport, StackRunner,
+    Command as RunCommand, Confirm, Plan, PlanOptions, ProviderSource, Refusal, RunOptions, RunOutcome, RunReport,
+    StackRunner,
 };
 use cairn_state::{LockOptions, StateStore};
 use clap::{Parser, Subcommand};
@@ -21,6 +22,7 @@ use crate::plugins::PluginProviders;
 use crate::progress::Progress;
 use crate::references::StoreOutputs;
 use crate::render;
+use crate::saved_plan::{PlanFile, SavedPlanGate};
 
 #[derive(Debug, Parser)]
 #[command(about = "Preview, apply or destroy this program's infrastructure", version)]
@@ -62,6 +64,9 @@ enum Command {
         /// Read every resource first and plan against what is live (writes nothing).
         #[arg(long)]
         refresh: bool,
+        /// Save the plan to FILE for review; `up --plan FILE` then applies exactly it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Make the cloud match the program.
     Up {
@@ -69,8 +74,12 @@ enum Command {
         imports: Imports,
         /// Read every resource first, record what drifted, and plan against
         /// what is live: puts drifted resources back to the program.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "plan")]
         refresh: bool,
+        /// Apply exactly the plan `preview --out FILE` saved, without asking;
+        /// refused, naming what moved, when planning now gives another plan.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["yes", "expect_no_changes"])]
+        plan: Option<PathBuf>,
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
@@ -292,11 +301,15 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown, refresh } => {
+        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown, refresh, out } => {
             let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown };
-            s.preview(program, &imports, exit, &PlanOptions { refresh }).await
+            s.preview(program, &imports, exit, &PlanOptions { refresh }, out.as_deref()).await
         }
-        Command::Up { imports, refresh, yes, parallel, expect_no_changes } => {
+        Command::Up { imports, refresh, plan: Some(path), parallel, .. } => {
+            debug_assert!(!refresh, "clap refuses --refresh with --plan");
+            s.up_saved(program, &imports, &path, parallel).await
+        }
+        Command::Up { imports, refresh, plan: None, yes, parallel, expect_no_changes } => {
             let options = RunOptions { plan: PlanOptions { refresh }, ..RunOptions::parallelism(parallel) };
             s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, &options).await
         }
@@ -421,12 +434,33 @@ impl Session {
         imports: &Imports,
         exit: PreviewExit,
         options: &PlanOptions,
+        out: Option<&std::path::Path>,
     ) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
         let plan = self.runner(&progress).preview_with(&declared, options).await?;
         if let Some(refresh) = &plan.refresh {
             refresh.complete()?;
+        }
+        if let Some(path) = out {
+            // The file records every provider the plan names, even those an
+            // unchanged plan never had to start.
+            let packages: std::collections::BTreeSet<&str> = plan.steps.iter().map(|s| s.ty.package()).collect();
+            for package in packages {
+                self.providers.provider(package).await?;
+            }
+            let file = PlanFile::new(&plan, self.project.as_str(), self.stack.as_str(), self.providers.versions());
+            let cipher = cipher(&self.config, &self.project, &self.stack).await?;
+            file.write(path, cipher.as_ref()).await?;
+            eprintln!(
+                "Saved the plan to {} ({}). `up --plan {}` applies exactly it, or refuses if anything moved.",
+                path.display(),
+                match render::changes_text(&plan) {
+                    c if c.is_empty() => "no changes".to_owned(),
+                    c => c,
+                },
+                path.display()
+            );
         }
         if self.json {
             self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
@@ -494,6 +528,28 @@ impl Session {
         let declared = self.run_program(program, imports)?;
         let progress = self.progress();
         let report = self.runner(&progress).up(&declared, options, &ask).await?;
+        self.report(&report)
+    }
+
+    /// `up --plan FILE`: plans again and applies only if that is the saved plan.
+    async fn up_saved<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        imports: &Imports,
+        path: &std::path::Path,
+        parallel: usize,
+    ) -> anyhow::Result<ExitCode> {
+        let cipher = cipher(&self.config, &self.project, &self.stack).await?;
+        let file = PlanFile::read(path, self.project.as_str(), self.stack.as_str(), cipher.as_ref()).await?;
+        // Started now, so that the gate knows each one's version.
+        for package in file.providers.keys() {
+            self.providers.provider(package).await?;
+        }
+        let declared = self.run_program(program, imports)?;
+        let options = RunOptions { plan: PlanOptions { refresh: file.refresh }, ..RunOptions::parallelism(parallel) };
+        let gate = SavedPlanGate { file, path: path.to_owned(), providers: &self.providers };
+        let progress = self.progress();
+        let report = self.runner(&progress).up(&declared, &options, &gate).await?;
         self.report(&report)
     }
 
@@ -696,13 +752,19 @@ struct Ask {
 }
 
 impl Confirm for Ask {
-    fn confirm(&self, command: RunCommand, plan: &Plan) -> Result<bool, Refusal> {
-        if self.expect_no_changes {
+    /// `--expect-no-changes` refuses any change, the state's included (new
+    /// dependencies or options to record), before anything is written.
+    fn gate(&self, _: RunCommand, plan: &Plan) -> Result<(), Refusal> {
+        if self.expect_no_changes && !plan.changes_nothing() {
             return Err(Refusal(format!(
                 "--expect-no-changes: the plan has changes ({}); nothing was applied",
                 render::changes_text(plan)
             )));
         }
+        Ok(())
+    }
+
+    fn confirm(&self, command: RunCommand, _: &Plan) -> Result<bool, Refusal> {
         let what = command.question();
         if self.yes {
             return Ok(true);

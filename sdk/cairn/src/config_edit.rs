@@ -20,10 +20,17 @@ fn read(path: &Path) -> anyhow::Result<DocumentMut> {
         .map_err(|e| anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end()))
 }
 
-/// Writes through a temporary file and a rename: the file is never half-written.
 fn write(path: &Path, doc: &DocumentMut) -> anyhow::Result<()> {
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    write_whole(path, &doc.to_string())
+}
+
+/// Writes through a temporary file beside `path` and a rename: the file is
+/// never half-written, and a failed write leaves the old one.
+pub(crate) fn write_whole(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 

@@ -27,6 +27,7 @@ pub mod plugins;
 pub mod progress;
 mod references;
 pub mod render;
+pub mod saved_plan;
 
 pub use cairn_core::{
     ComponentArgs, Config, ConfigError, CustomResource, DeclareError, Input, InvalidArgs, Output, ProjectName,

@@ -43,4 +43,9 @@ impl ProviderSource for PluginProviders {
         .await
         .cloned()
     }
+
+    fn versions(&self) -> BTreeMap<String, String> {
+        let started = self.started.lock().expect("plugins");
+        started.iter().filter_map(|(package, cell)| Some((package.clone(), cell.get()?.version()))).collect()
+    }
 }

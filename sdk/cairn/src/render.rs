@@ -523,6 +523,10 @@ pub fn changes_text(plan: &Plan) -> String {
     if recorded > 0 {
         parts.push(format!("{recorded} with new dependencies or options to record"));
     }
+    let drifted = plan.refresh.as_ref().map_or(0, |r| r.drifted.len());
+    if drifted > 0 {
+        parts.push(format!("{drifted} drifted to record"));
+    }
     parts.join(", ")
 }
 

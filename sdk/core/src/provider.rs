@@ -217,6 +217,11 @@ pub struct DeleteRequest {
 pub trait Provider: Send + Sync {
     /// Receives the stack's provider configuration (region, endpoint, ...) before any other call.
     async fn configure(&self, config: Value) -> Result<(), ProviderError>;
+    /// The provider's version (e.g. its crate's `CARGO_PKG_VERSION`); saved
+    /// plans record it and refuse to apply under another. Empty when unknown.
+    fn version(&self) -> String {
+        String::new()
+    }
     /// Validates inputs and fills defaults.
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError>;
     /// Compares recorded and new inputs.

@@ -100,6 +100,14 @@ pub trait Confirm: Send + Sync {
     /// `Ok(true)` to apply, `Ok(false)` to cancel (nothing changes), or a
     /// refusal that ends the run with an error.
     fn confirm(&self, command: Command, plan: &Plan) -> Result<bool, Refusal>;
+
+    /// Checked for every plan, before anything is written, whether or not it
+    /// changes something: a refusal ends the run with nothing applied. For
+    /// gates such as "no changes expected" or "only the reviewed plan".
+    fn gate(&self, command: Command, plan: &Plan) -> Result<(), Refusal> {
+        let _ = (command, plan);
+        Ok(())
+    }
 }
 
 /// Applies every plan without asking (`--yes`).
@@ -361,6 +369,7 @@ impl<'a> StackRunner<'a> {
         if let Some(refresh) = &plan.refresh {
             refresh.complete()?;
         }
+        confirm.gate(command, &plan).map_err(EngineError::Refused)?;
         self.observer.planned(command, &plan);
         let report = |outcome| RunReport { command, plan: plan.clone(), outcome };
         let unchanged = match command {

@@ -8,6 +8,7 @@
 //!   journaling every step.
 //! - [`reconcile`]: settles operations a crash left pending.
 //! - [`refresh`]: reads every recorded resource and finds what drifted.
+//! - [`saved`]: saved plans, and what moved since one was made.
 //! - [`providers`]: how the engine obtains a provider per package.
 //!
 //! **Architecture invariant:** only the executor performs provider calls that
@@ -23,6 +24,7 @@ pub mod preview;
 pub mod providers;
 pub mod reconcile;
 pub mod refresh;
+pub mod saved;
 #[cfg(feature = "testing")]
 pub mod testing;
 

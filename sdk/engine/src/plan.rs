@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::refresh::Refresh;
 
 /// What a step does to its resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     /// Create it.
@@ -183,7 +183,7 @@ impl Step {
 }
 
 /// Count of steps per operation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Creates.
     pub create: usize,

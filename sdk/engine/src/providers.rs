@@ -1,6 +1,6 @@
 //! Where the engine gets a provider for a resource type.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use cairn_core::{Provider, ResourceType};
@@ -13,6 +13,12 @@ use crate::error::EngineError;
 pub trait ProviderSource: Send + Sync {
     /// The provider for a package.
     async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError>;
+
+    /// The version of each provider started so far, by package (what a
+    /// saved plan records).
+    fn versions(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
 }
 
 /// A fixed set of in-process providers (tests, embedded use).
@@ -34,6 +40,10 @@ impl ProviderSource for StaticProviders {
             package: package.to_owned(),
             message: "no provider is registered for this package".into(),
         })
+    }
+
+    fn versions(&self) -> BTreeMap<String, String> {
+        self.0.iter().map(|(package, p)| (package.clone(), p.version())).collect()
     }
 }
 

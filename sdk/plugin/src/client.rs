@@ -14,6 +14,8 @@ use tonic::transport::Channel;
 pub struct GrpcProvider {
     client: ResourceProviderClient<Channel>,
     channel: Channel,
+    /// The version the plugin reported when configured.
+    version: std::sync::OnceLock<String>,
     // Held so the process lives as long as this value (killed on drop; it also
     // exits by itself when its stdin, held here, closes).
     _child: tokio::process::Child,
@@ -26,7 +28,12 @@ impl GrpcProvider {
             .connect()
             .await
             .map_err(|e| format!("could not be reached at {addr}: {e}"))?;
-        Ok(Self { client: ResourceProviderClient::new(channel.clone()), channel, _child: child })
+        Ok(Self {
+            client: ResourceProviderClient::new(channel.clone()),
+            channel,
+            version: std::sync::OnceLock::new(),
+            _child: child,
+        })
     }
 
     /// The connection to the plugin, for its other services (state backends).
@@ -45,11 +52,18 @@ fn err(s: tonic::Status) -> ProviderError {
 
 #[async_trait::async_trait]
 impl Provider for GrpcProvider {
+    fn version(&self) -> String {
+        self.version.get().cloned().unwrap_or_default()
+    }
+
     async fn configure(&self, config: Value) -> Result<(), ProviderError> {
-        self.client()
+        let r = self
+            .client()
             .configure(v1::ConfigureRequest { config: wire(&config), protocol_version: PROTOCOL_VERSION })
             .await
-            .map_err(err)?;
+            .map_err(err)?
+            .into_inner();
+        let _ = self.version.set(r.provider_version);
         Ok(())
     }
 

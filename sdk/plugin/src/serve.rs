@@ -123,7 +123,7 @@ impl ResourceProvider for Adapter {
             )));
         }
         self.0.configure(value_from_wire(req.config.as_ref())).await.map_err(error_to_status)?;
-        Ok(Response::new(v1::ConfigureResponse {}))
+        Ok(Response::new(v1::ConfigureResponse { provider_version: self.0.version() }))
     }
 
     async fn check(&self, req: Request<v1::CheckRequest>) -> Result<Response<v1::CheckResponse>, Status> {

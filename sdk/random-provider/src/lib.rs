@@ -48,6 +48,10 @@ fn recorded(req: ReadRequest) -> Option<ReadResponse> {
 
 #[async_trait]
 impl Provider for RandomProvider {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
     async fn configure(&self, _config: Value) -> Result<(), ProviderError> {
         Ok(())
     }

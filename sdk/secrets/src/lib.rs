@@ -102,6 +102,32 @@ pub fn seal_value(cipher: &Cipher, v: &Value) -> Result<Value, SealError> {
     })
 }
 
+/// Seals every secret in `v`, getting a data key first when the cipher needs one.
+pub async fn seal_all(cipher: &Cipher, v: &Value) -> Result<Value, SealError> {
+    if v.contains_secret() {
+        cipher.ready_to_seal().await?;
+    }
+    seal_value(cipher, v)
+}
+
+/// Opens every sealed secret in `v` (secrets not sealed stay as they are).
+pub async fn open_all(cipher: &Cipher, v: &Value) -> Result<Value, SealError> {
+    let mut sealed = Vec::new();
+    collect_sealed(v, &mut sealed);
+    cipher.ready_to_open(&sealed).await?;
+    open_value(cipher, v, true).map_err(|e| match e {
+        OpenError::Seal(e) => e,
+        OpenError::Plaintext => unreachable!("plaintext secrets are allowed here"),
+    })
+}
+
+/// True when `v` holds a sealed secret.
+pub fn holds_sealed(v: &Value) -> bool {
+    let mut sealed = Vec::new();
+    collect_sealed(v, &mut sealed);
+    !sealed.is_empty()
+}
+
 /// Adds the sealed texts in `v` to `out`.
 fn collect_sealed<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {

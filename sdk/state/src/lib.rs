@@ -26,6 +26,7 @@ pub use model::{Mutation, ResourceState, StackState};
 pub use recorder::Recorder;
 pub use store::{
     ChangeSummary, DEFAULT_LOCK_TTL, HistoryEntry, LockInfo, LockOptions, StackSession, StateError, StateStore, lock,
+    now_rfc3339, this_user,
 };
 
 /// Opens the file store a `file://PATH` URL names (a relative path is taken

@@ -42,14 +42,19 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// Who runs this process, as locks and saved plans record it: `user@host`.
+pub fn this_user() -> String {
+    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
+    format!("{}@{host}", whoami::username())
+}
+
 impl LockInfo {
     /// A lock record for this process.
     pub fn for_this_process(operation: &str, ttl: Duration) -> Self {
-        let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown-host".into());
         let now = now_rfc3339();
         Self {
             id: uuid::Uuid::new_v4().to_string(),
-            who: format!("{}@{host}", whoami::username()),
+            who: this_user(),
             pid: std::process::id(),
             operation: operation.to_owned(),
             created: now.clone(),

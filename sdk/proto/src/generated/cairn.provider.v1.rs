@@ -66,8 +66,13 @@ pub struct ConfigureRequest {
     #[prost(uint32, tag = "2")]
     pub protocol_version: u32,
 }
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct ConfigureResponse {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ConfigureResponse {
+    /// The provider's version (its crate's, e.g. "0.1.0"): saved plans record it
+    /// and refuse to apply under another one. Empty when the provider does not say.
+    #[prost(string, tag = "1")]
+    pub provider_version: ::prost::alloc::string::String,
+}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CheckRequest {
     #[prost(string, tag = "1")]
