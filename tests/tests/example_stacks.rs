@@ -121,6 +121,9 @@ async fn environment(env: &str) {
         early.stderr
     );
 
+    if env == "dev" {
+        targeting(base, env, &backend);
+    }
     for stack in STACKS {
         ok(run(stack, env, &backend, &["up", "--yes"]), &format!("up of {} {env}", stack.0));
     }
@@ -184,6 +187,63 @@ async fn environment(env: &str) {
     }
     let s3 = cairn_tests::s3().await;
     cairn_tests::assert_gone(s3.get_bucket_versioning().bucket(model_bucket).send().await, "the model bucket");
+}
+
+/// `--target` and `--exclude` on the base stack before its first `up`:
+/// a target brings what it depends on (the GPU pool needs the cluster and
+/// the network), and nothing else; an exclusion takes its dependents.
+fn targeting(stack: (&str, &str), env: &str, backend: &str) {
+    // Components are named `net`, `ai` (the cluster), `gpu`, `registry` and
+    // `artifacts`; their children's names start with theirs.
+    let of = |ops: &[(String, String)], component: &str| -> Vec<String> {
+        ops.iter()
+            .filter(|(n, _)| n == component || n.starts_with(&format!("{component}-")))
+            .map(|(_, op)| op.clone())
+            .collect()
+    };
+    let full = ok(run(stack, env, backend, &["preview", "--json"]), "preview").ops();
+
+    let gpu = ok(run(stack, env, backend, &["preview", "--json", "--target", "gpu"]), "preview --target").ops();
+    for component in ["gpu", "ai", "net"] {
+        assert!(
+            !of(&gpu, component).is_empty() && of(&gpu, component).iter().all(|op| op == "create"),
+            "{component} in {gpu:?}"
+        );
+    }
+    assert_eq!(of(&gpu, "gpu"), of(&full, "gpu"), "the whole pool is targeted");
+    assert!(of(&gpu, "registry").is_empty() && of(&gpu, "artifacts").is_empty(), "nothing else: {gpu:?}");
+
+    // The component and its cluster are both named `ai`: an exclusion by name means the component.
+    let by_name = ok(run(stack, env, backend, &["preview", "--json", "--exclude", "ai"]), "preview --exclude").ops();
+    let component = format!("urn:cairn:{env}::ai-base::cairn:ai:EksCluster::ai");
+    let no_cluster =
+        ok(run(stack, env, backend, &["preview", "--json", "--exclude", &component]), "preview --exclude").ops();
+    // The pool's node group runs in the cluster, so it goes too; its role does not need the cluster.
+    let names = |ops: &[(String, String)]| ops.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let gone: Vec<String> = names(&full).into_iter().filter(|n| !names(&no_cluster).contains(n)).collect();
+    assert!(of(&no_cluster, "ai").is_empty(), "{no_cluster:?}");
+    assert_eq!(by_name, no_cluster, "the name means the component");
+    assert!(
+        gone.iter().any(|n| n.starts_with("gpu-")) && names(&no_cluster).contains(&"gpu-node-role".to_owned()),
+        "{gone:?}"
+    );
+    assert!(!of(&no_cluster, "net").is_empty() && !of(&no_cluster, "registry").is_empty(), "{no_cluster:?}");
+
+    // Applied: only the artifact bucket exists; the next plan creates the rest.
+    let up = ok(run(stack, env, backend, &["up", "--yes", "--json", "--target", "artifacts"]), "up --target").ops();
+    assert!(up.iter().all(|(n, op)| n.starts_with("artifacts") && op == "create"), "{up:?}");
+    let rest = ok(run(stack, env, backend, &["preview", "--json"]), "preview").ops();
+    assert!(
+        of(&rest, "artifacts").iter().all(|op| op == "same") && of(&rest, "gpu").iter().all(|op| op == "create"),
+        "{rest:?}"
+    );
+
+    let unknown = run(stack, env, backend, &["preview", "--target", "no-such-thing"]);
+    assert!(
+        unknown.code != 0 && unknown.stderr.contains("--target `no-such-thing`: no resource"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// The record of the first resource of type `ty` in a stack's exported state.

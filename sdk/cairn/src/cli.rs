@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Value};
+use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Urn, Value};
+use cairn_engine::selection::Selection;
 use cairn_engine::{
     Command as RunCommand, Confirm, Plan, PlanOptions, ProviderSource, Refusal, RunOptions, RunOutcome, RunReport,
     StackRunner,
@@ -52,6 +53,10 @@ enum Command {
     Preview {
         #[command(flatten)]
         imports: Imports,
+        #[command(flatten)]
+        targeting: Targeting,
+        #[command(flatten)]
+        replacing: Replacing,
         /// Exit 0 when the plan changes nothing, 2 when it has changes, 1 on an error.
         #[arg(long)]
         detailed_exitcode: bool,
@@ -72,13 +77,17 @@ enum Command {
     Up {
         #[command(flatten)]
         imports: Imports,
+        #[command(flatten)]
+        targeting: Targeting,
+        #[command(flatten)]
+        replacing: Replacing,
         /// Read every resource first, record what drifted, and plan against
         /// what is live: puts drifted resources back to the program.
         #[arg(long, conflicts_with = "plan")]
         refresh: bool,
         /// Apply exactly the plan `preview --out FILE` saved, without asking;
         /// refused, naming what moved, when planning now gives another plan.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["yes", "expect_no_changes"])]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["yes", "expect_no_changes", "targets", "excludes", "replaces"])]
         plan: Option<PathBuf>,
         /// Apply without asking.
         #[arg(long, short)]
@@ -123,6 +132,8 @@ enum Command {
     },
     /// Delete every resource of the stack.
     Destroy {
+        #[command(flatten)]
+        targeting: Targeting,
         /// Destroy without asking.
         #[arg(long, short)]
         yes: bool,
@@ -130,6 +141,73 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         parallel: usize,
     },
+}
+
+/// Which resources a run may touch: each a resource's name (its URN when
+/// names repeat), as `preview` lists them.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct Targeting {
+    /// Only this resource, with what it depends on (and, for a component,
+    /// its children). Repeatable.
+    #[arg(long = "target", value_name = "NAME|URN")]
+    targets: Vec<String>,
+    /// Not this resource, nor what depends on it (nor a component's
+    /// children). Repeatable.
+    #[arg(long = "exclude", value_name = "NAME|URN")]
+    excludes: Vec<String>,
+}
+
+/// `--replace`: replace even though nothing forces it.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct Replacing {
+    /// Replace this resource even though no change forces it (a new copy
+    /// first, unless it must be deleted first). Repeatable.
+    #[arg(long = "replace", value_name = "NAME|URN")]
+    replaces: Vec<String>,
+}
+
+/// Finds the resource a `--target`/`--exclude`/`--replace` value names among
+/// `urns`. A component often shares its name with a resource inside it: a
+/// target or exclusion then means the component (which covers the inside),
+/// a replacement the resource.
+fn resolve_name<'a>(flag: &str, name: &str, urns: impl Iterator<Item = &'a Urn>) -> anyhow::Result<Urn> {
+    let mut unique: Vec<&Urn> = urns.filter(|u| u.as_str() == name || u.name() == name).collect();
+    unique.sort();
+    unique.dedup();
+    let inside = |inner: &Urn, outer: &Urn| inner.type_chain().starts_with(&format!("{}$", outer.type_chain()));
+    let outermost: Vec<&Urn> =
+        unique.iter().copied().filter(|o| unique.iter().all(|u| u == o || inside(u, o))).collect();
+    let innermost: Vec<&Urn> =
+        unique.iter().copied().filter(|i| unique.iter().all(|u| u == i || inside(i, u))).collect();
+    let preferred = if flag == "--replace" { innermost } else { outermost };
+    if unique.len() > 1
+        && let [u] = preferred.as_slice()
+    {
+        return Ok((*u).clone());
+    }
+    match unique.as_slice() {
+        [u] => Ok((*u).clone()),
+        [] => bail!("{flag} `{name}`: no resource of this stack has that name or URN; use one that `preview` lists"),
+        many => bail!(
+            "{flag} `{name}` names {} resources; use one's URN instead: {}",
+            many.len(),
+            many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+impl Targeting {
+    /// The selection, names resolved among `urns` (declared and recorded).
+    fn selection(&self, replacing: &Replacing, urns: &[Urn]) -> anyhow::Result<Selection> {
+        let resolve = |flag: &str, names: &[String]| -> anyhow::Result<Vec<Urn>> {
+            names.iter().map(|n| resolve_name(flag, n, urns.iter())).collect()
+        };
+        Ok(Selection {
+            targets: resolve("--target", &self.targets)?,
+            excludes: resolve("--exclude", &self.excludes)?,
+            replaces: resolve("--replace", &replacing.replaces)?,
+        })
+    }
 }
 
 /// Existing resources to adopt instead of creating them.
@@ -301,17 +379,31 @@ where
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, lock };
     match cli.command {
-        Command::Preview { imports, detailed_exitcode, expect_no_changes, markdown, refresh, out } => {
+        Command::Preview {
+            imports,
+            targeting,
+            replacing,
+            detailed_exitcode,
+            expect_no_changes,
+            markdown,
+            refresh,
+            out,
+        } => {
             let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown };
-            s.preview(program, &imports, exit, &PlanOptions { refresh }, out.as_deref()).await
+            let declared = s.run_program(program, &imports)?;
+            let options =
+                PlanOptions { refresh, selection: s.selection(Some(&declared), &targeting, &replacing).await? };
+            s.preview(&declared, exit, &options, out.as_deref()).await
         }
         Command::Up { imports, refresh, plan: Some(path), parallel, .. } => {
             debug_assert!(!refresh, "clap refuses --refresh with --plan");
             s.up_saved(program, &imports, &path, parallel).await
         }
-        Command::Up { imports, refresh, plan: None, yes, parallel, expect_no_changes } => {
-            let options = RunOptions { plan: PlanOptions { refresh }, ..RunOptions::parallelism(parallel) };
-            s.up(program, &imports, Ask { yes, json: s.json, expect_no_changes }, &options).await
+        Command::Up { imports, targeting, replacing, refresh, plan: None, yes, parallel, expect_no_changes } => {
+            let declared = s.run_program(program, &imports)?;
+            let selection = s.selection(Some(&declared), &targeting, &replacing).await?;
+            let options = RunOptions { plan: PlanOptions { refresh, selection }, ..RunOptions::parallelism(parallel) };
+            s.up(&declared, Ask { yes, json: s.json, expect_no_changes }, &options).await
         }
         Command::Refresh { yes } => s.refresh(yes).await,
         Command::Drift { markdown } => s.drift(program, markdown).await,
@@ -319,7 +411,17 @@ where
         Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
             s.stack_output(name.as_deref(), show_secrets).await
         }
-        Command::Destroy { yes, parallel } => s.destroy(yes, parallel).await,
+        Command::Destroy { targeting, yes, parallel } => {
+            let selection = s.selection(None, &targeting, &Replacing::default()).await?;
+            s.destroy(
+                yes,
+                RunOptions {
+                    plan: PlanOptions { selection, ..PlanOptions::default() },
+                    ..RunOptions::parallelism(parallel)
+                },
+            )
+            .await
+        }
         Command::State { command } => s.state(command).await,
         Command::Config { .. } => unreachable!("config commands return before the store is opened"),
     }
@@ -428,17 +530,33 @@ impl Session {
             .observer(progress)
     }
 
-    async fn preview<F: Fn(&Stack) -> crate::Result>(
+    /// The resources `--target`, `--exclude` and `--replace` name, among
+    /// those declared and those recorded.
+    async fn selection(
         &self,
-        program: &F,
-        imports: &Imports,
+        declared: Option<&DeclaredStack>,
+        targeting: &Targeting,
+        replacing: &Replacing,
+    ) -> anyhow::Result<Selection> {
+        if targeting.targets.is_empty() && targeting.excludes.is_empty() && replacing.replaces.is_empty() {
+            return Ok(Selection::default());
+        }
+        let mut urns: Vec<Urn> =
+            declared.map(|d| d.resources.iter().map(|r| r.urn.clone()).collect()).unwrap_or_default();
+        let recorded = self.store.read(&self.project, &self.stack).await?;
+        urns.extend(recorded.state.resources.into_iter().map(|r| r.urn));
+        targeting.selection(replacing, &urns)
+    }
+
+    async fn preview(
+        &self,
+        declared: &DeclaredStack,
         exit: PreviewExit,
         options: &PlanOptions,
         out: Option<&std::path::Path>,
     ) -> anyhow::Result<ExitCode> {
-        let declared = self.run_program(program, imports)?;
         let progress = self.progress();
-        let plan = self.runner(&progress).preview_with(&declared, options).await?;
+        let plan = self.runner(&progress).preview_with(declared, options).await?;
         if let Some(refresh) = &plan.refresh {
             refresh.complete()?;
         }
@@ -449,7 +567,13 @@ impl Session {
             for package in packages {
                 self.providers.provider(package).await?;
             }
-            let file = PlanFile::new(&plan, self.project.as_str(), self.stack.as_str(), self.providers.versions());
+            let file = PlanFile::new(
+                &plan,
+                self.project.as_str(),
+                self.stack.as_str(),
+                self.providers.versions(),
+                &options.selection,
+            );
             let cipher = cipher(&self.config, &self.project, &self.stack).await?;
             file.write(path, cipher.as_ref()).await?;
             eprintln!(
@@ -518,16 +642,9 @@ impl Session {
         Ok(ExitCode::SUCCESS)
     }
 
-    async fn up<F: Fn(&Stack) -> crate::Result>(
-        &self,
-        program: &F,
-        imports: &Imports,
-        ask: Ask,
-        options: &RunOptions,
-    ) -> anyhow::Result<ExitCode> {
-        let declared = self.run_program(program, imports)?;
+    async fn up(&self, declared: &DeclaredStack, ask: Ask, options: &RunOptions) -> anyhow::Result<ExitCode> {
         let progress = self.progress();
-        let report = self.runner(&progress).up(&declared, options, &ask).await?;
+        let report = self.runner(&progress).up(declared, options, &ask).await?;
         self.report(&report)
     }
 
@@ -546,7 +663,8 @@ impl Session {
             self.providers.provider(package).await?;
         }
         let declared = self.run_program(program, imports)?;
-        let options = RunOptions { plan: PlanOptions { refresh: file.refresh }, ..RunOptions::parallelism(parallel) };
+        let plan = PlanOptions { refresh: file.refresh, selection: file.targeting.selection() };
+        let options = RunOptions { plan, ..RunOptions::parallelism(parallel) };
         let gate = SavedPlanGate { file, path: path.to_owned(), providers: &self.providers };
         let progress = self.progress();
         let report = self.runner(&progress).up(&declared, &options, &gate).await?;
@@ -585,7 +703,10 @@ impl Session {
         let declared = self.run_program(program, &Imports { specs: Vec::new() })?;
         // The drift report is the display; the plan tree is not shown.
         let progress = Progress::new(true, self.stack.as_str(), self.project.as_str());
-        let plan = self.runner(&progress).preview_with(&declared, &PlanOptions { refresh: true }).await?;
+        let plan = self
+            .runner(&progress)
+            .preview_with(&declared, &PlanOptions { refresh: true, ..PlanOptions::default() })
+            .await?;
         let (stack, project) = (self.stack.as_str(), self.project.as_str());
         if self.json {
             self.print_json(&render::drift_report_json(&plan, stack, project))?;
@@ -608,10 +729,10 @@ impl Session {
         Ok(if refresh.no_drift() { ExitCode::SUCCESS } else { ExitCode::from(2) })
     }
 
-    async fn destroy(&self, yes: bool, parallel: usize) -> anyhow::Result<ExitCode> {
+    async fn destroy(&self, yes: bool, options: RunOptions) -> anyhow::Result<ExitCode> {
         let progress = self.progress();
         let ask = Ask { yes, json: self.json, expect_no_changes: false };
-        let report = self.runner(&progress).destroy(&RunOptions::parallelism(parallel), &ask).await?;
+        let report = self.runner(&progress).destroy(&options, &ask).await?;
         self.report(&report)
     }
 

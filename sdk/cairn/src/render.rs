@@ -107,8 +107,7 @@ pub fn plan_markdown(plan: &Plan, stack: &str, project: &str) -> String {
     out.push_str("| | Resource | Type | Change |\n|---|---|---|---|\n");
     for s in plan.steps.iter().filter(|s| s.op() != Op::Same || s.metadata_changed()) {
         let why = match s.op() {
-            Op::Replace if s.delete_before_replace() => format!(" (delete first; forced by {})", paths(&s.replaces)),
-            Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
+            Op::Replace => replace_reason(s),
             Op::Import => format!(" (ID `{}`)", s.import_id().unwrap_or("?")),
             Op::Same => " (dependencies or options)".into(),
             _ => String::new(),
@@ -149,8 +148,7 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
         let style = op_style(s.op());
         let indent = "   ".repeat(depth);
         let extra = match s.op() {
-            Op::Replace if s.delete_before_replace() => format!(" (delete first; forced by {})", paths(&s.replaces)),
-            Op::Replace => format!(" (forced by {})", paths(&s.replaces)),
+            Op::Replace => replace_reason(s),
             Op::Import => format!(" (ID {})", s.import_id().unwrap_or("?")),
             _ => String::new(),
         };
@@ -202,6 +200,16 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
         );
     }
     out
+}
+
+/// Why a resource is replaced: the properties that force it, or `--replace`.
+fn replace_reason(s: &Step) -> String {
+    let why = if s.replaces.is_empty() {
+        "asked for with --replace".to_owned()
+    } else {
+        format!("forced by {}", paths(&s.replaces))
+    };
+    if s.delete_before_replace() { format!(" (delete first; {why})") } else { format!(" ({why})") }
 }
 
 fn paths(p: &[cairn_core::PropertyPath]) -> String {

@@ -13,9 +13,35 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cairn_engine::saved::PlanRecord;
+use cairn_engine::selection::Selection;
 use cairn_engine::{Command, Confirm, Plan, ProviderSource, Refusal, Summary};
 use cairn_secrets::Cipher;
 use serde::{Deserialize, Serialize};
+
+/// The URNs a plan was restricted to or told to replace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SavedSelection {
+    /// `--target`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<cairn_core::Urn>,
+    /// `--exclude`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<cairn_core::Urn>,
+    /// `--replace`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<cairn_core::Urn>,
+}
+
+impl SavedSelection {
+    fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty() && self.replaces.is_empty()
+    }
+
+    /// The selection to plan with again.
+    pub fn selection(&self) -> Selection {
+        Selection { targets: self.targets.clone(), excludes: self.excludes.clone(), replaces: self.replaces.clone() }
+    }
+}
 
 /// The plan file format this build writes and reads.
 pub const FORMAT: u32 = 1;
@@ -44,6 +70,9 @@ pub struct PlanFile {
     pub refresh: bool,
     /// The version of each provider the plan used, by package.
     pub providers: BTreeMap<String, String>,
+    /// The `--target`, `--exclude` and `--replace` it was made with; applying uses them again.
+    #[serde(default, skip_serializing_if = "SavedSelection::is_empty")]
+    pub targeting: SavedSelection,
     /// Counts per operation, for a reader of the file.
     pub summary: Summary,
     /// The steps (secret inputs sealed) and the drift found.
@@ -53,7 +82,13 @@ pub struct PlanFile {
 
 impl PlanFile {
     /// The file for `plan` of `project`/`stack`.
-    pub fn new(plan: &Plan, project: &str, stack: &str, providers: BTreeMap<String, String>) -> Self {
+    pub fn new(
+        plan: &Plan,
+        project: &str,
+        stack: &str,
+        providers: BTreeMap<String, String>,
+        selection: &Selection,
+    ) -> Self {
         Self {
             format: FORMAT,
             project: project.to_owned(),
@@ -65,6 +100,11 @@ impl PlanFile {
             cairn_version: env!("CARGO_PKG_VERSION").to_owned(),
             refresh: plan.refresh.is_some(),
             providers,
+            targeting: SavedSelection {
+                targets: selection.targets.clone(),
+                excludes: selection.excludes.clone(),
+                replaces: selection.replaces.clone(),
+            },
             summary: plan.summary(),
             plan: PlanRecord::of(plan),
         }
@@ -208,6 +248,7 @@ mod tests {
             cairn_version: "0.1.0".into(),
             refresh: false,
             providers: [("aws".to_owned(), "0.1.0".to_owned())].into_iter().collect(),
+            targeting: SavedSelection::default(),
             summary: Summary::default(),
             plan: PlanRecord {
                 steps: vec![StepRecord {

@@ -40,10 +40,11 @@ use cairn_state::{LockOptions, PendingOp, Recorder, StackSession, StackState, St
 use crate::error::EngineError;
 use crate::executor::{ApplyOptions, ApplyReport, Observer, apply};
 use crate::plan::Plan;
-use crate::preview::preview;
+use crate::preview::preview_replacing;
 use crate::providers::ProviderSource;
 use crate::reconcile::{Resolution, reconcile};
 use crate::refresh::read_live;
+use crate::selection::{Selection, restrict};
 
 /// Records what a `refresh` plan found, after checking it was made against the state as it is.
 async fn record_refresh(plan: &Plan, recorder: &Recorder) -> Result<ApplyReport, EngineError> {
@@ -135,6 +136,9 @@ pub struct PlanOptions {
     /// Read every recorded resource first and plan against what is live
     /// (`--refresh`): the plan then puts drifted resources back to the program.
     pub refresh: bool,
+    /// Which resources the run may touch, and which to replace regardless
+    /// (`--target`, `--exclude`, `--replace`).
+    pub selection: Selection,
 }
 
 /// How to run.
@@ -289,11 +293,13 @@ impl<'a> StackRunner<'a> {
         let refreshed = refresh.as_ref().map(|r| r.applied_to(state));
         let planned_on = refreshed.as_ref().unwrap_or(state);
         let mut plan = match declared {
-            Some(declared) => preview(declared, planned_on, self.providers).await?,
+            Some(declared) => {
+                preview_replacing(declared, planned_on, self.providers, &options.selection.replaces).await?
+            }
             None => Plan::destroy(planned_on)?,
         };
         plan.refresh = refresh;
-        Ok(plan)
+        restrict(plan, &options.selection, declared.is_none())
     }
 
     /// Makes the cloud match `declared`: locks the stack, settles pending

@@ -92,6 +92,29 @@ pub enum EngineError {
         /// What was to be done (`updated`, `replaced`, `deleted`).
         action: &'static str,
     },
+    /// `--target`, `--exclude` or `--replace` names a resource the plan does not hold.
+    #[error(
+        "{flag} {urn}: the program declares no such resource and the state records none; use a URN that `preview` lists"
+    )]
+    UnknownSelection {
+        /// The flag.
+        flag: &'static str,
+        /// The URN given.
+        urn: Urn,
+    },
+    /// The selection would leave a resource pointing at a copy the run deletes.
+    #[error(
+        "{urn} would be {action}, but {dependent} depends on it and is left out by --target/--exclude: it would point \
+         at the deleted copy; include {dependent} (--target it too, or do not exclude it)"
+    )]
+    SelectionLeavesDependent {
+        /// The resource replaced or deleted.
+        urn: Urn,
+        /// `replaced` or `deleted`.
+        action: &'static str,
+        /// The dependent left out.
+        dependent: Urn,
+    },
     /// A refresh could not read some resources, so it cannot say what is live.
     #[error("{}", render_unreadable(.0))]
     Unreadable(Vec<(Urn, ProviderError)>),

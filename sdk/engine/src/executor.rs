@@ -619,7 +619,10 @@ impl Run<'_> {
 
     async fn record_outputs(&self) -> Result<(), EngineError> {
         let Some(declared) = self.declared else {
-            if !self.recorder.state().outputs.is_empty() {
+            // A destroy clears the stack's outputs once nothing is left (a
+            // targeted one leaves them with the resources it left).
+            let state = self.recorder.state();
+            if !state.outputs.is_empty() && state.resources.is_empty() {
                 self.recorder.commit(None, vec![Mutation::SetOutputs(Default::default())]).await?;
             }
             return Ok(());

@@ -9,6 +9,7 @@
 //! - [`reconcile`]: settles operations a crash left pending.
 //! - [`refresh`]: reads every recorded resource and finds what drifted.
 //! - [`saved`]: saved plans, and what moved since one was made.
+//! - [`selection`]: `--target`, `--exclude` and `--replace`.
 //! - [`providers`]: how the engine obtains a provider per package.
 //!
 //! **Architecture invariant:** only the executor performs provider calls that
@@ -25,6 +26,7 @@ pub mod providers;
 pub mod reconcile;
 pub mod refresh;
 pub mod saved;
+pub mod selection;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,7 +36,7 @@ pub use automation::{
 pub use error::EngineError;
 pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
 pub use plan::{Change, Desired, Op, Plan, Step, Summary};
-pub use preview::preview;
+pub use preview::{preview, preview_replacing};
 pub use providers::{ProviderSource, StaticProviders};
 pub use reconcile::{Resolution, reconcile};
 pub use refresh::{Drift, DriftKind, PropertyDrift, Refresh, read_live};

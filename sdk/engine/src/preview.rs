@@ -74,6 +74,17 @@ pub async fn preview(
     state: &StackState,
     providers: &dyn ProviderSource,
 ) -> Result<Plan, EngineError> {
+    preview_replacing(declared, state, providers, &[]).await
+}
+
+/// Plans `declared` against `state`, replacing the resources `replace` names
+/// even where nothing forces it (`--replace`).
+pub async fn preview_replacing(
+    declared: &DeclaredStack,
+    state: &StackState,
+    providers: &dyn ProviderSource,
+    replace: &[Urn],
+) -> Result<Plan, EngineError> {
     let mut known = KnownOutputs::default();
     for r in state.resources.iter().filter(|r| !r.pending_delete) {
         known.insert(r.urn.clone(), r.outputs.clone());
@@ -83,7 +94,10 @@ pub async fn preview(
     for wave in waves(declared) {
         let known_now = &known;
         let mut results: Vec<(usize, Result<Planned, EngineError>)> = futures::stream::iter(wave)
-            .map(|i| async move { (i, plan_one(&declared.resources[i], i, state, known_now, providers).await) })
+            .map(|i| async move {
+                let forced = replace.contains(&declared.resources[i].urn);
+                (i, plan_one(&declared.resources[i], i, state, known_now, providers, forced).await)
+            })
             .buffer_unordered(PREVIEW_PARALLELISM)
             .collect()
             .await;
@@ -132,8 +146,10 @@ async fn plan_one(
     state: &StackState,
     known: &KnownOutputs,
     providers: &dyn ProviderSource,
+    force_replace: bool,
 ) -> Result<Planned, EngineError> {
     let old = state.live(&decl.urn);
+    let force_replace = force_replace && decl.kind == ResourceKind::Custom && old.is_some();
     let resolved = resolve_inputs(decl, known)?;
     let meta = desired(decl, index, resolved.clone());
 
@@ -148,6 +164,7 @@ async fn plan_one(
         return Ok(Planned::Step(Box::new(step), Known::Set(outputs)));
     }
     if let Some(old) = old
+        && !force_replace
         && unchanged(old, &resolved, &meta)
     {
         let step = decide(decl, Some(old), desired(decl, index, old.inputs.clone()), None, Vec::new())?;
@@ -181,7 +198,7 @@ async fn plan_one(
     // A create-first replacement must not reuse the old physical name:
     // check again as if new, so the provider picks a fresh auto-name.
     if let Some(d) = &diff
-        && !d.replaces.is_empty()
+        && (!d.replaces.is_empty() || force_replace)
         && !d.delete_before_replace
     {
         inputs = provider
@@ -190,7 +207,18 @@ async fn plan_one(
             .map_err(|source| EngineError::Provider { urn: decl.urn.clone(), action: "check", source })?
             .inputs;
     }
-    let step = decide(decl, old, desired(decl, index, inputs), diff, checked.warnings)?;
+    let mut step = decide(decl, old, desired(decl, index, inputs), diff, checked.warnings)?;
+    // A replacement asked for (`--replace`) is one whatever the diff says.
+    if force_replace
+        && matches!(step.op(), Op::Update | Op::Same)
+        && let (Some(old), Some(new)) = (old, step.desired().cloned())
+    {
+        if old.protect {
+            return Err(EngineError::Protected { urn: decl.urn.clone(), action: "replaced (--replace)".into() });
+        }
+        let id = recorded_id(old, "replaced")?;
+        step.change = Change::Replace { id, old: old.clone(), new, delete_first: false };
+    }
     let update = match step.op() {
         Op::Create | Op::Replace => Known::Forget,
         // An output named like a changed input will change too: unknown

@@ -389,7 +389,10 @@ async fn drift_names_changed_properties_and_missing_resources_and_writes_nothing
     let before = h.store.read(&p, &s).await.unwrap().state;
 
     let plan = runner(&h)
-        .preview_with(&declare(|ctx| chain(ctx, 1)), &cairn_engine::automation::PlanOptions { refresh: true })
+        .preview_with(
+            &declare(|ctx| chain(ctx, 1)),
+            &cairn_engine::automation::PlanOptions { refresh: true, ..Default::default() },
+        )
         .await
         .unwrap();
     assert!(plan.refresh.as_ref().unwrap().no_drift(), "nothing drifted yet");
@@ -398,7 +401,10 @@ async fn drift_names_changed_properties_and_missing_resources_and_writes_nothing
     tamper(&h, "d", "value", "changed by hand".into());
     delete_out_of_band(&h, "c");
     let plan = runner(&h)
-        .preview_with(&declare(|ctx| chain(ctx, 1)), &cairn_engine::automation::PlanOptions { refresh: true })
+        .preview_with(
+            &declare(|ctx| chain(ctx, 1)),
+            &cairn_engine::automation::PlanOptions { refresh: true, ..Default::default() },
+        )
         .await
         .unwrap();
     let refresh = plan.refresh.as_ref().unwrap();
@@ -452,8 +458,10 @@ async fn refresh_records_the_cloud_and_up_refresh_puts_it_back_to_the_program() 
     h.store.check_every_prefix().unwrap_or_else(|e| panic!("{e}"));
     let ops: Vec<(&str, Op)> = run.plan.steps.iter().map(|s| (s.urn.name(), s.op())).collect();
     assert_eq!(ops, [("a", Op::Update), ("b", Op::Create), ("c", Op::Update), ("d", Op::Same)]);
-    let plan =
-        runner(&h).preview_with(&declared, &cairn_engine::automation::PlanOptions { refresh: true }).await.unwrap();
+    let plan = runner(&h)
+        .preview_with(&declared, &cairn_engine::automation::PlanOptions { refresh: true, ..Default::default() })
+        .await
+        .unwrap();
     assert!(plan.refresh.unwrap().no_drift() && plan.steps.iter().all(|s| s.op() == Op::Same));
 }
 
@@ -483,10 +491,28 @@ async fn refresh_reads_every_resource_at_once() {
     };
     up(&h, 4, program).await;
     let plan = runner(&h)
-        .preview_with(&declare(program), &cairn_engine::automation::PlanOptions { refresh: true })
+        .preview_with(&declare(program), &cairn_engine::automation::PlanOptions { refresh: true, ..Default::default() })
         .await
         .unwrap();
     let timing = plan.refresh.unwrap().timing;
     assert_eq!(h.provider.max_reads_in_flight(), 6);
     assert!(timing.total >= Duration::from_millis(600) && timing.slowest.is_some(), "{timing:?}");
+}
+
+#[tokio::test]
+async fn replace_makes_a_new_copy_first_and_updates_what_reads_it() {
+    let h = harness(TestProvider::new());
+    up(&h, 4, |ctx| chain(ctx, 1)).await;
+    h.provider.calls.lock().unwrap().clear();
+    let (_, s) = names();
+    let a = cairn_core::Urn::parse(&format!("urn:cairn:{s}::p::test:index:Thing::a")).unwrap();
+    let mut options = RunOptions::parallelism(4);
+    options.plan.selection.replaces = vec![a];
+    let run = runner(&h).up(&declare(|ctx| chain(ctx, 1)), &options, &AutoApprove).await.unwrap();
+    h.store.check_every_prefix().unwrap();
+    let ops: Vec<(&str, Op)> = run.plan.steps.iter().map(|s| (s.urn.name(), s.op())).collect();
+    assert_eq!(ops, [("a", Op::Replace), ("b", Op::Update), ("c", Op::Same), ("d", Op::Same)]);
+    let calls = h.provider.calls();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {calls:?}"));
+    assert!(pos("create a") < pos("update b") && pos("update b") < pos("delete a"), "{calls:?}");
 }
