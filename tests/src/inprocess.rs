@@ -122,6 +122,11 @@ impl InProcess {
         ops(&plan)
     }
 
+    /// The plan `up` would carry out.
+    pub async fn preview_plan(&self, program: impl Fn(&Stack)) -> Plan {
+        self.runner().preview(&declare(program)).await.unwrap_or_else(|e| panic!("preview failed: {e}"))
+    }
+
     /// What `up` would do, or the planning error as text (for refusals).
     pub async fn try_preview(&self, program: impl Fn(&Stack)) -> Result<Vec<(String, Op)>, String> {
         let declared = declare(program);
@@ -136,6 +141,18 @@ impl InProcess {
         let run = self.runner().up(&declared, &RunOptions::parallelism(4), &AutoApprove).await;
         let run = self.check(run.unwrap_or_else(|e| panic!("up failed: {e}")));
         ops(&run.plan)
+    }
+
+    /// One `up` whose steps may fail: the report as it is (every journal
+    /// prefix still checked).
+    pub async fn try_up(&self, program: impl Fn(&Stack)) -> RunReport {
+        let declared = declare(program);
+        let run = self.runner().up(&declared, &RunOptions::parallelism(4), &AutoApprove).await;
+        let run = run.unwrap_or_else(|e| panic!("up failed: {e}"));
+        if let Err(e) = self.store.check_every_prefix() {
+            panic!("a prefix of the journal is not a valid state: {e}");
+        }
+        run
     }
 
     /// Deletes every recorded resource, dependents first (as `destroy` does).

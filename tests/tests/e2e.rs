@@ -24,6 +24,7 @@ mod plugin;
 mod postgres_backend;
 mod provider_config;
 mod random_provider;
+mod resource_options;
 mod run_commands;
 mod secrets;
 mod secrets_manager;

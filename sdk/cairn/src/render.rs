@@ -151,7 +151,7 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
             Op::Replace => replace_reason(s),
             Op::Import => format!(" (ID {})", s.import_id().unwrap_or("?")),
             _ => String::new(),
-        };
+        } + &step_notes(plan, s);
         let _ = writeln!(
             out,
             " {} {indent}{} {}{}",
@@ -200,6 +200,23 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
         );
     }
     out
+}
+
+/// What else to know about a step: the name it had (an alias), or that a
+/// delete leaves the resource in the cloud.
+fn step_notes(plan: &Plan, s: &Step) -> String {
+    let mut notes = String::new();
+    if let Some(m) = plan.moves.iter().find(|m| m.to == s.urn) {
+        let _ = write!(
+            notes,
+            " (was {})",
+            if m.from.type_chain() == s.urn.type_chain() { m.from.name() } else { m.from.as_str() }
+        );
+    }
+    if s.op() == Op::Delete && s.recorded().is_some_and(|r| r.retain_on_delete) {
+        notes.push_str(" (retained: left in the cloud)");
+    }
+    notes
 }
 
 /// Why a resource is replaced: the properties that force it, or `--replace`.
@@ -530,6 +547,9 @@ pub fn changes_text(plan: &Plan) -> String {
     let recorded = plan.steps.iter().filter(|s| s.op() == Op::Same && s.metadata_changed()).count();
     if recorded > 0 {
         parts.push(format!("{recorded} with new dependencies or options to record"));
+    }
+    if !plan.moves.is_empty() {
+        parts.push(format!("{} renamed (aliases)", plan.moves.len()));
     }
     let drifted = plan.refresh.as_ref().map_or(0, |r| r.drifted.len());
     if drifted > 0 {

@@ -263,6 +263,7 @@ mod tests {
                     protect: false,
                 }],
                 drift: vec![],
+                moves: vec![],
             },
         }
     }

@@ -29,6 +29,7 @@ fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Val
         parent: parent.cloned(),
         dependencies: vec![],
         protect: false,
+        retain_on_delete: false,
         declared_index: 0,
     });
     let id = || old.as_ref().and_then(|o| o.id.clone()).unwrap();
@@ -106,6 +107,7 @@ fn sample_plan() -> Plan {
         .into_iter()
         .collect(),
         refresh: None,
+        moves: vec![],
     }
 }
 
@@ -167,6 +169,7 @@ fn drift_plan() -> Plan {
         outputs: Default::default(),
         component_outputs: Default::default(),
         refresh: Some(refresh),
+        moves: vec![],
     }
 }
 

@@ -7,7 +7,7 @@ use crate::component::{ComponentArgs, InvalidArgs, Scope};
 use crate::config::Config;
 use crate::output::{Output, OutputNode, capture_outputs};
 use crate::reference::{StackOutputs, StackReference};
-use crate::resource::{CustomResource, DeclaredResource, ResourceArgs, ResourceKind, ResourceOptions};
+use crate::resource::{CustomResource, DeclaredResource, Lifecycle, ResourceArgs, ResourceKind, ResourceOptions};
 use crate::urn::{InvalidId, ProjectName, ResourceType, StackName, Urn};
 use crate::value::Value;
 
@@ -215,6 +215,7 @@ impl Stack {
         let mut dependencies: BTreeSet<Urn> = outputs.iter().flat_map(|n| n.dependencies().iter().cloned()).collect();
         dependencies.extend(opts.depends_on.iter().cloned());
         dependencies.extend(self.inherited.depends_on.iter().cloned());
+        let lifecycle = lifecycle(&urn, &opts)?;
         self.push(DeclaredResource {
             urn: urn.clone(),
             kind: ResourceKind::Custom,
@@ -225,6 +226,7 @@ impl Stack {
             protect: opts.protect || self.inherited.protect,
             import: opts.import,
             exports: BTreeMap::new(),
+            lifecycle,
         })?;
         Ok(A::Resource::from_urn(urn))
     }
@@ -271,6 +273,7 @@ impl Stack {
                 ),
             });
         }
+        let lifecycle = Lifecycle { aliases: lifecycle(&urn, &opts)?.aliases, ..Lifecycle::default() };
         let mut inherited = self.inherited.clone();
         inherited.protect |= opts.protect;
         inherited.depends_on.extend(opts.depends_on.iter().cloned());
@@ -284,6 +287,7 @@ impl Stack {
             protect: inherited.protect,
             import: None,
             exports: BTreeMap::new(),
+            lifecycle,
         })?;
         Ok(Scope { stack: Stack { parent: Some(urn.clone()), inherited, ..self.clone() }, urn })
     }
@@ -410,4 +414,34 @@ mod tests {
         let err = ctx().component_scope("acme:x:Outer", "outer", opts).err().unwrap().to_string();
         assert!(err.contains("give the option to the child resource"), "{err}");
     }
+}
+
+/// The lifecycle options of the resource `urn`, checked: each alias is an
+/// old name (same type and parent) or a whole URN.
+fn lifecycle(urn: &Urn, opts: &ResourceOptions) -> Result<Lifecycle, DeclareError> {
+    let paths = |p: &[String]| p.iter().map(|s| crate::PropertyPath::parse(s)).collect::<Vec<_>>();
+    let (base, _) = urn.as_str().rsplit_once("::").expect("a URN ends with ::NAME");
+    let mut aliases = Vec::new();
+    for alias in &opts.aliases {
+        let text = if alias.starts_with("urn:") { alias.clone() } else { format!("{base}::{alias}") };
+        let parsed = Urn::parse(&text).map_err(|e| DeclareError::Option {
+            urn: urn.clone(),
+            message: format!("alias `{alias}` is neither a name nor a URN ({e}); give the old name or the old URN"),
+        })?;
+        if &parsed == urn {
+            return Err(DeclareError::Option {
+                urn: urn.clone(),
+                message: format!("alias `{alias}` is the resource's own URN; list only what it was called before"),
+            });
+        }
+        aliases.push(parsed);
+    }
+    Ok(Lifecycle {
+        ignore_changes: paths(&opts.ignore_changes),
+        replace_on_changes: paths(&opts.replace_on_changes),
+        delete_before_replace: opts.delete_before_replace,
+        retain_on_delete: opts.retain_on_delete,
+        aliases,
+        custom_timeouts: opts.custom_timeouts,
+    })
 }

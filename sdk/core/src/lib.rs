@@ -33,7 +33,9 @@ pub use provider::{
     ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
 pub use reference::{StackOutputs, StackReference};
-pub use resource::{CustomResource, DeclaredResource, ResourceArgs, ResourceKind, ResourceOptions};
+pub use resource::{
+    CustomResource, CustomTimeouts, DeclaredResource, Lifecycle, ResourceArgs, ResourceKind, ResourceOptions,
+};
 pub use urn::{InvalidId, ProjectName, ResourceType, StackName, Urn};
 pub use value::{DiffKind, PropertyDiff, PropertyPath, Value};
 

@@ -57,6 +57,61 @@ pub struct ResourceOptions {
     /// ```
     #[builder(default, setter(strip_option, into))]
     pub import: Option<String>,
+    /// Property paths (`tags.owner`, `scaling.desired_size`) whose changes
+    /// are ignored once the resource exists: the recorded value is kept, so
+    /// a value something else manages (an autoscaler, a person during an
+    /// incident) is not put back. The declared value is used at create.
+    #[builder(default, setter(transform = |paths: impl IntoIterator<Item = impl Into<String>>| paths.into_iter().map(Into::into).collect()))]
+    pub ignore_changes: Vec<String>,
+    /// Property paths whose changes replace the resource even where the
+    /// provider would update it in place.
+    #[builder(default, setter(transform = |paths: impl IntoIterator<Item = impl Into<String>>| paths.into_iter().map(Into::into).collect()))]
+    pub replace_on_changes: Vec<String>,
+    /// Replace by deleting the old copy first (for a resource whose name
+    /// cannot be taken twice); dependents that are replaced too are deleted first.
+    #[builder(default)]
+    pub delete_before_replace: bool,
+    /// When the resource is deleted (no longer declared, destroyed, or the
+    /// old copy of a replacement), leave it in the cloud and drop only its record.
+    #[builder(default)]
+    pub retain_on_delete: bool,
+    /// What the resource was called before: an old name (same type and
+    /// parent) or an old URN (e.g. before it moved into a component). The
+    /// recorded resource is taken over under the new URN, not replaced.
+    #[builder(default, setter(transform = |aliases: impl IntoIterator<Item = impl Into<String>>| aliases.into_iter().map(Into::into).collect()))]
+    pub aliases: Vec<String>,
+    /// How long creating, updating or deleting it may take before the step
+    /// fails (the operation is then settled by the next run).
+    #[builder(default)]
+    pub custom_timeouts: CustomTimeouts,
+}
+
+/// Time limits for a resource's provider operations; `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CustomTimeouts {
+    /// Create (and create a replacement).
+    pub create: Option<std::time::Duration>,
+    /// Update in place.
+    pub update: Option<std::time::Duration>,
+    /// Delete.
+    pub delete: Option<std::time::Duration>,
+}
+
+/// The options that shape how a declared resource is changed (see [`ResourceOptions`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// See [`ResourceOptions::ignore_changes`].
+    pub ignore_changes: Vec<crate::PropertyPath>,
+    /// See [`ResourceOptions::replace_on_changes`].
+    pub replace_on_changes: Vec<crate::PropertyPath>,
+    /// See [`ResourceOptions::delete_before_replace`].
+    pub delete_before_replace: bool,
+    /// See [`ResourceOptions::retain_on_delete`].
+    pub retain_on_delete: bool,
+    /// Earlier URNs of the resource (see [`ResourceOptions::aliases`]).
+    pub aliases: Vec<Urn>,
+    /// See [`ResourceOptions::custom_timeouts`].
+    pub custom_timeouts: CustomTimeouts,
 }
 
 /// Whether a declared resource is managed by a provider or groups others.
@@ -90,6 +145,9 @@ pub struct DeclaredResource {
     pub import: Option<String>,
     /// A component's outputs, by name (see [`crate::Scope::output`]); empty for a custom resource.
     pub exports: BTreeMap<String, Arc<OutputNode>>,
+    /// How it is changed: ignored and replacing properties, delete-first,
+    /// retain, aliases, time limits.
+    pub lifecycle: Lifecycle,
 }
 
 /// Generates a resource type's handle and outputs struct, and ties its

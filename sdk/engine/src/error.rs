@@ -115,6 +115,16 @@ pub enum EngineError {
         /// The dependent left out.
         dependent: Urn,
     },
+    /// Two declared resources name the same recorded resource as their alias.
+    #[error("{first} and {second} both give {alias} as an alias; only one can take it over: remove the alias from one")]
+    AliasTaken {
+        /// The alias.
+        alias: Urn,
+        /// The first resource that claims it.
+        first: Urn,
+        /// The second.
+        second: Urn,
+    },
     /// A refresh could not read some resources, so it cannot say what is live.
     #[error("{}", render_unreadable(.0))]
     Unreadable(Vec<(Urn, ProviderError)>),

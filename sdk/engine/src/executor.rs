@@ -261,13 +261,21 @@ pub async fn apply(
 ) -> Result<ApplyReport, EngineError> {
     let current = recorder.state();
     plan.check_base(&current)?;
-    // What a refresh found is what the steps were planned against: record it first.
+    // What a refresh found, then the aliases' moves, are what the steps
+    // were planned against: record them first.
     let current = match &plan.refresh {
         Some(refresh) if !refresh.records_nothing() => {
             recorder.commit(None, refresh.mutations.clone()).await?;
             recorder.state()
         }
         _ => current,
+    };
+    let moved = crate::planner::moved_records(&current, &plan.moves);
+    let current = if moved.is_empty() {
+        current
+    } else {
+        recorder.commit(None, moved).await?;
+        recorder.state()
     };
     let mut known = KnownOutputs::default();
     for r in current.resources.iter().filter(|r| !r.pending_delete) {
@@ -400,6 +408,11 @@ impl From<EngineError> for ActionError {
     }
 }
 
+/// A duration for people: `90s`, `1.5s`, `250ms`.
+fn humanize(d: Duration) -> String {
+    if d.as_millis() < 1000 { format!("{}ms", d.as_millis()) } else { format!("{}s", d.as_secs_f64()) }
+}
+
 /// A deliberate pause after each provider call, before its result is
 /// journaled; only the crash tests set it, to kill a run mid-step.
 fn test_delay() -> Option<Duration> {
@@ -431,6 +444,38 @@ impl Run<'_> {
             Change::Update { id, old, new } => self.update(step, id, old, new).await,
             Change::Delete { old, id } => self.delete(step, old, id.as_ref()).await,
             Change::Import { id, new } => self.import(step, id, new).await,
+        }
+    }
+
+    /// Runs a provider call within the resource's `custom_timeouts` for
+    /// `action`. When the time runs out the step fails and its operation
+    /// stays begun in the journal: it may still finish in the cloud, and the
+    /// next run settles it through Read.
+    async fn within<T>(
+        &self,
+        step: &Step,
+        action: &'static str,
+        call: impl std::future::Future<Output = Result<T, cairn_core::ProviderError>>,
+    ) -> Result<Result<T, cairn_core::ProviderError>, ActionError> {
+        let limits = step
+            .desired()
+            .and_then(|d| self.declared?.resources.get(d.declared_index))
+            .map(|d| d.lifecycle.custom_timeouts)
+            .unwrap_or_default();
+        let limit = match action {
+            "create" => limits.create,
+            "update" => limits.update,
+            _ => limits.delete,
+        };
+        let Some(limit) = limit else { return Ok(call.await) };
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => Ok(result),
+            Err(_) => Err(ActionError::Step(format!(
+                "{action} {}: did not finish within {} (custom_timeouts.{action}); it may still finish in the \
+                 cloud: the next run reads the resource and records what happened",
+                step.urn,
+                humanize(limit)
+            ))),
         }
     }
 
@@ -475,21 +520,32 @@ impl Run<'_> {
             outputs,
             dependencies: new.dependencies.clone(),
             protect: new.protect,
+            retain_on_delete: new.retain_on_delete,
             pending_delete: false,
         }
     }
 
     fn intent(step: &Step, kind: OpKind, id: Option<String>, inputs: Value) -> Intent {
-        let (parent, dependencies, protect) = match (step.desired(), step.recorded()) {
-            (Some(n), _) => (n.parent.clone(), n.dependencies.clone(), n.protect),
-            (None, Some(o)) => (o.parent.clone(), o.dependencies.clone(), o.protect),
-            (None, None) => (None, Vec::new(), false),
+        let (parent, dependencies, protect, retain_on_delete) = match (step.desired(), step.recorded()) {
+            (Some(n), _) => (n.parent.clone(), n.dependencies.clone(), n.protect, n.retain_on_delete),
+            (None, Some(o)) => (o.parent.clone(), o.dependencies.clone(), o.protect, o.retain_on_delete),
+            (None, None) => (None, Vec::new(), false, false),
         };
-        Intent { kind, urn: step.urn.clone(), id, inputs, resource_kind: step.kind, parent, dependencies, protect }
+        Intent {
+            kind,
+            urn: step.urn.clone(),
+            id,
+            inputs,
+            resource_kind: step.kind,
+            parent,
+            dependencies,
+            protect,
+            retain_on_delete,
+        }
     }
 
     async fn same(&self, step: &Step, old: &ResourceState, new: &Desired) -> Result<(), ActionError> {
-        if old.parent != new.parent || old.dependencies != new.dependencies || old.protect != new.protect {
+        if new.metadata_differs(old) {
             let rec = Self::record(step, new, old.id.clone(), old.inputs.clone(), old.outputs.clone());
             self.recorder.commit(None, vec![Mutation::Put(rec)]).await?;
         }
@@ -508,7 +564,8 @@ impl Run<'_> {
         let provider = for_type(self.providers, &step.ty).await?;
         let op_kind = if replacing.is_none() { OpKind::Create } else { OpKind::CreateReplacement };
         let op = self.recorder.begin(Self::intent(step, op_kind, None, inputs.clone())).await?;
-        let result = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() }).await;
+        let call = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() });
+        let result = self.within(step, "create", call).await?;
         if let Some(d) = test_delay() {
             tokio::time::sleep(d).await;
         }
@@ -556,15 +613,14 @@ impl Run<'_> {
         let inputs = self.final_inputs(step, new).await?;
         let provider = for_type(self.providers, &step.ty).await?;
         let op = self.recorder.begin(Self::intent(step, OpKind::Update, Some(id.clone()), inputs.clone())).await?;
-        let result = provider
-            .update(UpdateRequest {
-                urn: step.urn.clone(),
-                id: id.clone(),
-                olds: old.inputs.clone(),
-                old_outputs: old.outputs.clone(),
-                news: inputs.clone(),
-            })
-            .await;
+        let call = provider.update(UpdateRequest {
+            urn: step.urn.clone(),
+            id: id.clone(),
+            olds: old.inputs.clone(),
+            old_outputs: old.outputs.clone(),
+            news: inputs.clone(),
+        });
+        let result = self.within(step, "update", call).await?;
         if let Some(d) = test_delay() {
             tokio::time::sleep(d).await;
         }
@@ -592,16 +648,20 @@ impl Run<'_> {
             self.recorder.commit(None, vec![remove]).await?;
             return Ok(());
         };
+        if old.retain_on_delete {
+            // Left in the cloud, as the resource's option says; only the record goes.
+            self.recorder.commit(None, vec![remove]).await?;
+            return Ok(());
+        }
         let provider = for_type(self.providers, &step.ty).await?;
         let op = self.recorder.begin(Self::intent(step, OpKind::Delete, Some(id.clone()), old.inputs.clone())).await?;
-        let result = provider
-            .delete(DeleteRequest {
-                urn: step.urn.clone(),
-                id,
-                inputs: old.inputs.clone(),
-                outputs: old.outputs.clone(),
-            })
-            .await;
+        let call = provider.delete(DeleteRequest {
+            urn: step.urn.clone(),
+            id,
+            inputs: old.inputs.clone(),
+            outputs: old.outputs.clone(),
+        });
+        let result = self.within(step, "delete", call).await?;
         if let Some(d) = test_delay() {
             tokio::time::sleep(d).await;
         }

@@ -52,8 +52,21 @@ pub struct Desired {
     pub dependencies: Vec<Urn>,
     /// The protect option.
     pub protect: bool,
+    /// The retain-on-delete option.
+    pub retain_on_delete: bool,
     /// Its index in the declared resources, to resolve its unknown inputs at apply time.
     pub declared_index: usize,
+}
+
+impl Desired {
+    /// True when the record's parent, dependencies or options (protect,
+    /// retain-on-delete) differ from these: the state must record them.
+    pub fn metadata_differs(&self, old: &ResourceState) -> bool {
+        old.parent != self.parent
+            || old.dependencies != self.dependencies
+            || old.protect != self.protect
+            || old.retain_on_delete != self.retain_on_delete
+    }
 }
 
 /// What a step does, carrying exactly what doing it needs: the executor
@@ -176,7 +189,7 @@ impl Step {
     /// flag changed: nothing to ask the provider, but the state must record it.
     pub fn metadata_changed(&self) -> bool {
         match (self.recorded(), self.desired()) {
-            (Some(o), Some(n)) => o.parent != n.parent || o.dependencies != n.dependencies || o.protect != n.protect,
+            (Some(o), Some(n)) => n.metadata_differs(o),
             _ => false,
         }
     }
@@ -235,6 +248,9 @@ pub struct Plan {
     /// `refresh`, `drift`); applying the plan records it before any step.
     /// `None` when the plan was made against the state as recorded.
     pub refresh: Option<Refresh>,
+    /// Recorded resources taken over under a new URN (aliases); applying
+    /// the plan records the moves first (after the refresh).
+    pub moves: Vec<crate::planner::Move>,
 }
 
 impl Plan {
@@ -247,6 +263,7 @@ impl Plan {
             outputs: Default::default(),
             component_outputs: Default::default(),
             refresh: None,
+            moves: Vec::new(),
         })
     }
 
@@ -266,6 +283,7 @@ impl Plan {
             outputs: state.outputs.clone(),
             component_outputs,
             refresh: Some(refresh),
+            moves: Vec::new(),
         }
     }
 
@@ -297,6 +315,7 @@ impl Plan {
         self.is_noop()
             && !self.steps.iter().any(Step::metadata_changed)
             && self.refresh.as_ref().is_none_or(Refresh::records_nothing)
+            && self.moves.is_empty()
     }
 
     /// True when applying it needs a person's yes: it changes the cloud, or
@@ -331,7 +350,14 @@ mod tests {
             kind: ResourceKind::Custom,
             change: Change::Same {
                 old: old.clone(),
-                new: Desired { inputs: Value::map(), parent: None, dependencies: vec![], protect, declared_index: 0 },
+                new: Desired {
+                    inputs: Value::map(),
+                    parent: None,
+                    dependencies: vec![],
+                    protect,
+                    retain_on_delete: false,
+                    declared_index: 0,
+                },
             },
             diffs: vec![],
             replaces: vec![],
@@ -344,6 +370,7 @@ mod tests {
             outputs: Default::default(),
             component_outputs: Default::default(),
             refresh: None,
+            moves: Vec::new(),
         };
         assert!(plan(false).changes_nothing());
         assert!(plan(true).is_noop(), "nothing for the cloud to do");

@@ -6,10 +6,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use cairn_core::{
-    CheckFailure, DeclaredResource, DiffResponse, OutputSource, ResourceKind, Urn, Value, schema::defaults_of,
-    value::DEFAULTS_KEY,
+    CheckFailure, DeclaredResource, DiffResponse, OutputSource, PropertyPath, ResourceKind, Urn, Value,
+    schema::defaults_of,
+    value::{DEFAULTS_KEY, PathSegment},
 };
-use cairn_state::{ResourceState, StackState};
+use cairn_state::{Mutation, ResourceState, StackState};
 
 use crate::error::EngineError;
 use crate::plan::{Change, Desired, Step};
@@ -64,11 +65,7 @@ pub fn declared_part(recorded: &Value) -> Value {
 pub fn unchanged(old: &ResourceState, resolved: &Value, desired_meta: &Desired) -> bool {
     !resolved.contains_unknown()
         && declared_part(&old.inputs).diff(resolved).is_empty()
-        && metadata_equal(old, desired_meta)
-}
-
-fn metadata_equal(old: &ResourceState, d: &Desired) -> bool {
-    old.parent == d.parent && old.protect == d.protect && old.dependencies == d.dependencies
+        && !desired_meta.metadata_differs(old)
 }
 
 /// The desired side of the declared resource at `index`.
@@ -82,6 +79,7 @@ pub fn desired(decl: &DeclaredResource, index: usize, inputs: Value) -> Desired 
         parent: decl.parent.clone(),
         dependencies: deps.into_iter().collect(),
         protect: decl.protect,
+        retain_on_delete: decl.lifecycle.retain_on_delete,
         declared_index: index,
     }
 }
@@ -188,6 +186,115 @@ pub fn live_as_recorded(live: &Value, declared: &Value) -> Value {
     Value::Map(map)
 }
 
+/// `resolved` with the recorded value at each path (or none, where none is
+/// recorded): what `ignore_changes` keeps.
+pub fn keep_recorded(resolved: &Value, recorded: &Value, paths: &[PropertyPath]) -> Value {
+    let mut out = resolved.clone();
+    for path in paths {
+        set_at(&mut out, &path.0, recorded.at(path).cloned());
+    }
+    out
+}
+
+fn set_at(v: &mut Value, path: &[PathSegment], new: Option<Value>) {
+    let Some((first, rest)) = path.split_first() else {
+        *v = new.unwrap_or(Value::Null);
+        return;
+    };
+    match (v, first) {
+        (Value::Secret(inner), _) => set_at(inner, path, new),
+        (Value::Map(m), PathSegment::Key(k)) if rest.is_empty() => match new {
+            Some(n) => {
+                m.insert(k.clone(), n);
+            }
+            None => {
+                m.remove(k);
+            }
+        },
+        (Value::Map(m), PathSegment::Key(k)) => {
+            if let Some(child) = m.get_mut(k) {
+                set_at(child, rest, new);
+            } else if let Some(n) = new {
+                let mut child = Value::map();
+                set_at(&mut child, rest, Some(n));
+                m.insert(k.clone(), child);
+            }
+        }
+        (Value::List(l), PathSegment::Index(i)) => {
+            if let Some(child) = l.get_mut(*i) {
+                set_at(child, rest, new);
+            }
+        }
+        // The declared value has another shape there: leave it.
+        _ => {}
+    }
+}
+
+/// True when `path` is `prefix` or inside it.
+pub fn path_within(path: &PropertyPath, prefix: &PropertyPath) -> bool {
+    path.0.starts_with(&prefix.0)
+}
+
+/// A recorded resource taken over under a new URN (an alias).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The URN it is recorded under.
+    pub from: Urn,
+    /// The URN the program now gives it.
+    pub to: Urn,
+}
+
+/// The moves the declared aliases ask for: a declared resource with no
+/// record of its own takes over the record of the first alias that has one
+/// (and is not declared itself).
+pub fn aliases_to_move(declared: &[DeclaredResource], state: &StackState) -> Result<Vec<Move>, EngineError> {
+    let declared_urns: BTreeSet<&Urn> = declared.iter().map(|d| &d.urn).collect();
+    let mut moves: Vec<Move> = Vec::new();
+    for d in declared.iter().filter(|d| state.live(&d.urn).is_none()) {
+        let Some(from) = d.lifecycle.aliases.iter().find(|a| state.live(a).is_some() && !declared_urns.contains(a))
+        else {
+            continue;
+        };
+        if let Some(other) = moves.iter().find(|m| &m.from == from) {
+            return Err(EngineError::AliasTaken {
+                alias: from.clone(),
+                first: other.to.clone(),
+                second: d.urn.clone(),
+            });
+        }
+        moves.push(Move { from: from.clone(), to: d.urn.clone() });
+    }
+    Ok(moves)
+}
+
+/// The records that carry out `moves` on `state`: each moved record under
+/// its new URN, and every record that names it as parent or dependency
+/// naming the new URN.
+pub fn moved_records(state: &StackState, moves: &[Move]) -> Vec<Mutation> {
+    if moves.is_empty() {
+        return Vec::new();
+    }
+    let renamed = |u: &Urn| moves.iter().find(|m| &m.from == u).map_or_else(|| u.clone(), |m| m.to.clone());
+    let mut removes = Vec::new();
+    let mut puts = Vec::new();
+    for r in state.resources.iter().filter(|r| !r.pending_delete) {
+        let moved = moves.iter().find(|m| m.from == r.urn);
+        let parent = r.parent.as_ref().map(renamed);
+        let dependencies: Vec<Urn> = r.dependencies.iter().map(renamed).collect();
+        if moved.is_none() && parent == r.parent && dependencies == r.dependencies {
+            continue;
+        }
+        let mut record = ResourceState { parent, dependencies, ..r.clone() };
+        if let Some(m) = moved {
+            removes.push(Mutation::Remove { urn: m.from.clone(), id: r.id.clone() });
+            record.urn = m.to.clone();
+        }
+        puts.push(Mutation::Put(record));
+    }
+    removes.extend(puts);
+    removes
+}
+
 /// Orders resources so that each comes before everything it depends on.
 fn reverse_dependency_order<'a>(rs: &[&'a ResourceState]) -> Vec<&'a ResourceState> {
     // State order is a dependency order (records are appended as they are
@@ -250,6 +357,34 @@ mod tests {
         let recorded = live_as_recorded(&live, &declared);
         assert_eq!(defaults_of(&recorded).into_iter().collect::<Vec<_>>(), ["bucket"]);
         assert_eq!(recorded.get("bucket").and_then(Value::as_str), Some("real-1"));
+    }
+
+    #[test]
+    fn ignored_paths_keep_the_recorded_value_or_its_absence() {
+        let declared = Value::from_json(&serde_json::json!({"scaling": {"min": 0, "desired": 0}, "tags": {"a": "1"}}));
+        let recorded =
+            Value::from_json(&serde_json::json!({"scaling": {"min": 0, "desired": 5}, "tags": {"a": "1", "b": "2"}}));
+        let kept = keep_recorded(
+            &declared,
+            &recorded,
+            &[PropertyPath::parse("scaling.desired"), PropertyPath::parse("tags.b"), PropertyPath::parse("nope")],
+        );
+        assert_eq!(kept, recorded);
+        let none = keep_recorded(&recorded, &declared, &[PropertyPath::parse("tags.b")]);
+        assert_eq!(none.get("tags"), Some(&Value::from_json(&serde_json::json!({"a": "1"}))));
+    }
+
+    #[test]
+    fn a_move_renames_the_record_and_every_reference_to_it() {
+        let mut state = StackState::new(StackName::new("dev").unwrap());
+        state.resources = vec![rs("old", &[]), rs("user", &["old"])];
+        let to = rs("new", &[]).urn;
+        let moves = [Move { from: state.resources[0].urn.clone(), to: to.clone() }];
+        let mut after = state.clone();
+        moved_records(&state, &moves).iter().for_each(|m| after.apply(m));
+        let names: Vec<&str> = after.resources.iter().map(|r| r.urn.name()).collect();
+        assert!(names.contains(&"new") && !names.contains(&"old"), "{names:?}");
+        assert_eq!(after.live(&rs("user", &[]).urn).unwrap().dependencies, [to]);
     }
 
     #[test]

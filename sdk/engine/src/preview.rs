@@ -20,7 +20,8 @@ use futures::StreamExt;
 use crate::error::EngineError;
 use crate::plan::{Change, Op, Plan, Step};
 use crate::planner::{
-    KnownOutputs, decide, deletions, desired, live_as_recorded, recorded_id, resolve_inputs, unchanged,
+    KnownOutputs, aliases_to_move, decide, deletions, desired, keep_recorded, live_as_recorded, moved_records,
+    path_within, recorded_id, resolve_inputs, unchanged,
 };
 use crate::providers::{ProviderSource, for_type};
 
@@ -85,6 +86,17 @@ pub async fn preview_replacing(
     providers: &dyn ProviderSource,
     replace: &[Urn],
 ) -> Result<Plan, EngineError> {
+    // Aliases: recorded resources the program now calls by another URN are
+    // planned as if already recorded under it; applying records the moves first.
+    let moves = aliases_to_move(&declared.resources, state)?;
+    let mut moved;
+    let state = if moves.is_empty() {
+        state
+    } else {
+        moved = state.clone();
+        moved_records(state, &moves).iter().for_each(|m| moved.apply(m));
+        &moved
+    };
     let mut known = KnownOutputs::default();
     for r in state.resources.iter().filter(|r| !r.pending_delete) {
         known.insert(r.urn.clone(), r.outputs.clone());
@@ -135,6 +147,7 @@ pub async fn preview_replacing(
         outputs,
         component_outputs,
         refresh: None,
+        moves,
     })
 }
 
@@ -150,7 +163,13 @@ async fn plan_one(
 ) -> Result<Planned, EngineError> {
     let old = state.live(&decl.urn);
     let force_replace = force_replace && decl.kind == ResourceKind::Custom && old.is_some();
-    let resolved = resolve_inputs(decl, known)?;
+    let lifecycle = &decl.lifecycle;
+    let mut resolved = resolve_inputs(decl, known)?;
+    if let Some(old) = old
+        && !lifecycle.ignore_changes.is_empty()
+    {
+        resolved = keep_recorded(&resolved, &old.inputs, &lifecycle.ignore_changes);
+    }
     let meta = desired(decl, index, resolved.clone());
 
     if decl.kind == ResourceKind::Component {
@@ -195,6 +214,21 @@ async fn plan_one(
         ),
         None => None,
     };
+    // The options: properties that replace, and replacing by deleting first.
+    let diff = diff.map(|mut d| {
+        let forced: Vec<_> = d
+            .changes
+            .iter()
+            .filter(|c| lifecycle.replace_on_changes.iter().any(|p| path_within(&c.path, p)))
+            .map(|c| c.path.clone())
+            .filter(|p| !d.replaces.contains(p))
+            .collect();
+        d.replaces.extend(forced);
+        if !d.replaces.is_empty() || force_replace {
+            d.delete_before_replace |= lifecycle.delete_before_replace;
+        }
+        d
+    });
     // A create-first replacement must not reuse the old physical name:
     // check again as if new, so the provider picks a fresh auto-name.
     if let Some(d) = &diff
@@ -217,7 +251,7 @@ async fn plan_one(
             return Err(EngineError::Protected { urn: decl.urn.clone(), action: "replaced (--replace)".into() });
         }
         let id = recorded_id(old, "replaced")?;
-        step.change = Change::Replace { id, old: old.clone(), new, delete_first: false };
+        step.change = Change::Replace { id, old: old.clone(), new, delete_first: lifecycle.delete_before_replace };
     }
     let update = match step.op() {
         Op::Create | Op::Replace => Known::Forget,

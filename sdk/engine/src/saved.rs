@@ -69,6 +69,9 @@ pub struct PlanRecord {
     /// `URN: missing` or `URN: changed PATH, PATH` for each drifted resource.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
+    /// `OLD -> NEW` for each record an alias takes over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<String>,
 }
 
 impl PlanRecord {
@@ -87,7 +90,8 @@ impl PlanRecord {
                 ),
             })
             .collect();
-        Self { steps: plan.steps.iter().map(StepRecord::of).collect(), drift }
+        let moves = plan.moves.iter().map(|m| format!("{} -> {}", m.from, m.to)).collect();
+        Self { steps: plan.steps.iter().map(StepRecord::of).collect(), drift, moves }
     }
 
     /// How `now` differs from this record, one line each (at most `limit`,
@@ -110,6 +114,9 @@ impl PlanRecord {
                 self.drift.join("; "),
                 now.drift.join("; ")
             ));
+        }
+        if self.moves != now.moves {
+            out.push(format!("the renames differ: saved [{}], now [{}]", self.moves.join("; "), now.moves.join("; ")));
         }
         if out.len() > limit {
             let rest = out.len() - limit;
@@ -220,7 +227,7 @@ mod tests {
     }
 
     fn plan(steps: Vec<StepRecord>) -> PlanRecord {
-        PlanRecord { steps, drift: vec![] }
+        PlanRecord { steps, drift: vec![], moves: vec![] }
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub fn restrict(mut plan: Plan, selection: &Selection, destroying: bool) -> Resu
                     parent: old.parent.clone(),
                     dependencies: old.dependencies.clone(),
                     protect: old.protect,
+                    retain_on_delete: old.retain_on_delete,
                     declared_index: s.desired().map_or(0, |d| d.declared_index),
                 };
                 out.push(Step {
@@ -165,6 +166,7 @@ mod tests {
             parent: None,
             dependencies: deps.iter().map(|d| urn(d)).collect(),
             protect: false,
+            retain_on_delete: false,
             declared_index: 0,
         }
     }
@@ -200,6 +202,7 @@ mod tests {
             outputs: Default::default(),
             component_outputs: Default::default(),
             refresh: None,
+            moves: vec![],
         }
     }
 

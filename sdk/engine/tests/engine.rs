@@ -217,6 +217,7 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
             parent: None,
             dependencies: vec![],
             protect: false,
+            retain_on_delete: false,
         })
         .await
         .unwrap();

@@ -450,6 +450,7 @@ mod tests {
             parent: None,
             dependencies: vec![],
             protect: false,
+            retain_on_delete: false,
         }
     }
 

@@ -53,6 +53,9 @@ pub struct Intent {
     /// The protect flag.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// The retain-on-delete flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_on_delete: bool,
 }
 
 impl Intent {
@@ -68,6 +71,7 @@ impl Intent {
             outputs,
             dependencies: self.dependencies.clone(),
             protect: self.protect,
+            retain_on_delete: self.retain_on_delete,
             pending_delete: false,
         }
     }

@@ -257,6 +257,7 @@ mod tests {
                 parent: None,
                 dependencies: deps.iter().map(|d| urn(d)).collect(),
                 protect: false,
+                retain_on_delete: false,
             },
         }
     }

@@ -97,6 +97,7 @@ impl ResourceState {
             outputs: Value::map(),
             dependencies: Vec::new(),
             protect: false,
+            retain_on_delete: false,
             pending_delete: false,
         }
     }
@@ -125,6 +126,9 @@ pub struct ResourceState {
     /// Refuse to delete or replace it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// Deleting it drops only its record; the cloud resource stays.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_on_delete: bool,
     /// An old copy that was replaced and still has to be deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_delete: bool,

@@ -234,6 +234,7 @@ mod tests {
             parent: None,
             dependencies: vec![],
             protect: false,
+            retain_on_delete: false,
         };
         let op = recorder.begin(intent).await.unwrap();
         assert!(!recorder.can_compact());
