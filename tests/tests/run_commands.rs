@@ -164,3 +164,60 @@ fn file_serial(path: &str) -> u64 {
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     doc["serial"].as_u64().unwrap()
 }
+
+/// `state move` and `state delete`: repairs of the records alone, under the
+/// lock, kept in the history; refused where they would break the state.
+#[test]
+fn state_repairs_move_and_forget_records() {
+    let p = Project::new("random-program");
+    p.write_config("dev", "backend = \"file://.cairn\"\n");
+    let run = |args: &[&str]| p.run(args);
+    run(&["up", "--yes"]).ok();
+    let state = || run(&["state", "export"]).ok().json();
+    let names = || -> Vec<String> {
+        state()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["urn"].as_str().unwrap().rsplit("::").next().unwrap().to_owned())
+            .collect()
+    };
+
+    // Moved: the record and the dependency on it follow; moved back, the program matches again.
+    run(&["state", "move", "suffix", "suffix-renamed"]).ok();
+    let doc = state();
+    let build =
+        doc["resources"].as_array().unwrap().iter().find(|r| r["urn"].as_str().unwrap().ends_with("::build")).unwrap();
+    assert!(build["dependencies"][0].as_str().unwrap().ends_with("::suffix-renamed"), "{build:#}");
+    let moved = run(&["preview", "--json"]).ok();
+    assert!(
+        moved.ops().contains(&("suffix".into(), "create".into()))
+            && moved.ops().contains(&("suffix-renamed".into(), "delete".into()))
+    );
+    run(&["state", "move", "suffix-renamed", "suffix"]).ok();
+    assert_eq!(run(&["preview", "--detailed-exitcode"]).code, 0, "back as the program declares it");
+    let taken = run(&["state", "move", "suffix", "build"]);
+    assert!(taken.code != 0 && taken.stderr.contains("already records"), "{}", taken.stderr);
+
+    // Forgotten: refused while something depends on it, unless forced.
+    let refused = run(&["state", "delete", "suffix"]);
+    assert!(
+        refused.code != 0 && refused.stderr.contains("::build depend(s) on") && refused.stderr.contains("--force"),
+        "{}",
+        refused.stderr
+    );
+    run(&["state", "delete", "build"]).ok();
+    assert_eq!(names(), ["db", "suffix"]);
+    let again = run(&["preview", "--json"]).ok();
+    assert!(again.ops().contains(&("build".into(), "create".into())), "{:?}", again.ops());
+    let unknown = run(&["state", "delete", "nope"]);
+    assert!(unknown.code != 0 && unknown.stderr.contains("no resource of this stack"), "{}", unknown.stderr);
+
+    // Both repairs are in the history.
+    let history = run(&["state", "history", "--json"]).ok().json();
+    let ops: Vec<&str> =
+        history["versions"].as_array().unwrap().iter().map(|v| v["operation"].as_str().unwrap()).collect();
+    assert!(ops.contains(&"state move") && ops.contains(&"state delete"), "{ops:?}");
+    run(&["up", "--yes"]).ok();
+    run(&["destroy", "--yes"]).ok();
+}

@@ -169,7 +169,7 @@ struct Replacing {
 /// Finds the resource a `--target`/`--exclude`/`--replace` value names among
 /// `urns`. A component often shares its name with a resource inside it: a
 /// target or exclusion then means the component (which covers the inside),
-/// a replacement the resource.
+/// a replacement or a repair the resource.
 fn resolve_name<'a>(flag: &str, name: &str, urns: impl Iterator<Item = &'a Urn>) -> anyhow::Result<Urn> {
     let mut unique: Vec<&Urn> = urns.filter(|u| u.as_str() == name || u.name() == name).collect();
     unique.sort();
@@ -179,7 +179,7 @@ fn resolve_name<'a>(flag: &str, name: &str, urns: impl Iterator<Item = &'a Urn>)
         unique.iter().copied().filter(|o| unique.iter().all(|u| u == o || inside(u, o))).collect();
     let innermost: Vec<&Urn> =
         unique.iter().copied().filter(|i| unique.iter().all(|u| u == i || inside(i, u))).collect();
-    let preferred = if flag == "--replace" { innermost } else { outermost };
+    let preferred = if flag == "--target" || flag == "--exclude" { outermost } else { innermost };
     if unique.len() > 1
         && let [u] = preferred.as_slice()
     {
@@ -311,6 +311,22 @@ enum StateCommand {
     Import {
         /// The exported state file.
         file: PathBuf,
+    },
+    /// Forget a resource: drop its record, leave the cloud resource alone (a repair; kept in history).
+    Delete {
+        /// The resource's name or URN, as `state export` shows it.
+        resource: String,
+        /// Forget it even when protected, or when others depend on it (their dependency is dropped).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Record a resource under another URN of the same type (a repair; kept in history).
+    /// To rename in the program, give the resource an alias instead.
+    Move {
+        /// The resource's name or URN.
+        from: String,
+        /// Its new URN, or a new name (same type and parent).
+        to: String,
     },
 }
 
@@ -528,6 +544,13 @@ impl Session {
         StackRunner::new(self.project.clone(), self.stack.clone(), &*self.store, &self.providers)
             .lock_options(self.lock)
             .observer(progress)
+    }
+
+    /// The recorded resource a repair names (its name or URN).
+    async fn recorded_urn(&self, command: &str, name: &str) -> anyhow::Result<Urn> {
+        let state = self.store.read(&self.project, &self.stack).await?.state;
+        let urns: Vec<Urn> = state.resources.into_iter().filter(|r| !r.pending_delete).map(|r| r.urn).collect();
+        resolve_name(command, name, urns.iter())
     }
 
     /// The resources `--target`, `--exclude` and `--replace` name, among
@@ -836,6 +859,31 @@ impl Session {
                 session.release().await?;
                 let n = result?;
                 eprintln!("sealed the secrets of stack {} ({n} resources) in {}", self.stack, self.store.describe());
+            }
+            StateCommand::Delete { resource, force } => {
+                let urn = self.recorded_urn("state delete", &resource).await?;
+                let runner = StackRunner::new(self.project.clone(), self.stack.clone(), &*self.store, &self.providers)
+                    .lock_options(self.lock);
+                let state =
+                    runner.repair("state delete", |s| cairn_engine::repair::delete_record(s, &urn, force)).await?;
+                eprintln!(
+                    "forgot {urn} (the cloud resource is left as it is); stack {} is at serial {}",
+                    self.stack, state.serial
+                );
+            }
+            StateCommand::Move { from, to } => {
+                let from = self.recorded_urn("state move", &from).await?;
+                let to = if to.starts_with("urn:") {
+                    Urn::parse(&to).map_err(|e| anyhow!("state move: `{to}` is not a URN: {e}"))?
+                } else {
+                    let (base, _) = from.as_str().rsplit_once("::").expect("a URN ends with ::NAME");
+                    Urn::parse(&format!("{base}::{to}"))
+                        .map_err(|e| anyhow!("state move: `{to}` is not a name: {e}"))?
+                };
+                let runner = StackRunner::new(self.project.clone(), self.stack.clone(), &*self.store, &self.providers)
+                    .lock_options(self.lock);
+                let state = runner.repair("state move", |s| cairn_engine::repair::move_record(s, &from, &to)).await?;
+                eprintln!("recorded {from} as {to}; stack {} is at serial {}", self.stack, state.serial);
             }
             StateCommand::Import { file } => {
                 let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;

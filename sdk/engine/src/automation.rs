@@ -281,6 +281,48 @@ impl<'a> StackRunner<'a> {
         self.locked(Command::Refresh, None, options, confirm).await
     }
 
+    /// A repair of the state alone (`state delete`, `state move`): under
+    /// the stack's lock, `edit` turns the recorded state into the records
+    /// to write, which are journaled and compacted like any run's, so the
+    /// history shows the repair under `operation`. Refused while an
+    /// interrupted run left operations pending (run `up` to settle them).
+    pub async fn repair(
+        &self,
+        operation: &str,
+        edit: impl FnOnce(&StackState) -> Result<Vec<cairn_state::Mutation>, EngineError>,
+    ) -> Result<StackState, EngineError> {
+        let session: Box<dyn StackSession> =
+            cairn_state::lock(self.store, &self.project, &self.stack, operation, &self.lock).await?;
+        let result = async {
+            let replayed = session.read().await?;
+            if !replayed.pending.is_empty() {
+                return Err(EngineError::PendingOperations { count: replayed.pending.len() });
+            }
+            Ok(replayed)
+        }
+        .await;
+        let replayed = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = session.release().await;
+                return Err(e);
+            }
+        };
+        let recorder = Recorder::new(session, replayed.state, replayed.next_op);
+        let written = match edit(&recorder.state()) {
+            Ok(mutations) if mutations.is_empty() => Ok(()),
+            Ok(mutations) => recorder.commit(None, mutations).await.map_err(EngineError::from),
+            Err(e) => Err(e),
+        };
+        let compacted = if recorder.uncompacted() { recorder.compact().await.map(Some) } else { Ok(None) };
+        let state = recorder.state();
+        let released = recorder.release().await;
+        written?;
+        let state = compacted?.unwrap_or(state);
+        released?;
+        Ok(state)
+    }
+
     /// The plan for `declared` (or for destroying everything when `None`)
     /// against `state`, refreshed first when asked.
     async fn plan(

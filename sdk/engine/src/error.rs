@@ -115,6 +115,18 @@ pub enum EngineError {
         /// The dependent left out.
         dependent: Urn,
     },
+    /// A state repair while an interrupted run left operations pending.
+    #[error(
+        "an interrupted run left {count} operation(s) pending; run `up` (or `refresh`) first so they are settled, \
+         then repair the state"
+    )]
+    PendingOperations {
+        /// How many.
+        count: usize,
+    },
+    /// A state repair named a resource the state does not record, or would break it.
+    #[error("{0}")]
+    Repair(String),
     /// Two declared resources name the same recorded resource as their alias.
     #[error("{first} and {second} both give {alias} as an alias; only one can take it over: remove the alias from one")]
     AliasTaken {

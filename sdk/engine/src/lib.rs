@@ -8,6 +8,7 @@
 //!   journaling every step.
 //! - [`reconcile`]: settles operations a crash left pending.
 //! - [`refresh`]: reads every recorded resource and finds what drifted.
+//! - [`repair`]: `state delete` and `state move`, as pure edits.
 //! - [`saved`]: saved plans, and what moved since one was made.
 //! - [`selection`]: `--target`, `--exclude` and `--replace`.
 //! - [`providers`]: how the engine obtains a provider per package.
@@ -25,6 +26,7 @@ pub mod preview;
 pub mod providers;
 pub mod reconcile;
 pub mod refresh;
+pub mod repair;
 pub mod saved;
 pub mod selection;
 #[cfg(feature = "testing")]
