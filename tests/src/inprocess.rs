@@ -82,6 +82,12 @@ impl InProcess {
         Self { _dir: dir, store, provider, providers }
     }
 
+    /// The same stack, with `provider` registered as the named instance `name`.
+    pub fn with_instance(mut self, name: &str, provider: Arc<AwsProvider>) -> Self {
+        self.providers = self.providers.with(name, provider);
+        self
+    }
+
     /// Another stack with an empty state sharing this provider (for import tests).
     pub fn fresh(&self) -> Self {
         Self::with_provider(self.provider.clone())

@@ -156,3 +156,32 @@ async fn a_create_past_its_timeout_fails_and_the_next_run_settles_it_once() {
     assert_eq!(urls.queue_urls().len(), 1, "exactly one queue: {:?}", urls.queue_urls());
     h.destroy().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_provider_instance_puts_a_resource_in_another_region() {
+    use cairn_core::{Provider, Value};
+    let west = std::sync::Arc::new(cairn_provider_aws::AwsProvider::new());
+    let config = serde_json::json!({"region": "us-west-2", "endpoint": cairn_tests::aws_endpoint()});
+    west.configure(Value::from_json(&config)).await.unwrap();
+    let h = InProcess::new().await.with_instance("aws-west", west);
+    let bucket = |instance: Option<&'static str>| {
+        move |ctx: &Stack| {
+            let opts = ResourceOptions { provider: instance.map(str::to_owned), ..Default::default() };
+            ctx.resource_with("replicas", BucketArgs::builder().tags([("team", "ml")]).build(), opts).unwrap();
+        }
+    };
+    h.up(bucket(Some("aws-west"))).await;
+    let name = h.id("replicas").await;
+    let s3 = cairn_tests::s3().await;
+    let location = s3.get_bucket_location().bucket(&name).send().await.unwrap();
+    assert_eq!(location.location_constraint().map(|c| c.as_str()), Some("us-west-2"));
+    assert_eq!(h.state().await.resources[0].provider.as_deref(), Some("aws-west"), "recorded with its instance");
+    // Moved back to the default instance: another region is another bucket.
+    let ops = h.up(bucket(None)).await;
+    assert_eq!(op(&ops, "replicas"), Op::Replace);
+    let moved = h.id("replicas").await;
+    let location = s3.get_bucket_location().bucket(&moved).send().await.unwrap();
+    assert!(location.location_constraint().is_none_or(|c| c.as_str().is_empty() || c.as_str() == "us-east-1"));
+    cairn_tests::assert_gone(s3.get_bucket_versioning().bucket(&name).send().await, "the us-west-2 copy");
+    h.destroy().await;
+}

@@ -221,3 +221,34 @@ fn state_repairs_move_and_forget_records() {
     run(&["up", "--yes"]).ok();
     run(&["destroy", "--yes"]).ok();
 }
+
+/// A named provider instance from the stack file runs as its own plugin
+/// process; a misconfigured one is named with the fix.
+#[test]
+fn a_named_provider_instance_comes_from_the_stack_file() {
+    let p = Project::new("random-program");
+    let config = |package: &str| {
+        format!(
+            "backend = \"file://.cairn\"\n[provider.rnd2]\npackage = \"{package}\"\n[config]\nsuffix_provider = \"rnd2\"\n"
+        )
+    };
+    p.write_config("dev", &config("aws"));
+    let wrong = p.run(&["preview"]);
+    assert!(
+        wrong.code != 0 && wrong.stderr.contains("provider instance `rnd2` is of package `aws`"),
+        "{}",
+        wrong.stderr
+    );
+    p.write_config("dev", &config("random"));
+    p.run(&["up", "--yes"]).ok();
+    let state = p.run(&["state", "export"]).ok().json();
+    let suffix = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["urn"].as_str().unwrap().ends_with("::suffix"))
+        .unwrap();
+    assert_eq!(suffix["provider"], "rnd2", "{suffix:#}");
+    assert_eq!(p.run(&["preview", "--detailed-exitcode"]).code, 0);
+    p.run(&["destroy", "--yes"]).ok();
+}

@@ -8,6 +8,12 @@
 //! [provider.aws]
 //! region = "us-east-1"
 //!
+//! # A named instance of a package (another region or account), for the
+//! # resources whose `provider` option names it.
+//! [provider.aws-west]
+//! package = "aws"
+//! region = "us-west-2"
+//!
 //! # The stack's tags: components put them on every resource (cost allocation).
 //! [tags]
 //! team = "ml-platform"

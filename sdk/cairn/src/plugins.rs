@@ -21,12 +21,11 @@ impl PluginProviders {
     pub fn new(config: BTreeMap<String, Value>) -> Self {
         Self { config, started: Mutex::default() }
     }
-}
 
-#[async_trait::async_trait]
-impl ProviderSource for PluginProviders {
-    async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError> {
-        let cell = self.started.lock().expect("plugins").entry(package.to_owned()).or_default().clone();
+    /// Starts (once per `key`: a package, or a named instance) the plugin of
+    /// `package` and configures it with `config`.
+    async fn start(&self, key: &str, package: &str, config: Value) -> Result<Arc<dyn Provider>, EngineError> {
+        let cell = self.started.lock().expect("plugins").entry(key.to_owned()).or_default().clone();
         let unavailable = |message: String| EngineError::ProviderUnavailable { package: package.to_owned(), message };
         cell.get_or_try_init(|| async {
             let pkg = package.to_owned();
@@ -36,16 +35,83 @@ impl ProviderSource for PluginProviders {
                 .map_err(|e| unavailable(e.to_string()))?
                 .map_err(|e| unavailable(e.to_string()))?;
             let provider = cairn_plugin::launch(&path).await.map_err(|e| unavailable(e.to_string()))?;
-            let config = self.config.get(package).cloned().unwrap_or_else(Value::map);
             provider.configure(config).await.map_err(|e| unavailable(format!("configuration was refused: {e}")))?;
             Ok(Arc::new(provider) as Arc<dyn Provider>)
         })
         .await
         .cloned()
     }
+}
+
+/// The settings of the provider instance `name` (its `[provider.NAME]`
+/// table without `package`), which must be of `package`.
+fn instance_settings(config: &BTreeMap<String, Value>, package: &str, name: &str) -> Result<Value, String> {
+    let Some(table) = config.get(name) else {
+        return Err(format!(
+            "a resource asks for provider instance `{name}`, which the stack file does not configure: add \
+             [provider.{name}] with package = \"{package}\" and its settings (region, ...)"
+        ));
+    };
+    match table.get("package").and_then(Value::as_str) {
+        Some(p) if p == package => {}
+        Some(other) => {
+            return Err(format!(
+                "provider instance `{name}` is of package `{other}` (its `package` in the stack file), not `{package}`"
+            ));
+        }
+        None => {
+            return Err(format!("[provider.{name}] in the stack file names no package: add package = \"{package}\""));
+        }
+    }
+    Ok(match table {
+        Value::Map(m) => {
+            Value::Map(m.iter().filter(|(k, _)| *k != "package").map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        other => other.clone(),
+    })
+}
+
+#[async_trait::async_trait]
+impl ProviderSource for PluginProviders {
+    async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError> {
+        let config = self.config.get(package).cloned().unwrap_or_else(Value::map);
+        self.start(package, package, config).await
+    }
+
+    /// `[provider.NAME]` with `package = "PACKAGE"`: its own plugin process,
+    /// configured with the rest of the table.
+    async fn instance(&self, package: &str, name: &str) -> Result<Arc<dyn Provider>, EngineError> {
+        let unavailable = |message: String| EngineError::ProviderUnavailable { package: package.to_owned(), message };
+        let table = instance_settings(&self.config, package, name).map_err(unavailable)?;
+        self.start(name, package, table).await
+    }
 
     fn versions(&self) -> BTreeMap<String, String> {
         let started = self.started.lock().expect("plugins");
         started.iter().filter_map(|(package, cell)| Some((package.clone(), cell.get()?.version()))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_is_found_by_name_and_checked_against_its_package() {
+        let table = |j: serde_json::Value| Value::from_json(&j);
+        let config: BTreeMap<String, Value> = [
+            ("aws".to_owned(), table(serde_json::json!({"region": "us-east-1"}))),
+            ("aws-west".to_owned(), table(serde_json::json!({"package": "aws", "region": "us-west-2"}))),
+            ("nameless".to_owned(), table(serde_json::json!({"region": "eu-west-1"}))),
+        ]
+        .into_iter()
+        .collect();
+        let west = instance_settings(&config, "aws", "aws-west").unwrap();
+        assert_eq!(west, table(serde_json::json!({"region": "us-west-2"})), "without `package`");
+        let err = instance_settings(&config, "random", "aws-west").unwrap_err();
+        assert!(err.contains("is of package `aws`") && err.ends_with("not `random`"), "{err}");
+        let err = instance_settings(&config, "aws", "aws-east").unwrap_err();
+        assert!(err.contains("add [provider.aws-east] with package = \"aws\""), "{err}");
+        assert!(instance_settings(&config, "aws", "nameless").unwrap_err().contains("names no package"));
     }
 }

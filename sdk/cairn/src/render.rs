@@ -221,10 +221,14 @@ fn step_notes(plan: &Plan, s: &Step) -> String {
 
 /// Why a resource is replaced: the properties that force it, or `--replace`.
 fn replace_reason(s: &Step) -> String {
-    let why = if s.replaces.is_empty() {
-        "asked for with --replace".to_owned()
-    } else {
+    let instance = |p: Option<&String>| p.map_or_else(|| "the default".to_owned(), |p| format!("`{p}`"));
+    let (was, now) = (s.recorded().and_then(|r| r.provider.as_ref()), s.desired().and_then(|d| d.provider.as_ref()));
+    let why = if !s.replaces.is_empty() {
         format!("forced by {}", paths(&s.replaces))
+    } else if was != now {
+        format!("provider instance {} => {}", instance(was), instance(now))
+    } else {
+        "asked for with --replace".to_owned()
     };
     if s.delete_before_replace() { format!(" (delete first; {why})") } else { format!(" ({why})") }
 }

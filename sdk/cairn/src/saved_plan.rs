@@ -261,6 +261,7 @@ mod tests {
                     parent: None,
                     dependencies: vec![],
                     protect: false,
+                    provider: None,
                 }],
                 drift: vec![],
                 moves: vec![],

@@ -30,6 +30,7 @@ fn step(u: &Urn, op: Op, old: Option<ResourceState>, new: Option<serde_json::Val
         dependencies: vec![],
         protect: false,
         retain_on_delete: false,
+        provider: None,
         declared_index: 0,
     });
     let id = || old.as_ref().and_then(|o| o.id.clone()).unwrap();

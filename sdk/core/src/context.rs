@@ -354,6 +354,7 @@ fn lifecycle(urn: &Urn, opts: &ResourceOptions) -> Result<Lifecycle, DeclareErro
         retain_on_delete: opts.retain_on_delete,
         aliases,
         custom_timeouts: opts.custom_timeouts,
+        provider: opts.provider.clone(),
     })
 }
 

@@ -84,6 +84,11 @@ pub struct ResourceOptions {
     /// fails (the operation is then settled by the next run).
     #[builder(default)]
     pub custom_timeouts: CustomTimeouts,
+    /// A named provider instance from the stack file instead of the
+    /// package's default: `[provider.aws-west]` with `package = "aws"` and
+    /// its own region or account. Changing it replaces the resource.
+    #[builder(default, setter(strip_option, into))]
+    pub provider: Option<String>,
 }
 
 /// Time limits for a resource's provider operations; `None` is no limit.
@@ -112,6 +117,8 @@ pub struct Lifecycle {
     pub aliases: Vec<Urn>,
     /// See [`ResourceOptions::custom_timeouts`].
     pub custom_timeouts: CustomTimeouts,
+    /// See [`ResourceOptions::provider`].
+    pub provider: Option<String>,
 }
 
 /// Whether a declared resource is managed by a provider or groups others.

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::error::EngineError;
 use crate::plan::{Change, Desired, Op, Plan, Step};
 use crate::planner::{KnownOutputs, resolve_inputs};
-use crate::providers::{ProviderSource, for_type};
+use crate::providers::{ProviderSource, for_resource};
 use crate::refresh::keep_secrets;
 
 /// How to apply.
@@ -496,7 +496,7 @@ impl Run<'_> {
             resolve_inputs(decl, &known)?
         };
         // Check again so defaults (the planned auto-name) carry over to the real inputs.
-        let provider = for_type(self.providers, &step.ty).await?;
+        let provider = for_resource(self.providers, &step.ty, new.provider.as_deref()).await?;
         let checked = provider
             .check(CheckRequest { urn: step.urn.clone(), olds: Some(new.inputs.clone()), news: resolved })
             .await
@@ -521,15 +521,20 @@ impl Run<'_> {
             dependencies: new.dependencies.clone(),
             protect: new.protect,
             retain_on_delete: new.retain_on_delete,
+            provider: new.provider.clone(),
             pending_delete: false,
         }
     }
 
     fn intent(step: &Step, kind: OpKind, id: Option<String>, inputs: Value) -> Intent {
-        let (parent, dependencies, protect, retain_on_delete) = match (step.desired(), step.recorded()) {
-            (Some(n), _) => (n.parent.clone(), n.dependencies.clone(), n.protect, n.retain_on_delete),
-            (None, Some(o)) => (o.parent.clone(), o.dependencies.clone(), o.protect, o.retain_on_delete),
-            (None, None) => (None, Vec::new(), false, false),
+        let (parent, dependencies, protect, retain_on_delete, provider) = match (step.desired(), step.recorded()) {
+            (Some(n), _) => {
+                (n.parent.clone(), n.dependencies.clone(), n.protect, n.retain_on_delete, n.provider.clone())
+            }
+            (None, Some(o)) => {
+                (o.parent.clone(), o.dependencies.clone(), o.protect, o.retain_on_delete, o.provider.clone())
+            }
+            (None, None) => (None, Vec::new(), false, false, None),
         };
         Intent {
             kind,
@@ -541,6 +546,7 @@ impl Run<'_> {
             dependencies,
             protect,
             retain_on_delete,
+            provider,
         }
     }
 
@@ -561,7 +567,7 @@ impl Run<'_> {
             return Ok(());
         }
         let inputs = self.final_inputs(step, new).await?;
-        let provider = for_type(self.providers, &step.ty).await?;
+        let provider = for_resource(self.providers, &step.ty, new.provider.as_deref()).await?;
         let op_kind = if replacing.is_none() { OpKind::Create } else { OpKind::CreateReplacement };
         let op = self.recorder.begin(Self::intent(step, op_kind, None, inputs.clone())).await?;
         let call = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() });
@@ -595,7 +601,7 @@ impl Run<'_> {
     async fn import(&self, step: &Step, id: &str, new: &Desired) -> Result<(), ActionError> {
         let id = id.to_owned();
         let inputs = self.final_inputs(step, new).await?;
-        let provider = for_type(self.providers, &step.ty).await?;
+        let provider = for_resource(self.providers, &step.ty, new.provider.as_deref()).await?;
         let live = provider
             .read(ReadRequest { urn: step.urn.clone(), id: Some(id.clone()), inputs: inputs.clone(), outputs: None })
             .await
@@ -611,7 +617,7 @@ impl Run<'_> {
     async fn update(&self, step: &Step, id: &str, old: &ResourceState, new: &Desired) -> Result<(), ActionError> {
         let id = id.to_owned();
         let inputs = self.final_inputs(step, new).await?;
-        let provider = for_type(self.providers, &step.ty).await?;
+        let provider = for_resource(self.providers, &step.ty, new.provider.as_deref()).await?;
         let op = self.recorder.begin(Self::intent(step, OpKind::Update, Some(id.clone()), inputs.clone())).await?;
         let call = provider.update(UpdateRequest {
             urn: step.urn.clone(),
@@ -653,8 +659,13 @@ impl Run<'_> {
             self.recorder.commit(None, vec![remove]).await?;
             return Ok(());
         }
-        let provider = for_type(self.providers, &step.ty).await?;
-        let op = self.recorder.begin(Self::intent(step, OpKind::Delete, Some(id.clone()), old.inputs.clone())).await?;
+        let provider = for_resource(self.providers, &step.ty, old.provider.as_deref()).await?;
+        // The old copy is deleted through the provider instance that made it.
+        let intent = Intent {
+            provider: old.provider.clone(),
+            ..Self::intent(step, OpKind::Delete, Some(id.clone()), old.inputs.clone())
+        };
+        let op = self.recorder.begin(intent).await?;
         let call = provider.delete(DeleteRequest {
             urn: step.urn.clone(),
             id,

@@ -54,6 +54,8 @@ pub struct Desired {
     pub protect: bool,
     /// The retain-on-delete option.
     pub retain_on_delete: bool,
+    /// The named provider instance (`None`: the package's default).
+    pub provider: Option<String>,
     /// Its index in the declared resources, to resolve its unknown inputs at apply time.
     pub declared_index: usize,
 }
@@ -356,6 +358,7 @@ mod tests {
                     dependencies: vec![],
                     protect,
                     retain_on_delete: false,
+                    provider: None,
                     declared_index: 0,
                 },
             },

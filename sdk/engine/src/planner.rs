@@ -80,6 +80,7 @@ pub fn desired(decl: &DeclaredResource, index: usize, inputs: Value) -> Desired 
         dependencies: deps.into_iter().collect(),
         protect: decl.protect,
         retain_on_delete: decl.lifecycle.retain_on_delete,
+        provider: decl.lifecycle.provider.clone(),
         declared_index: index,
     }
 }

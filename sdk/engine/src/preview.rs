@@ -23,7 +23,7 @@ use crate::planner::{
     KnownOutputs, aliases_to_move, decide, deletions, desired, keep_recorded, live_as_recorded, moved_records,
     path_within, recorded_id, resolve_inputs, unchanged,
 };
-use crate::providers::{ProviderSource, for_type};
+use crate::providers::{ProviderSource, for_resource};
 
 /// Most resources whose Check and Diff are in flight at once during a preview.
 pub const PREVIEW_PARALLELISM: usize = 16;
@@ -162,7 +162,9 @@ async fn plan_one(
     force_replace: bool,
 ) -> Result<Planned, EngineError> {
     let old = state.live(&decl.urn);
-    let force_replace = force_replace && decl.kind == ResourceKind::Custom && old.is_some();
+    // Another provider instance (another region or account) is another resource.
+    let moved_provider = old.is_some_and(|o| o.provider != decl.lifecycle.provider);
+    let force_replace = (force_replace || moved_provider) && decl.kind == ResourceKind::Custom && old.is_some();
     let lifecycle = &decl.lifecycle;
     let mut resolved = resolve_inputs(decl, known)?;
     if let Some(old) = old
@@ -178,7 +180,7 @@ async fn plan_one(
     if old.is_none()
         && let Some(id) = &decl.import
     {
-        let provider = for_type(providers, &decl.urn.resource_type()).await?;
+        let provider = for_resource(providers, &decl.urn.resource_type(), decl.lifecycle.provider.as_deref()).await?;
         let (step, outputs) = plan_import(&*provider, decl, index, id, resolved).await?;
         return Ok(Planned::Step(Box::new(step), Known::Set(outputs)));
     }
@@ -190,7 +192,7 @@ async fn plan_one(
         return Ok(Planned::Step(Box::new(step), Known::Keep));
     }
 
-    let provider = for_type(providers, &decl.urn.resource_type()).await?;
+    let provider = for_resource(providers, &decl.urn.resource_type(), decl.lifecycle.provider.as_deref()).await?;
     let checked = provider
         .check(CheckRequest { urn: decl.urn.clone(), olds: old.map(|o| o.inputs.clone()), news: resolved.clone() })
         .await

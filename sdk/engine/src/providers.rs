@@ -14,6 +14,15 @@ pub trait ProviderSource: Send + Sync {
     /// The provider for a package.
     async fn provider(&self, package: &str) -> Result<Arc<dyn Provider>, EngineError>;
 
+    /// The named provider instance `name` (`[provider.NAME]` with `package =
+    /// "..."` in the stack file), which must be of `package`.
+    async fn instance(&self, package: &str, name: &str) -> Result<Arc<dyn Provider>, EngineError> {
+        Err(EngineError::ProviderUnavailable {
+            package: package.to_owned(),
+            message: format!("no provider instance `{name}` can be had here; use the package's default provider"),
+        })
+    }
+
     /// The version of each provider started so far, by package (what a
     /// saved plan records).
     fn versions(&self) -> BTreeMap<String, String> {
@@ -42,11 +51,27 @@ impl ProviderSource for StaticProviders {
         })
     }
 
+    /// An instance registered with [`with`](Self::with) under its name.
+    async fn instance(&self, package: &str, name: &str) -> Result<Arc<dyn Provider>, EngineError> {
+        self.0.get(name).cloned().ok_or_else(|| EngineError::ProviderUnavailable {
+            package: package.to_owned(),
+            message: format!("no provider instance `{name}` is registered"),
+        })
+    }
+
     fn versions(&self) -> BTreeMap<String, String> {
         self.0.iter().map(|(package, p)| (package.clone(), p.version())).collect()
     }
 }
 
-pub(crate) async fn for_type(source: &dyn ProviderSource, ty: &ResourceType) -> Result<Arc<dyn Provider>, EngineError> {
-    source.provider(ty.package()).await
+/// The provider of a resource of type `ty`: the named `instance`, or the package's default.
+pub(crate) async fn for_resource(
+    source: &dyn ProviderSource,
+    ty: &ResourceType,
+    instance: Option<&str>,
+) -> Result<Arc<dyn Provider>, EngineError> {
+    match instance {
+        Some(name) => source.instance(ty.package(), name).await,
+        None => source.provider(ty.package()).await,
+    }
 }

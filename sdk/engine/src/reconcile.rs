@@ -9,7 +9,7 @@ use cairn_core::ReadRequest;
 use cairn_state::{Mutation, OpKind, PendingOp, StackState};
 
 use crate::error::EngineError;
-use crate::providers::{ProviderSource, for_type};
+use crate::providers::{ProviderSource, for_resource};
 
 /// What to record for a pending operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,7 @@ pub async fn reconcile(
     let mut out = Vec::new();
     for p in pending {
         let intent = &p.intent;
-        let provider = for_type(providers, &intent.urn.resource_type()).await?;
+        let provider = for_resource(providers, &intent.urn.resource_type(), intent.provider.as_deref()).await?;
         let recorded = intent
             .id
             .as_ref()

@@ -15,7 +15,7 @@ use cairn_state::{Mutation, ResourceState, StackState};
 use futures::StreamExt;
 
 use crate::error::EngineError;
-use crate::providers::{ProviderSource, for_type};
+use crate::providers::{ProviderSource, for_resource};
 
 /// Most Reads in flight at once during a refresh.
 pub const REFRESH_PARALLELISM: usize = 16;
@@ -169,7 +169,7 @@ pub async fn read_live(state: &StackState, providers: &dyn ProviderSource) -> Re
 
 async fn read_one(old: &ResourceState, providers: &dyn ProviderSource) -> ReadOutcome {
     let id = crate::planner::recorded_id(old, "refreshed")?;
-    let provider = for_type(providers, &old.urn.resource_type()).await?;
+    let provider = for_resource(providers, &old.urn.resource_type(), old.provider.as_deref()).await?;
     let started = Instant::now();
     let live = provider
         .read(ReadRequest {

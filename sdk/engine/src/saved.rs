@@ -41,6 +41,9 @@ pub struct StepRecord {
     /// The protect option.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// The named provider instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl StepRecord {
@@ -56,6 +59,7 @@ impl StepRecord {
             parent: desired.and_then(|d| d.parent.clone()),
             dependencies: desired.map(|d| d.dependencies.clone()).unwrap_or_default(),
             protect: desired.is_some_and(|d| d.protect),
+            provider: desired.and_then(|d| d.provider.clone()),
         }
     }
 }
@@ -174,7 +178,11 @@ fn step_differences(saved: &StepRecord, now: &StepRecord, out: &mut Vec<String>)
     if saved.import_id != now.import_id {
         out.push(format!("{urn}: the import ID changed"));
     }
-    if saved.parent != now.parent || saved.dependencies != now.dependencies || saved.protect != now.protect {
+    if saved.parent != now.parent
+        || saved.dependencies != now.dependencies
+        || saved.protect != now.protect
+        || saved.provider != now.provider
+    {
         out.push(format!("{urn}: its parent, dependencies or protect option changed"));
     }
 }
@@ -223,6 +231,7 @@ mod tests {
             parent: None,
             dependencies: vec![],
             protect: false,
+            provider: None,
         }
     }
 

@@ -134,6 +134,7 @@ pub fn restrict(mut plan: Plan, selection: &Selection, destroying: bool) -> Resu
                     dependencies: old.dependencies.clone(),
                     protect: old.protect,
                     retain_on_delete: old.retain_on_delete,
+                    provider: old.provider.clone(),
                     declared_index: s.desired().map_or(0, |d| d.declared_index),
                 };
                 out.push(Step {
@@ -167,6 +168,7 @@ mod tests {
             dependencies: deps.iter().map(|d| urn(d)).collect(),
             protect: false,
             retain_on_delete: false,
+            provider: None,
             declared_index: 0,
         }
     }

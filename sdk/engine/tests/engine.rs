@@ -218,6 +218,7 @@ async fn an_interrupted_create_is_adopted_not_repeated() {
             dependencies: vec![],
             protect: false,
             retain_on_delete: false,
+            provider: None,
         })
         .await
         .unwrap();

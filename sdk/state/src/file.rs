@@ -451,6 +451,7 @@ mod tests {
             dependencies: vec![],
             protect: false,
             retain_on_delete: false,
+            provider: None,
         }
     }
 

@@ -56,6 +56,9 @@ pub struct Intent {
     /// The retain-on-delete flag.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain_on_delete: bool,
+    /// The named provider instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl Intent {
@@ -72,6 +75,7 @@ impl Intent {
             dependencies: self.dependencies.clone(),
             protect: self.protect,
             retain_on_delete: self.retain_on_delete,
+            provider: self.provider.clone(),
             pending_delete: false,
         }
     }

@@ -258,6 +258,7 @@ mod tests {
                 dependencies: deps.iter().map(|d| urn(d)).collect(),
                 protect: false,
                 retain_on_delete: false,
+                provider: None,
             },
         }
     }

@@ -98,6 +98,7 @@ impl ResourceState {
             dependencies: Vec::new(),
             protect: false,
             retain_on_delete: false,
+            provider: None,
             pending_delete: false,
         }
     }
@@ -129,6 +130,9 @@ pub struct ResourceState {
     /// Deleting it drops only its record; the cloud resource stays.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retain_on_delete: bool,
+    /// The named provider instance that manages it (`None`: the package's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// An old copy that was replaced and still has to be deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_delete: bool,

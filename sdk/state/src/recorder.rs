@@ -235,6 +235,7 @@ mod tests {
             dependencies: vec![],
             protect: false,
             retain_on_delete: false,
+            provider: None,
         };
         let op = recorder.begin(intent).await.unwrap();
         assert!(!recorder.can_compact());
