@@ -146,6 +146,16 @@ async fn environment(env: &str) {
     for stack in STACKS {
         let drift = run(stack, env, &backend, &["drift", "--json"]);
         let doc = drift.json();
+        let t = &doc["drift"]["timing"];
+        // The figures for the record (`--no-capture` shows them): reads run in parallel.
+        eprintln!(
+            "drift of {} {env}: {} resources read in {:.0} ms; slowest read {:.0} ms; reads added up {:.0} ms",
+            stack.0,
+            doc["drift"]["read"],
+            t["wall_ms"].as_f64().unwrap_or(0.0),
+            t["slowest_read_ms"].as_f64().unwrap_or(0.0),
+            t["sum_of_reads_ms"].as_f64().unwrap_or(0.0)
+        );
         let what = format!("drift of {} {env}: {}\n{}", stack.0, drift.stdout, drift.stderr);
         assert_eq!((doc["drift"]["changed"].as_u64(), doc["drift"]["missing"].as_u64()), (Some(0), Some(0)), "{what}");
         // moto answers DescribeSubscribersForNotification with a 500, so a

@@ -114,7 +114,9 @@ impl Refresh {
 }
 
 /// One Read: what it found and how long it took.
-type ReadOutcome = Result<(Found, Duration), EngineError>;
+/// One Read: what it found (or why it failed) and how long it took; a
+/// failed Read is timed too (a retried error can be the slowest of all).
+type ReadOutcome = Result<(Result<Found, EngineError>, Duration), EngineError>;
 
 /// What one Read found.
 enum Found {
@@ -142,7 +144,12 @@ pub async fn read_live(state: &StackState, providers: &dyn ProviderSource) -> Re
     found.sort_by_key(|(i, _)| *i);
     let mut refresh = Refresh { read: recorded.len(), ..Refresh::default() };
     for (i, result) in found {
-        let (found, took) = match result {
+        let (found, took) = result?;
+        refresh.timing.total += took;
+        if refresh.timing.slowest.as_ref().is_none_or(|(_, d)| took > *d) {
+            refresh.timing.slowest = Some((recorded[i].urn.clone(), took));
+        }
+        let found = match found {
             Ok(found) => found,
             Err(EngineError::Provider { urn, action: "read", source }) => {
                 refresh.unreadable.push((urn, source));
@@ -150,10 +157,6 @@ pub async fn read_live(state: &StackState, providers: &dyn ProviderSource) -> Re
             }
             Err(other) => return Err(other),
         };
-        refresh.timing.total += took;
-        if refresh.timing.slowest.as_ref().is_none_or(|(_, d)| took > *d) {
-            refresh.timing.slowest = Some((recorded[i].urn.clone(), took));
-        }
         match found {
             Found::Same => {}
             Found::Outputs(record) => refresh.mutations.push(Mutation::Put(record)),
@@ -179,9 +182,9 @@ async fn read_one(old: &ResourceState, providers: &dyn ProviderSource) -> ReadOu
             outputs: Some(old.outputs.clone()),
         })
         .await
-        .map_err(|source| EngineError::Provider { urn: old.urn.clone(), action: "read", source })?;
+        .map_err(|source| EngineError::Provider { urn: old.urn.clone(), action: "read", source });
     let took = started.elapsed();
-    Ok((compare(old, id, live), took))
+    Ok((live.map(|live| compare(old, id, live)), took))
 }
 
 /// Compares a record with what its Read returned.
