@@ -42,6 +42,9 @@ struct Cli {
     /// The project directory holding the stack config files.
     #[arg(long, global = true, env = "CAIRN_PROJECT_DIR")]
     cwd: Option<PathBuf>,
+    /// List unchanged resources in the plan too (by default only changes and a count).
+    #[arg(long, global = true)]
+    show_same: bool,
     /// How long to wait for another run's lock on the stack (e.g. 30s, 5m); by default fail at once.
     #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "0s")]
     lock_timeout: Duration,
@@ -338,6 +341,7 @@ struct Session {
     store: Arc<dyn StateStore>,
     providers: PluginProviders,
     json: bool,
+    show_same: bool,
     lock: LockOptions,
 }
 
@@ -393,7 +397,7 @@ where
     let store: Arc<dyn StateStore> = Arc::from(store);
     let providers = PluginProviders::new(config.providers.clone());
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
-    let s = Session { project, stack, config, store, providers, json: cli.json, lock };
+    let s = Session { project, stack, config, store, providers, json: cli.json, show_same: cli.show_same, lock };
     match cli.command {
         Command::Preview {
             imports,
@@ -536,7 +540,7 @@ impl Session {
     }
 
     fn progress(&self) -> Progress {
-        Progress::new(self.json, self.stack.as_str(), self.project.as_str())
+        Progress::new(self.json, self.stack.as_str(), self.project.as_str()).show_same(self.show_same)
     }
 
     /// The automation API for this stack, reporting to `progress`.

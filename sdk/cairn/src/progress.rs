@@ -19,6 +19,7 @@ pub struct Progress {
     multi: MultiProgress,
     bars: Mutex<Spinners>,
     quiet: bool,
+    show_same: bool,
     stack: String,
     project: String,
 }
@@ -36,6 +37,12 @@ fn verb(a: ActionKind) -> (&'static str, &'static str, Style) {
 }
 
 impl Progress {
+    /// Lists unchanged resources in the plan too (`--show-same`).
+    pub fn show_same(mut self, show: bool) -> Self {
+        self.show_same = show;
+        self
+    }
+
     /// A display on stderr of runs of `stack` of `project`; `quiet` (for `--json`) shows nothing.
     pub fn new(quiet: bool, stack: &str, project: &str) -> Self {
         let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
@@ -43,6 +50,7 @@ impl Progress {
             multi: MultiProgress::with_draw_target(target),
             bars: Mutex::default(),
             quiet,
+            show_same: false,
             stack: stack.to_owned(),
             project: project.to_owned(),
         }
@@ -79,7 +87,7 @@ impl Observer for Progress {
                 return;
             }
         };
-        eprint!("{}", crate::render::plan_text(plan, &self.stack, &self.project, verb));
+        eprint!("{}", crate::render::plan_text(plan, &self.stack, &self.project, verb, self.show_same));
     }
 
     fn event(&self, event: &Event) {

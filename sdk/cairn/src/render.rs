@@ -2,7 +2,7 @@
 //! diffs for people, one JSON document for machines. Rendering is not the
 //! engine's job; it only reads the plan and the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
@@ -32,37 +32,60 @@ fn op_word(op: Op) -> &'static str {
     }
 }
 
-/// Orders steps as a tree: each step after its parent, children indented.
+/// Orders steps as a tree: each step after its parent, children indented,
+/// siblings in plan order. Linear in the number of steps.
 fn tree(steps: &[Step]) -> Vec<(usize, &Step)> {
-    let parent_of = |s: &Step| -> Option<Urn> {
-        s.desired().and_then(|n| n.parent.clone()).or_else(|| s.recorded().and_then(|o| o.parent.clone()))
-    };
+    fn parent_of(s: &Step) -> Option<&Urn> {
+        s.desired().and_then(|n| n.parent.as_ref()).or_else(|| s.recorded().and_then(|o| o.parent.as_ref()))
+    }
     let present: std::collections::HashSet<&Urn> = steps.iter().map(|s| &s.urn).collect();
+    // A step whose parent has no step of its own is a root.
+    let mut children: HashMap<Option<&Urn>, Vec<usize>> = HashMap::new();
+    for (i, s) in steps.iter().enumerate() {
+        let p = parent_of(s).filter(|p| present.contains(p));
+        children.entry(p).or_default().push(i);
+    }
     let mut out = Vec::with_capacity(steps.len());
-    fn walk<'a>(
-        parent: Option<&Urn>,
-        depth: usize,
-        steps: &'a [Step],
-        parent_of: &dyn Fn(&Step) -> Option<Urn>,
-        present: &std::collections::HashSet<&Urn>,
-        out: &mut Vec<(usize, &'a Step)>,
-    ) {
-        for s in steps {
-            let p = parent_of(s);
-            let is_child = match (parent, &p) {
-                (None, None) => true,
-                (None, Some(p)) => !present.contains(p),
-                (Some(want), Some(p)) => want == p,
-                (Some(_), None) => false,
-            };
-            if is_child && !out.iter().any(|(_, x): &(usize, &Step)| std::ptr::eq(*x, s)) {
-                out.push((depth, s));
-                walk(Some(&s.urn), depth + 1, steps, parent_of, present, out);
-            }
+    let mut placed = vec![false; steps.len()];
+    // Depth-first without recursion, so a deep tree cannot overflow the stack.
+    let mut stack: Vec<(usize, usize)> = children.get(&None).into_iter().flatten().rev().map(|&i| (i, 0)).collect();
+    while let Some((i, depth)) = stack.pop() {
+        if std::mem::replace(&mut placed[i], true) {
+            continue;
+        }
+        out.push((depth, &steps[i]));
+        if let Some(kids) = children.get(&Some(&steps[i].urn)) {
+            stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
         }
     }
-    walk(None, 0, steps, &parent_of, &present, &mut out);
     out
+}
+
+/// The steps the display shows: every change, and the components they
+/// sit in; unchanged resources only with `show_same`.
+fn shown_steps(plan: &Plan, show_same: bool) -> std::collections::HashSet<&Urn> {
+    let changed = |s: &Step| s.op() != Op::Same || s.metadata_changed() || plan.moves.iter().any(|m| m.to == s.urn);
+    if show_same {
+        return plan.steps.iter().map(|s| &s.urn).collect();
+    }
+    let parent: HashMap<&Urn, &Urn> = plan
+        .steps
+        .iter()
+        .filter_map(|s| {
+            Some((&s.urn, s.desired().and_then(|n| n.parent.as_ref()).or_else(|| s.recorded()?.parent.as_ref())?))
+        })
+        .collect();
+    let mut shown = std::collections::HashSet::new();
+    for s in plan.steps.iter().filter(|s| changed(s)) {
+        let mut at = Some(&s.urn);
+        while let Some(u) = at {
+            if !shown.insert(u) {
+                break;
+            }
+            at = parent.get(u).copied();
+        }
+    }
+    shown
 }
 
 fn show(v: Option<&Value>) -> String {
@@ -136,15 +159,17 @@ pub fn plan_markdown(plan: &Plan, stack: &str, project: &str) -> String {
     out
 }
 
-/// The plan for people.
-pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String {
+/// The plan for people: the changes, in a tree of their components, and a
+/// count of what stays the same (`show_same` lists those too).
+pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str, show_same: bool) -> String {
+    let shown = shown_steps(plan, show_same);
     let mut out = String::new();
     let _ = writeln!(out, "{verb} of stack {} (project {project})\n", Style::new().bold().apply_to(stack));
     if plan.refresh.is_some() {
         out.push_str(&drift_text(plan));
         out.push('\n');
     }
-    for (depth, s) in tree(&plan.steps) {
+    for (depth, s) in tree(&plan.steps).into_iter().filter(|(_, s)| shown.contains(&s.urn)) {
         let style = op_style(s.op());
         let indent = "   ".repeat(depth);
         let extra = match s.op() {
@@ -189,6 +214,10 @@ pub fn plan_text(plan: &Plan, stack: &str, project: &str, verb: &str) -> String 
     }
     let s = plan.summary();
     let _ = writeln!(out);
+    let hidden = plan.steps.len() - shown.len();
+    if hidden > 0 {
+        let _ = writeln!(out, "{hidden} unchanged resources not shown (--show-same lists them).");
+    }
     if s.is_noop() {
         let _ = writeln!(out, "No changes: stack {stack} matches the program ({} unchanged).", s.same);
     } else {

@@ -190,7 +190,7 @@ fn drift_text_markdown_and_json() {
 #[test]
 fn plan_text() {
     console::set_colors_enabled(false);
-    insta::assert_snapshot!(render::plan_text(&sample_plan(), "dev", "ai", "Preview"));
+    insta::assert_snapshot!(render::plan_text(&sample_plan(), "dev", "ai", "Preview", false));
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn no_changes_says_so() {
     let mut plan = sample_plan();
     plan.steps.retain(|s| s.op() == Op::Same);
     plan.outputs.clear();
-    let text = render::plan_text(&plan, "dev", "ai", "Preview");
+    let text = render::plan_text(&plan, "dev", "ai", "Preview", false);
     assert!(text.contains("No changes: stack dev matches the program (1 unchanged)."), "{text}");
 }
 
@@ -265,4 +265,18 @@ fn graph_dot() {
     let opts = ResourceOptions::builder().depends_on(vec![bucket.urn.clone()]).build();
     ctx.resource_with("trainer", role, opts).unwrap();
     insta::assert_snapshot!(render::graph_dot(&ctx.finish(), "dev", "ai"));
+}
+
+#[test]
+fn unchanged_resources_are_counted_not_listed_unless_asked() {
+    console::set_colors_enabled(false);
+    let mut plan = sample_plan();
+    let quiet = urn("aws:sqs:Queue", "quiet-queue");
+    let rec_q = rec(&quiet, serde_json::json!({}), None);
+    plan.steps.push(step(&quiet, Op::Same, Some(rec_q), Some(serde_json::json!({})), None));
+    let text = render::plan_text(&plan, "dev", "ai", "Preview", false);
+    assert!(!text.contains("quiet-queue") && text.contains("1 unchanged resources not shown"), "{text}");
+    assert!(text.contains("cairn:ai:GpuNodePool gpu"), "an unchanged component holding changes is shown: {text}");
+    let all = render::plan_text(&plan, "dev", "ai", "Preview", true);
+    assert!(all.contains("aws:sqs:Queue quiet-queue") && !all.contains("not shown"), "{all}");
 }
