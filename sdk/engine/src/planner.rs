@@ -133,6 +133,31 @@ pub fn decide(
     })
 }
 
+/// Makes every replacement of a dependent of a delete-first replacement
+/// delete first too (transitively): the old copy of what it depends on is
+/// deleted before its new copy exists, so its own old copy must go before
+/// that, and its new copy can only come after.
+pub fn cascade_delete_first(steps: &mut [Step]) {
+    loop {
+        let first: BTreeSet<Urn> = steps.iter().filter(|s| s.delete_before_replace()).map(|s| s.urn.clone()).collect();
+        let mut changed = false;
+        for s in steps.iter_mut() {
+            let needs_first =
+                s.recorded().is_some_and(|o| o.dependencies.iter().chain(o.parent.iter()).any(|d| first.contains(d)));
+            if let Change::Replace { delete_first, .. } = &mut s.change
+                && !*delete_first
+                && needs_first
+            {
+                *delete_first = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
 /// Delete steps for recorded resources the program no longer declares, and
 /// for old copies left pending deletion, dependents before dependencies.
 pub fn deletions(state: &StackState, declared: &BTreeSet<&Urn>) -> Result<Vec<Step>, EngineError> {

@@ -20,8 +20,8 @@ use futures::StreamExt;
 use crate::error::EngineError;
 use crate::plan::{Change, Op, Plan, Step};
 use crate::planner::{
-    KnownOutputs, aliases_to_move, decide, deletions, desired, keep_recorded, live_as_recorded, moved_records,
-    path_within, recorded_id, resolve_inputs, unchanged,
+    KnownOutputs, aliases_to_move, cascade_delete_first, decide, deletions, desired, keep_recorded, live_as_recorded,
+    moved_records, path_within, recorded_id, resolve_inputs, unchanged,
 };
 use crate::providers::{ProviderSource, for_resource};
 
@@ -134,6 +134,7 @@ pub async fn preview_replacing(
         return Err(EngineError::CheckFailed(failures));
     }
     let mut steps: Vec<Step> = planned.into_iter().flatten().collect();
+    cascade_delete_first(&mut steps);
 
     let declared_urns: BTreeSet<&Urn> = declared.resources.iter().map(|r| &r.urn).collect();
     steps.extend(deletions(state, &declared_urns)?);

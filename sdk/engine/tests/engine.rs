@@ -518,3 +518,27 @@ async fn replace_makes_a_new_copy_first_and_updates_what_reads_it() {
     let pos = |c: &str| calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {calls:?}"));
     assert!(pos("create a") < pos("update b") && pos("update b") < pos("delete a"), "{calls:?}");
 }
+
+#[tokio::test]
+async fn a_delete_first_replacement_makes_its_replaced_dependents_delete_first_too() {
+    // a is replaced delete-first (its option); b depends on a and is replaced too (create-first by default).
+    let h = harness(TestProvider::new().replace_on(&["size"]));
+    let program = |size: i64| {
+        move |ctx: &Stack| {
+            let opts = ResourceOptions::builder().delete_before_replace(true).build();
+            let a: Thing = ctx.resource_with("a", ThingArgs { value: "root".into(), size }, opts).unwrap();
+            thing(ctx, "b", a.id.map(|id| format!("after {id}")), size);
+        }
+    };
+    up(&h, 4, program(1)).await;
+    h.provider.calls.lock().unwrap().clear();
+    let steps = up(&h, 4, program(2)).await;
+    assert!(steps.iter().all(|(_, op, st)| *op == Op::Replace && *st == Status::Succeeded), "{steps:?}");
+    let calls = h.provider.calls();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {calls:?}"));
+    assert!(
+        pos("delete b") < pos("delete a") && pos("delete a") < pos("create a") && pos("create a") < pos("create b"),
+        "{calls:?}"
+    );
+    assert_eq!(recorded(&h).await, ["a", "b"]);
+}
