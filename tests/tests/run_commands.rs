@@ -150,6 +150,16 @@ fn saved_plans_apply_exactly_what_was_reviewed() {
         refused.stderr
     );
 
+    // A plan made after a refresh is applied after the same refresh.
+    p.write_config("dev", &config("r5"));
+    let refreshed = plan_path("refreshed.json");
+    run(&["preview", "--refresh", "--out", &refreshed]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&refreshed).unwrap()).unwrap();
+    assert_eq!(doc["refresh"], true, "{doc:#}");
+    let applied = run(&["up", "--plan", &refreshed, "--json"]).ok();
+    assert!(applied.ops().contains(&("db".into(), "replace".into())), "{:?}", applied.ops());
+    assert_eq!(run(&["drift"]).code, 0, "nothing drifted");
+
     // Another stack's plan, and a file that is no plan, are named.
     p.write_config("prod", &config("r3"));
     let other = p.run(&["up", "--plan", &current, "--stack", "prod"]);
