@@ -262,3 +262,46 @@ fn a_named_provider_instance_comes_from_the_stack_file() {
     assert_eq!(p.run(&["preview", "--detailed-exitcode"]).code, 0);
     p.run(&["destroy", "--yes"]).ok();
 }
+
+/// `stack ls` lists the project's stacks with what they hold; `stack rm`
+/// refuses while a stack records resources, and removes it once destroyed.
+/// On the file store and on S3 with a DynamoDB lock (through the AWS plugin).
+#[tokio::test(flavor = "multi_thread")]
+async fn stacks_are_listed_and_removed_on_file_and_s3_backends() {
+    for backend in ["file://.cairn".to_owned(), cairn_tests::s3_dynamodb_state_url().await] {
+        let p = Project::new("random-program");
+        let config = format!("backend = \"{backend}\"\n");
+        p.write_config("dev", &config);
+        p.write_config("prod", &config);
+        let run = |args: &[&str]| p.run(args);
+        run(&["up", "--yes"]).ok();
+        run(&["up", "--yes", "--stack", "prod"]).ok();
+
+        let ls = run(&["stack", "ls", "--json"]).ok().json();
+        let stacks = ls["stacks"].as_array().unwrap();
+        let names: Vec<&str> = stacks.iter().map(|s| s["stack"].as_str().unwrap()).collect();
+        assert_eq!(names, ["dev", "prod"], "{backend}: {ls:#}");
+        assert_eq!(stacks[0]["resources"], 3, "{ls:#}");
+        assert_eq!(stacks[0]["current"], true);
+        assert!(stacks[0]["last_update"].as_str().is_some_and(|t| t.starts_with("20")), "{ls:#}");
+        let text = run(&["stack", "ls"]).ok().stdout;
+        assert!(text.contains("* dev") && text.contains("prod"), "{text}");
+
+        let refused = run(&["stack", "rm", "--yes", "--stack", "prod"]);
+        assert!(
+            refused.code != 0 && refused.stderr.contains("still records 3 resources: run `destroy` first"),
+            "{backend}: {}",
+            refused.stderr
+        );
+        run(&["destroy", "--yes", "--stack", "prod"]).ok();
+        run(&["stack", "rm", "--yes", "--stack", "prod"]).ok();
+        let ls = run(&["stack", "ls", "--json"]).ok().json();
+        let names: Vec<&str> = ls["stacks"].as_array().unwrap().iter().map(|s| s["stack"].as_str().unwrap()).collect();
+        assert_eq!(names, ["dev"], "{backend}: {ls:#}");
+
+        // --force forgets what dev records (it stays in the cloud: here, nowhere but the state).
+        run(&["stack", "rm", "--yes", "--force"]).ok();
+        assert!(run(&["stack", "ls", "--json"]).ok().json()["stacks"].as_array().unwrap().is_empty());
+        assert!(run(&["stack", "output"]).stderr.contains("has not been brought up"), "dev reads as new");
+    }
+}

@@ -281,6 +281,18 @@ enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum StackCommand {
+    /// List the project's stacks in the backend: resources, serial, last update, lock.
+    Ls,
+    /// Remove the stack (--stack) from the backend: its state, journal and history.
+    /// Refused while it records resources, unless --force (they stay in the cloud, unmanaged).
+    Rm {
+        /// Remove it even though it records resources.
+        #[arg(long)]
+        force: bool,
+        /// Remove without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Print the stack's outputs, or one (its bare value, for scripts); secrets stay masked unless asked.
     Output {
         /// One output's name.
@@ -428,6 +440,8 @@ where
         Command::Refresh { yes } => s.refresh(yes).await,
         Command::Drift { markdown } => s.drift(program, markdown).await,
         Command::Graph => s.graph(program),
+        Command::Stack { command: StackCommand::Ls } => s.stack_ls().await,
+        Command::Stack { command: StackCommand::Rm { force, yes } } => s.stack_rm(force, yes).await,
         Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
             s.stack_output(name.as_deref(), show_secrets).await
         }
@@ -629,6 +643,83 @@ impl Session {
     fn graph<F: Fn(&Stack) -> crate::Result>(&self, program: &F) -> anyhow::Result<ExitCode> {
         let declared = self.run_program(program, &Imports { specs: Vec::new() })?;
         print!("{}", render::graph_dot(&declared, self.stack.as_str(), self.project.as_str()));
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// `stack ls`: the project's stacks in the backend.
+    async fn stack_ls(&self) -> anyhow::Result<ExitCode> {
+        let mut rows = Vec::new();
+        for name in self.store.list_stacks(&self.project).await? {
+            let state = self.store.read(&self.project, &name).await?.state;
+            // A backend may keep no history (an S3 bucket without versioning): then no date.
+            let updated =
+                self.store.history(&self.project, &name).await.ok().and_then(|h| h.last().map(|v| v.time.clone()));
+            let lock = self.store.current_lock(&self.project, &name).await?;
+            let resources =
+                state.resources.iter().filter(|r| !r.pending_delete && r.kind == ResourceKind::Custom).count();
+            rows.push((name, resources, state.serial, updated, lock));
+        }
+        if self.json {
+            let stacks: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(name, resources, serial, updated, lock)| {
+                    serde_json::json!({
+                        "stack": name.as_str(),
+                        "resources": resources,
+                        "serial": serial,
+                        "last_update": updated,
+                        "locked_by": lock.as_ref().map(|l| l.who.clone()),
+                        "current": name == &self.stack,
+                    })
+                })
+                .collect();
+            self.print_json(&serde_json::json!({ "project": self.project.as_str(), "stacks": stacks }))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if rows.is_empty() {
+            eprintln!("project {} has no stacks in {}", self.project, self.store.describe());
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("{:<2}{:<20} {:>9} {:>7}  {:<20}  lock", "", "stack", "resources", "serial", "last update");
+        for (name, resources, serial, updated, lock) in &rows {
+            let mark = if name == &self.stack { "*" } else { "" };
+            let lock = lock.as_ref().map_or(String::new(), |l| format!("{} ({})", l.who, l.operation));
+            println!(
+                "{mark:<2}{:<20} {resources:>9} {serial:>7}  {:<20}  {lock}",
+                name.as_str(),
+                updated.as_deref().unwrap_or("-")
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// `stack rm`: removes the stack from the backend.
+    async fn stack_rm(&self, force: bool, yes: bool) -> anyhow::Result<ExitCode> {
+        if !yes {
+            if !std::io::stdin().is_terminal() || self.json {
+                bail!("refusing to remove stack `{}` without confirmation: pass --yes", self.stack);
+            }
+            eprint!(
+                "Remove stack `{}` from {} (its state, journal and history)? [y/N] ",
+                self.stack,
+                self.store.describe()
+            );
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "yes" | "Y") {
+                eprintln!("Cancelled: nothing was removed.");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        let runner = StackRunner::new(self.project.clone(), self.stack.clone(), &*self.store, &self.providers)
+            .lock_options(self.lock);
+        let forgotten = runner.remove(force).await?;
+        let note = if forgotten > 0 {
+            format!("; {forgotten} resources it recorded are left in the cloud, unmanaged")
+        } else {
+            String::new()
+        };
+        eprintln!("removed stack `{}` from {}{note}", self.stack, self.store.describe());
         Ok(ExitCode::SUCCESS)
     }
 

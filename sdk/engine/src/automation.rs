@@ -323,6 +323,36 @@ impl<'a> StackRunner<'a> {
         Ok(state)
     }
 
+    /// Removes the stack from the state store (`stack rm`): its state,
+    /// journal and history. Refused while it records resources (destroy
+    /// them first), unless `force`, which forgets them and leaves them in
+    /// the cloud; refused while an interrupted run left operations pending.
+    pub async fn remove(&self, force: bool) -> Result<usize, EngineError> {
+        let session: Box<dyn StackSession> =
+            cairn_state::lock(self.store, &self.project, &self.stack, "stack rm", &self.lock).await?;
+        let result = async {
+            let replayed = session.read().await?;
+            if !replayed.pending.is_empty() {
+                return Err(EngineError::PendingOperations { count: replayed.pending.len() });
+            }
+            let live = replayed.state.resources.iter().filter(|r| !r.pending_delete).count();
+            if live > 0 && !force {
+                return Err(EngineError::Repair(format!(
+                    "stack `{}` still records {live} resources: run `destroy` first, or pass --force to forget them \
+                     (they stay in the cloud, unmanaged)",
+                    self.stack
+                )));
+            }
+            session.remove_stack().await?;
+            Ok(live)
+        }
+        .await;
+        let released = session.release().await;
+        let forgotten = result?;
+        released?;
+        Ok(forgotten)
+    }
+
     /// The plan for `declared` (or for destroying everything when `None`)
     /// against `state`, refreshed first when asked.
     async fn plan(

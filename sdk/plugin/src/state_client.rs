@@ -186,6 +186,17 @@ impl StateStore for GrpcStateStore {
         from_json(&r.into_inner().json, stack, &self.shown)
     }
 
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        let any = StackName::new("-").expect("a stack name");
+        let r = self
+            .client
+            .clone()
+            .list_stacks(self.req(project, &any))
+            .await
+            .map_err(|s| status_to_state(s, &any, &self.shown, "list the stacks"))?;
+        from_json(&r.into_inner().json, &any, &self.shown)
+    }
+
     async fn version(
         &self,
         project: &ProjectName,
@@ -266,6 +277,11 @@ impl StackSession for GrpcSession {
 
     async fn release(&self) -> Result<(), StateError> {
         self.client.clone().release(self.sreq()).await.map_err(self.err("release the lock"))?;
+        Ok(())
+    }
+
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        self.client.clone().remove_stack(self.sreq()).await.map_err(self.err("remove the stack"))?;
         Ok(())
     }
 }

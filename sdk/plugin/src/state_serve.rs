@@ -151,4 +151,16 @@ impl StateBackend for StateServer {
         let (p, s) = names(&r.project, &r.stack)?;
         json(&self.store(r.store_id)?.version(&p, &s, r.serial).await.map_err(fail)?)
     }
+
+    async fn list_stacks(&self, req: Request<v1::StackRequest>) -> Result<Response<v1::JsonResponse>, Status> {
+        let r = req.into_inner();
+        let (p, _) = names(&r.project, "-")?;
+        json(&self.store(r.store_id)?.list_stacks(&p).await.map_err(fail)?)
+    }
+
+    async fn remove_stack(&self, req: Request<v1::SessionRequest>) -> Result<Response<v1::Empty>, Status> {
+        let session = self.session(req.into_inner().session_id)?;
+        session.remove_stack().await.map_err(fail)?;
+        Ok(Response::new(v1::Empty {}))
+    }
 }

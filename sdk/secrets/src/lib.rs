@@ -365,6 +365,10 @@ impl StateStore for EncryptingStore {
         // Exported versions stay sealed: an export is a stored copy too.
         self.inner.version(project, stack, serial).await
     }
+
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        self.inner.list_stacks(project).await
+    }
 }
 
 impl EncryptingSession {
@@ -411,5 +415,9 @@ impl StackSession for EncryptingSession {
 
     async fn release(&self) -> Result<(), StateError> {
         self.inner.release().await
+    }
+
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        self.inner.remove_stack().await
     }
 }

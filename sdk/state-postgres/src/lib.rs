@@ -321,6 +321,20 @@ impl StateStore for PostgresStore {
         })
     }
 
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        let any = StackName::new("-").expect("a stack name");
+        let client = self.connect(&any).await?;
+        let rows = client
+            .query(
+                "SELECT stack FROM cairn_stacks WHERE project = $1 \
+                 UNION SELECT stack FROM cairn_journal WHERE project = $1 ORDER BY 1",
+                &[&project.as_str()],
+            )
+            .await
+            .map_err(self.err(&any, "list the stacks"))?;
+        Ok(rows.iter().filter_map(|r| StackName::new(r.get::<_, String>(0)).ok()).collect())
+    }
+
     async fn unlock(&self, project: &ProjectName, stack: &StackName, lock_id: &str) -> Result<LockInfo, StateError> {
         let client = self.connect(stack).await?;
         let row = client
@@ -533,6 +547,21 @@ impl StackSession for PgSession {
             )
             .await
             .map_err(self.err("release the lock"))?;
+        Ok(())
+    }
+
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        let keys: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&self.project.as_str(), &self.stack.as_str()];
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await.map_err(self.err("remove the stack"))?;
+        self.check_lock(&tx).await?;
+        for table in ["cairn_journal", "cairn_history", "cairn_stacks"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE project = $1 AND stack = $2"), &keys)
+                .await
+                .map_err(self.err("remove the stack"))?;
+        }
+        tx.commit().await.map_err(self.err("remove the stack"))?;
+        *self.snapshot_serial.lock().expect("snapshot serial") = None;
         Ok(())
     }
 }

@@ -45,3 +45,8 @@ async fn unlock_removes_only_the_named_lock() {
 async fn history_lists_each_compaction_with_its_changes() {
     conformance::history_lists_each_compaction_with_its_changes(&store()).await;
 }
+
+#[tokio::test]
+async fn stacks_are_listed_and_removed() {
+    conformance::stacks_are_listed_and_removed(&store()).await;
+}

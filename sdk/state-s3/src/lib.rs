@@ -606,6 +606,22 @@ impl StateStore for S3Store {
         Ok(by_serial.into_values().collect())
     }
 
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        let base = if self.prefix.is_empty() { format!("{project}/") } else { format!("{}/{project}/", self.prefix) };
+        let any = StackName::new("-").expect("a stack name");
+        let keys = self.s3.list(&any, "list the stacks", &base).await?;
+        let mut stacks: Vec<StackName> = keys
+            .iter()
+            .filter_map(|k| {
+                let (stack, rest) = k.strip_prefix(&base)?.split_once('/')?;
+                (rest == "state.json" || rest.starts_with("journal/")).then(|| StackName::new(stack).ok()).flatten()
+            })
+            .collect();
+        stacks.sort();
+        stacks.dedup();
+        Ok(stacks)
+    }
+
     async fn version(
         &self,
         project: &ProjectName,
@@ -892,6 +908,23 @@ impl StackSession for S3Session {
             table.remove(&self.stack, &self.item_key, &self.info.id).await?;
         }
         self.release_object().await
+    }
+
+    /// Deletes the snapshot and the journal objects (in a versioned bucket
+    /// their old versions stay, as S3 keeps them); the lock goes on release.
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        self.check_lock_object().await?;
+        let all = self.s3.list(&self.stack, "list the stack's objects", &self.keys.base).await?;
+        let lock = self.keys.lock();
+        let doomed: Vec<String> = all
+            .into_iter()
+            .filter(|k| {
+                *k != lock && !k.strip_prefix(&self.keys.base).is_some_and(|rest| rest.starts_with("lock-log/"))
+            })
+            .collect();
+        self.s3.remove_all(&self.stack, "remove the stack", &doomed).await?;
+        *self.snapshot.lock().expect("snapshot") = None;
+        Ok(())
     }
 }
 

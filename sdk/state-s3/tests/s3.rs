@@ -143,6 +143,11 @@ async fn history_lists_each_compaction_with_its_changes() {
     conformance::history_lists_each_compaction_with_its_changes(&store().await).await;
 }
 
+#[tokio::test]
+async fn stacks_are_listed_and_removed() {
+    conformance::stacks_are_listed_and_removed(&store().await).await;
+}
+
 // The same suite with the DynamoDB lock: every guarantee holds with both locks.
 
 #[tokio::test]

@@ -169,3 +169,43 @@ pub async fn history_lists_each_compaction_with_its_changes(store: &dyn StateSto
     assert_eq!(store.version(&p, &s, 3).await.unwrap(), Some(second));
     assert_eq!(store.version(&p, &s, 1).await.unwrap(), None, "serial 1 was never a snapshot");
 }
+
+/// `list_stacks` lists the stacks with a state or a journal; `remove_stack`
+/// under the lock removes one, which then reads as new and can be brought up again.
+pub async fn stacks_are_listed_and_removed(store: &dyn StateStore) {
+    let (p, dev) = names();
+    let prod = StackName::new("prod").unwrap();
+    assert!(store.list_stacks(&p).await.unwrap().is_empty(), "a new project has no stacks");
+    for (s, compact) in [(&dev, true), (&prod, false)] {
+        let session = store.try_lock(&p, s, "up", TTL).await.unwrap();
+        session.read().await.unwrap();
+        session.append(&put(&p, "a", 1)).await.unwrap();
+        if compact {
+            let mut state = session.read().await.unwrap().state;
+            state.serial = 2;
+            session.compact(&state, &ChangeSummary::default()).await.unwrap();
+        }
+        session.release().await.unwrap();
+    }
+    assert_eq!(
+        store.list_stacks(&p).await.unwrap(),
+        [dev.clone(), prod.clone()],
+        "a snapshot or a journal makes a stack"
+    );
+
+    let session = store.try_lock(&p, &dev, "stack rm", TTL).await.unwrap();
+    session.read().await.unwrap();
+    session.remove_stack().await.unwrap();
+    session.release().await.unwrap();
+    assert_eq!(store.list_stacks(&p).await.unwrap(), [prod]);
+    assert_eq!(store.current_lock(&p, &dev).await.unwrap(), None, "no lock is left behind");
+    let gone = store.read(&p, &dev).await.unwrap();
+    assert_eq!((gone.state.serial, gone.state.resources.len()), (0, 0), "it reads as a new stack");
+
+    // Brought up again from nothing.
+    let session = store.try_lock(&p, &dev, "up", TTL).await.unwrap();
+    session.read().await.unwrap();
+    session.append(&put(&p, "b", 1)).await.unwrap();
+    session.release().await.unwrap();
+    assert_eq!(store.read(&p, &dev).await.unwrap().state.resources.len(), 1);
+}

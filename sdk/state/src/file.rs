@@ -132,6 +132,32 @@ impl StateStore for FileStore {
         blocking(move || store.history_blocking(&project, &stack)).await
     }
 
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        let dir = self.root.join(project.as_str());
+        let backend = self.describe();
+        blocking(move || {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => {
+                    return Err(StateError::Refused {
+                        backend,
+                        stack: StackName::new("-").expect("a stack name"),
+                        message: format!("cannot list the stacks in {}: {e}", dir.display()),
+                    });
+                }
+            };
+            let mut stacks: Vec<StackName> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("state.json").exists() || e.path().join("journal.jsonl").exists())
+                .filter_map(|e| StackName::new(e.file_name().to_string_lossy()).ok())
+                .collect();
+            stacks.sort();
+            Ok(stacks)
+        })
+        .await
+    }
+
     async fn version(
         &self,
         project: &ProjectName,
@@ -387,6 +413,23 @@ impl SessionFiles {
         let f = self.lock.lock().expect("lock file");
         f.unlock().map_err(self.ctx().io("release the lock"))
     }
+
+    /// Deletes the snapshot, the journal and the history; the lock file stays until released.
+    fn remove_stack(&self) -> Result<(), StateError> {
+        let _journal = self.journal.lock().expect("journal");
+        for name in ["state.json", "journal.jsonl"] {
+            match fs::remove_file(self.dir.join(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.ctx().io(format!("remove {name}"))(e)),
+            }
+        }
+        match fs::remove_dir_all(self.dir.join("history")) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.ctx().io("remove the history")(e)),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -423,11 +466,22 @@ impl StackSession for FileSession {
         let files = self.0.clone();
         blocking(move || files.release()).await
     }
+
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        let files = self.0.clone();
+        blocking(move || files.remove_stack()).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn stacks_are_listed_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::conformance::stacks_are_listed_and_removed(&FileStore::new(dir.path())).await;
+    }
     use crate::journal::{Intent, OpKind};
     use crate::model::{Mutation, ResourceState};
     use cairn_core::{ResourceKind, Urn, Value};

@@ -188,6 +188,10 @@ impl<S: StateStore> StateStore for JournalTap<S> {
     ) -> Result<Option<StackState>, StateError> {
         self.inner.version(project, stack, serial).await
     }
+
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        self.inner.list_stacks(project).await
+    }
 }
 
 struct TappedSession {
@@ -230,6 +234,10 @@ impl StackSession for TappedSession {
 
     async fn release(&self) -> Result<(), StateError> {
         self.inner.release().await
+    }
+
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        self.inner.remove_stack().await
     }
 }
 

@@ -268,6 +268,8 @@ pub trait StateStore: Send + Sync {
         stack: &StackName,
         serial: u64,
     ) -> Result<Option<StackState>, StateError>;
+    /// The stacks of `project` that have a state or a journal here, by name.
+    async fn list_stacks(&self, project: &ProjectName) -> Result<Vec<StackName>, StateError>;
 }
 
 /// Takes a stack's lock, waiting up to `options.wait` with exponential backoff
@@ -316,6 +318,9 @@ pub trait StackSession: Send + Sync {
     async fn heartbeat(&self) -> Result<(), StateError>;
     /// Gives the lock back.
     async fn release(&self) -> Result<(), StateError>;
+    /// Removes the stack: its snapshot and journal (and, where the backend
+    /// keeps them apart, its history). The lock stays until [`release`](Self::release).
+    async fn remove_stack(&self) -> Result<(), StateError>;
 }
 
 /// [`StateError`] as it crosses a process boundary (a state backend served

@@ -72,6 +72,9 @@ impl StateStore for Counting {
     async fn version(&self, p: &ProjectName, s: &StackName, n: u64) -> Result<Option<StackState>, StateError> {
         self.inner.version(p, s, n).await
     }
+    async fn list_stacks(&self, p: &ProjectName) -> Result<Vec<StackName>, StateError> {
+        self.inner.list_stacks(p).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -96,6 +99,9 @@ impl StackSession for CountingSession {
     }
     async fn release(&self) -> Result<(), StateError> {
         self.inner.release().await
+    }
+    async fn remove_stack(&self) -> Result<(), StateError> {
+        self.inner.remove_stack().await
     }
 }
 

@@ -1418,6 +1418,52 @@ pub mod state_backend_client {
                 .insert(GrpcMethod::new("cairn.provider.v1.StateBackend", "Version"));
             self.inner.unary(req, path, codec).await
         }
+        /// The project's stacks (the request's `stack` is ignored): a JSON list of names.
+        pub async fn list_stacks(
+            &mut self,
+            request: impl tonic::IntoRequest<super::StackRequest>,
+        ) -> std::result::Result<tonic::Response<super::JsonResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/cairn.provider.v1.StateBackend/ListStacks",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("cairn.provider.v1.StateBackend", "ListStacks"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes the locked stack's snapshot, journal and history; the lock goes on Release.
+        pub async fn remove_stack(
+            &mut self,
+            request: impl tonic::IntoRequest<super::SessionRequest>,
+        ) -> std::result::Result<tonic::Response<super::Empty>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/cairn.provider.v1.StateBackend/RemoveStack",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("cairn.provider.v1.StateBackend", "RemoveStack"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -1484,6 +1530,16 @@ pub mod state_backend_server {
             &self,
             request: tonic::Request<super::VersionRequest>,
         ) -> std::result::Result<tonic::Response<super::JsonResponse>, tonic::Status>;
+        /// The project's stacks (the request's `stack` is ignored): a JSON list of names.
+        async fn list_stacks(
+            &self,
+            request: tonic::Request<super::StackRequest>,
+        ) -> std::result::Result<tonic::Response<super::JsonResponse>, tonic::Status>;
+        /// Removes the locked stack's snapshot, journal and history; the lock goes on Release.
+        async fn remove_stack(
+            &self,
+            request: tonic::Request<super::SessionRequest>,
+        ) -> std::result::Result<tonic::Response<super::Empty>, tonic::Status>;
     }
     #[derive(Debug)]
     pub struct StateBackendServer<T> {
@@ -2086,6 +2142,96 @@ pub mod state_backend_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = VersionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/cairn.provider.v1.StateBackend/ListStacks" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListStacksSvc<T: StateBackend>(pub Arc<T>);
+                    impl<
+                        T: StateBackend,
+                    > tonic::server::UnaryService<super::StackRequest>
+                    for ListStacksSvc<T> {
+                        type Response = super::JsonResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::StackRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as StateBackend>::list_stacks(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListStacksSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/cairn.provider.v1.StateBackend/RemoveStack" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveStackSvc<T: StateBackend>(pub Arc<T>);
+                    impl<
+                        T: StateBackend,
+                    > tonic::server::UnaryService<super::SessionRequest>
+                    for RemoveStackSvc<T> {
+                        type Response = super::Empty;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::SessionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as StateBackend>::remove_stack(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveStackSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
