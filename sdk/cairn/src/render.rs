@@ -22,14 +22,7 @@ fn op_style(op: Op) -> Style {
 }
 
 fn op_word(op: Op) -> &'static str {
-    match op {
-        Op::Create => "create",
-        Op::Update => "update",
-        Op::Replace => "replace",
-        Op::Delete => "delete",
-        Op::Import => "import",
-        Op::Same => "same",
-    }
+    op.word()
 }
 
 /// Orders steps as a tree: each step after its parent, children indented,

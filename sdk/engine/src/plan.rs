@@ -28,6 +28,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// Its name, as `--json` writes it: `create`, `update`, ..., `same`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Replace => "replace",
+            Op::Delete => "delete",
+            Op::Import => "import",
+            Op::Same => "same",
+        }
+    }
+
     /// The marker shown before the resource: `+ ~ ± -` or blank.
     pub fn marker(self) -> &'static str {
         match self {
@@ -341,6 +353,13 @@ impl Plan {
 mod tests {
     use super::*;
     use cairn_state::ResourceState;
+
+    #[test]
+    fn each_word_is_the_json_name() {
+        for op in [Op::Create, Op::Update, Op::Replace, Op::Delete, Op::Import, Op::Same] {
+            assert_eq!(serde_json::to_value(op).unwrap(), op.word());
+        }
+    }
 
     #[test]
     fn a_changed_protect_flag_is_a_change_to_record() {

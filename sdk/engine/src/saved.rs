@@ -133,12 +133,8 @@ impl PlanRecord {
 
 fn op_name(op: Op) -> &'static str {
     match op {
-        Op::Create => "create",
-        Op::Update => "update",
-        Op::Replace => "replace",
-        Op::Delete => "delete",
-        Op::Import => "import",
         Op::Same => "unchanged",
+        other => other.word(),
     }
 }
 
