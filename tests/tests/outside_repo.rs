@@ -79,6 +79,122 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
     );
     std::fs::write(repo.path().join("Cairn.dev.toml"), config).unwrap();
 
+    import_round_trip(repo.path(), &team).await;
+
     cargo(repo.path(), &["run", "--quiet", "--", "destroy", "--yes"]).ok();
     cairn_tests::assert_gone(s3.get_bucket_versioning().bucket(&bucket).send().await, "the raw bucket");
+}
+
+/// Resources made behind Cairn's back (a VPC, a role, a bucket and a node
+/// group) are adopted with `import --file`, which prints their declarations;
+/// pasted into the program, they compile, and `preview` shows no change.
+async fn import_round_trip(repo: &Path, team: &str) {
+    let sdk = cairn_tests::sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let (iam, eks) = (cairn_tests::iam().await, cairn_tests::eks().await);
+    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+    let tags = |k: &str, v: &str| {
+        aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+            .tags(tag(k, v))
+            .build()
+    };
+    let vpc = ec2.create_vpc().cidr_block("10.42.0.0/16").tag_specifications(tags("team", team)).send().await.unwrap();
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = unique("imported");
+    let role_arn = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .description("made in the console")
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let bucket = unique("imported");
+    cairn_tests::s3().await.create_bucket().bucket(&bucket).send().await.unwrap();
+    // The node group's network and cluster stay out of Cairn.
+    let net = ec2.create_vpc().cidr_block("10.43.0.0/16").send().await.unwrap();
+    let net = net.vpc().and_then(|v| v.vpc_id()).unwrap();
+    let subnet = ec2.create_subnet().vpc_id(net).cidr_block("10.43.1.0/24").send().await.unwrap();
+    let subnet = subnet.subnet().and_then(|s| s.subnet_id()).unwrap().to_owned();
+    let cluster = unique("imported");
+    let vpc_config = aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids(&subnet).build();
+    eks.create_cluster().name(&cluster).role_arn(&role_arn).resources_vpc_config(vpc_config).send().await.unwrap();
+    let scaling = aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(0).max_size(3).desired_size(1).build();
+    eks.create_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name("gpu")
+        .node_role(&role_arn)
+        .subnets(&subnet)
+        .instance_types("g5.xlarge")
+        .ami_type(aws_sdk_eks::types::AmiTypes::Al2X8664Gpu)
+        .scaling_config(scaling)
+        .labels("workload", "gpu")
+        .tags("team", team)
+        .send()
+        .await
+        .unwrap();
+
+    let list = repo.join("imports.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# adopted from the console\naws:ec2:Vpc imported-vpc {vpc_id}\naws:iam:Role imported-role {role}\n\
+             aws:s3:Bucket imported-bucket {bucket}\naws:eks:NodeGroup imported-nodes {cluster}:gpu\n"
+        ),
+    )
+    .unwrap();
+
+    // A wrong ID is refused before anything is adopted.
+    std::fs::write(repo.join("missing.txt"), format!("aws:s3:Bucket gone {bucket}-gone\n")).unwrap();
+    let missing = cargo(repo, &["run", "--quiet", "--", "import", "--yes", "--file", "missing.txt"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("missing.txt:1: there is no aws:s3:Bucket with ID"), "{}", missing.stderr);
+
+    let imported = cargo(repo, &["run", "--quiet", "--", "import", "--yes", "--file", "imports.txt"]).ok();
+    let code = imported.stdout.clone();
+    for expected in [
+        "use cairn::aws::ec2::VpcArgs;",
+        "let imported_nodes = ctx.resource(",
+        ".cidr_block(\"10.42.0.0/16\")",
+        &format!(".tags([(\"team\", \"{team}\")])"),
+        ".instance_types([\"g5.xlarge\"])",
+        ".ami_type(AmiType::Al2X86_64Gpu)",
+        ".description(\"made in the console\")",
+    ] {
+        assert!(code.contains(expected), "`{expected}` missing from the printed code:\n{code}");
+    }
+    let state = cargo(repo, &["run", "--quiet", "--", "state", "export"]).ok().json();
+    let ids: Vec<(&str, &str)> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["urn"].as_str()?.rsplit_once("::")?.1, r["id"].as_str()?)))
+        .filter(|(name, _)| name.starts_with("imported-"))
+        .collect();
+    assert_eq!(ids.len(), 4, "every resource adopted: {ids:?}");
+    assert!(ids.contains(&("imported-vpc", vpc_id.as_str())), "{ids:?}");
+
+    // Adopting the same name again is refused.
+    let again = cargo(repo, &["run", "--quiet", "--", "import", "--yes", "aws:s3:Bucket", "imported-bucket", &bucket]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already records"), "{}", again.stderr);
+
+    // Pasted into the program, the code compiles and declares exactly what is live.
+    let main = repo.join("src").join("main.rs");
+    let source = std::fs::read_to_string(&main).unwrap();
+    let marker = "// @IMPORTED@ (the import test pastes what `import` printed here)";
+    assert!(source.contains(marker));
+    std::fs::write(&main, source.replace(marker, &code)).unwrap();
+    let preview = cargo(repo, &["run", "--quiet", "--", "preview", "--json"]);
+    assert_eq!(preview.code, 0, "the pasted code builds and previews\n{}\n{code}", preview.stderr);
+    let ops = preview.ops();
+    assert!(ops.iter().all(|(_, op)| op == "same"), "no change after pasting the code: {ops:?}\n{code}");
+    assert_eq!(ops.iter().filter(|(name, _)| name.starts_with("imported-")).count(), 4, "{ops:?}");
+    eprintln!("the code `import` printed, pasted into the program:\n{code}");
 }

@@ -27,8 +27,9 @@ use cairn_aws::{
     WorkspaceArgs,
 };
 use cairn_core::{
-    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
-    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeclarationRequest, DeleteRequest,
+    DiffRequest, DiffResponse, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn,
+    Value,
 };
 use cairn_provider_sdk::{ResourceHandler, find_handler};
 use tokio::sync::OnceCell;
@@ -245,6 +246,17 @@ impl Provider for AwsProvider {
         let (ty, c) = (type_of(&req.urn)?, self.clients()?);
         let _slot = c.limits.permit(&service_of(&req.urn)).await;
         ty.delete(c, req).await
+    }
+
+    /// The code names the types as a program reaches them: through `cairn::aws`.
+    async fn declaration(&self, req: DeclarationRequest) -> Result<Declaration, ProviderError> {
+        let mut declaration = type_of(&req.urn)?.declaration(&req.inputs)?;
+        for path in &mut declaration.uses {
+            if let Some(rest) = path.strip_prefix("cairn_aws::") {
+                *path = format!("cairn::aws::{rest}");
+            }
+        }
+        Ok(declaration)
     }
 }
 

@@ -75,7 +75,7 @@ aws_enum! {
 }
 
 /// A notification: who is e-mailed when spend crosses a threshold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct BudgetNotification {
     /// Actual or forecast spend.
     pub notification_type: NotificationType,

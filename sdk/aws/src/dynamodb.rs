@@ -38,7 +38,7 @@ aws_enum! {
 }
 
 /// A key attribute: its name and type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct KeyAttribute {
     /// The attribute name.
     #[builder(setter(into))]
@@ -55,7 +55,9 @@ impl KeyAttribute {
 }
 
 /// Encryption with a KMS key instead of the key DynamoDB owns.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TypedBuilder)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral,
+)]
 pub struct TableSse {
     /// The ARN of a customer managed KMS key; the AWS managed key (`alias/aws/dynamodb`) when absent.
     #[builder(default, setter(into, strip_option))]

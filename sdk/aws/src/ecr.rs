@@ -61,7 +61,7 @@ aws_enum! {
 }
 
 /// One rule of a repository's lifecycle policy: which images expire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct LifecycleRule {
     /// The order rules are applied in, lowest first (unique, 1 or more).
     pub priority: i32,

@@ -268,7 +268,9 @@ aws_enum! {
 }
 
 /// The size bounds of a node group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral,
+)]
 pub struct ScalingConfig {
     /// The fewest nodes (0 lets the group scale to zero).
     pub min_size: i32,
@@ -283,7 +285,7 @@ pub struct ScalingConfig {
 ///
 /// In a program's arguments it is written `{"max_unavailable": 2}` or
 /// `{"max_unavailable_percentage": 25}`, as in EKS's `updateConfig`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, cairn_core::rust_code::RustLiteral)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeGroupUpdateConfig {
     /// At most this many nodes (1 to 100).
@@ -296,7 +298,7 @@ pub enum NodeGroupUpdateConfig {
 const MAX_UNAVAILABLE: i32 = 100;
 
 /// A Kubernetes taint put on every node of a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct Taint {
     /// The taint key, e.g. `nvidia.com/gpu`.
     #[builder(setter(into))]

@@ -61,6 +61,19 @@ macro_rules! aws_enum {
             }
         }
 
+        impl cairn_core::rust_code::RustLiteral for $name {
+            fn write_rust(&self, w: &mut cairn_core::rust_code::RustWriter, _: cairn_core::rust_code::Form) {
+                w.path(module_path!(), stringify!($name));
+                w.push(match self {
+                    $( Self::$variant => concat!("::", stringify!($variant)), )+
+                });
+            }
+
+            fn write_type(w: &mut cairn_core::rust_code::RustWriter) {
+                w.path(module_path!(), stringify!($name));
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

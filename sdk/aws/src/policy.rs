@@ -38,7 +38,7 @@ fn default_version() -> String {
 pub type Condition = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 /// An IAM policy document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct PolicyDocument {
     /// The policy language version; [`POLICY_VERSION`] unless set.
     #[builder(default = default_version(), setter(into))]
@@ -50,7 +50,9 @@ pub struct PolicyDocument {
 }
 
 /// Whether a statement allows or denies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, cairn_core::rust_code::RustLiteral,
+)]
 pub enum Effect {
     /// Grants the actions.
     #[default]
@@ -114,8 +116,37 @@ impl Principal {
     }
 }
 
+/// Written as `Principal::service("eks.amazonaws.com")` when it names one
+/// principal, as programs write it.
+impl cairn_core::rust_code::RustLiteral for Principal {
+    fn write_rust(&self, w: &mut cairn_core::rust_code::RustWriter, _: cairn_core::rust_code::Form) {
+        use cairn_core::rust_code::Form;
+        let (one, many) = match self {
+            Principal::Service(_) => ("service", "Service"),
+            Principal::Aws(_) => ("aws", "Aws"),
+            Principal::Federated(_) => ("federated", "Federated"),
+        };
+        Self::write_type(w);
+        match self.values() {
+            [value] => {
+                w.push(&format!("::{one}("));
+                value.write_rust(w, Form::Into);
+            }
+            values => {
+                w.push(&format!("::{many}("));
+                values.to_vec().write_rust(w, Form::Exact);
+            }
+        }
+        w.push(")");
+    }
+
+    fn write_type(w: &mut cairn_core::rust_code::RustWriter) {
+        w.path(module_path!(), "Principal");
+    }
+}
+
 /// One statement of a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct Statement {
     /// An optional statement ID.
     #[builder(default, setter(into, strip_option))]

@@ -27,7 +27,9 @@ aws_enum! {
 }
 
 /// Default encryption of a bucket.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TypedBuilder)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral,
+)]
 pub struct BucketEncryption {
     /// The algorithm; SSE-S3 (`AES256`) unless set.
     #[builder(default)]
@@ -41,7 +43,7 @@ pub struct BucketEncryption {
 }
 
 /// The bucket's public access block. Every flag defaults to `true`: nothing public.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 #[serde(default)]
 pub struct PublicAccessBlock {
     /// Refuse requests that add public ACLs.
@@ -88,7 +90,9 @@ aws_enum! {
 }
 
 /// One transition of a lifecycle rule: after `days`, move objects to `storage_class`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral,
+)]
 pub struct LifecycleTransition {
     /// Days after an object's creation.
     pub days: i32,
@@ -108,7 +112,7 @@ pub struct LifecycleTransition {
 ///     .build();
 /// assert!(logs.enabled && logs.noncurrent_version_expiration_days.is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct BucketLifecycleRule {
     /// The rule's unique ID (1 to 255 characters).
     #[builder(setter(into))]

@@ -28,7 +28,7 @@ fn default_message_retention() -> i32 {
 }
 
 /// Where messages go after too many failed receives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TypedBuilder)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TypedBuilder, cairn_core::rust_code::RustLiteral)]
 pub struct RedrivePolicy {
     /// The ARN of the dead-letter queue (e.g. another queue's `arn` output).
     #[builder(setter(into))]

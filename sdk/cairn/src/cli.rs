@@ -1,5 +1,5 @@
 //! The command line a program gets from [`crate::run`]:
-//! `preview | up | refresh | drift | destroy | graph | stack | state | config`,
+//! `preview | up | refresh | drift | destroy | import | graph | stack | state | config`,
 //! with `--stack`, `--yes`, `--json`.
 
 use std::io::IsTerminal;
@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_core::{DeclaredStack, ProjectName, ResourceKind, Stack, StackName, Urn, Value};
+use cairn_core::{
+    Declaration, DeclarationRequest, DeclaredResource, DeclaredStack, ProjectName, ReadRequest, ResourceKind, Stack,
+    StackName, Urn, Value,
+};
 use cairn_engine::selection::Selection;
 use cairn_engine::{
     Command as RunCommand, Confirm, Plan, PlanOptions, ProviderSource, Refusal, RunOptions, RunOutcome, RunReport,
@@ -19,6 +22,7 @@ use cairn_state::{LockOptions, StateStore};
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, SecretsMode, StackConfig};
+use crate::import_code::ImportSpec;
 use crate::plugins::PluginProviders;
 use crate::progress::Progress;
 use crate::references::StoreOutputs;
@@ -115,6 +119,27 @@ enum Command {
         /// Print the report as Markdown on stdout, for an issue or a chat message.
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
+    },
+    /// Adopt an existing cloud resource the program does not declare yet, and
+    /// print its Rust declaration (typed builder calls with the live values):
+    /// pasted into the program, `preview` then shows no change.
+    #[command(
+        after_help = "Examples:\n  import aws:s3:Bucket raw-data acme-raw-data\n  import aws:eks:NodeGroup gpu ai-dev:gpu \
+                      --out imported.rs\n  import --file imports.txt   (one `TYPE NAME ID` per line; # comments)"
+    )]
+    Import {
+        /// The resource type (e.g. aws:ec2:Vpc), the name to declare it under, and its provider ID.
+        #[arg(num_args = 3, value_names = ["TYPE", "NAME", "ID"], required_unless_present = "file", conflicts_with = "file")]
+        resource: Vec<String>,
+        /// Adopt every resource this file lists, one `TYPE NAME ID` per line.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Write the code to FILE instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Adopt without asking.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Print the program's resources and their dependencies as a Graphviz DOT graph (calls no provider).
     Graph,
@@ -439,6 +464,13 @@ where
         }
         Command::Refresh { yes } => s.refresh(yes).await,
         Command::Drift { markdown } => s.drift(program, markdown).await,
+        Command::Import { resource, file, out, yes } => {
+            let specs = match &file {
+                Some(path) => crate::import_code::from_file(path)?,
+                None => crate::import_code::from_args(&resource)?,
+            };
+            s.import(program, specs, yes, out.as_deref()).await
+        }
         Command::Graph => s.graph(program),
         Command::Stack { command: StackCommand::Ls } => s.stack_ls().await,
         Command::Stack { command: StackCommand::Rm { force, yes } } => s.stack_rm(force, yes).await,
@@ -637,6 +669,95 @@ impl Session {
             bail!("--expect-no-changes: stack `{}` has changes to make ({})", self.stack, render::changes_text(&plan));
         }
         Ok(if exit.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    }
+
+    /// `import`: reads each resource, adopts it in an `up` of those
+    /// resources alone (under the lock, recorded in history; the rest of the
+    /// program is left as it is), then prints its declaration.
+    async fn import<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        specs: Vec<ImportSpec>,
+        yes: bool,
+        out: Option<&std::path::Path>,
+    ) -> anyhow::Result<ExitCode> {
+        let mut declared = self.run_program(program, &Imports { specs: Vec::new() })?;
+        let recorded = self.store.read(&self.project, &self.stack).await?.state;
+        let mut adopted: Vec<(ImportSpec, Declaration)> = Vec::new();
+        for spec in specs {
+            let ImportSpec { ty, name, id, origin } = &spec;
+            let urn = Urn::new(&self.stack, &self.project, None, ty, name)
+                .with_context(|| format!("{origin}: `{name}` cannot name a resource"))?;
+            if declared.resources.iter().any(|r| r.urn == urn) {
+                bail!(
+                    "{origin}: the program already declares `{name}` ({urn}); to adopt an existing resource for it, \
+                     run `up --import {name}={id}`"
+                );
+            }
+            if recorded.resources.iter().any(|r| r.urn == urn && !r.pending_delete) {
+                bail!("{origin}: stack `{}` already records {urn}; import it under another name", self.stack);
+            }
+            if adopted.iter().any(|(s, _)| s.ty == *ty && s.name == *name) {
+                bail!("{origin}: `{name}` ({ty}) is imported twice; give each resource its own name");
+            }
+            let provider = self.providers.provider(ty.package()).await?;
+            let read = ReadRequest {
+                urn: urn.clone(),
+                id: Some(id.clone()),
+                inputs: Value::Map(Default::default()),
+                outputs: None,
+            };
+            let live = provider
+                .read(read)
+                .await
+                .with_context(|| format!("{origin}: reading {ty} `{id}`"))?
+                .ok_or_else(|| anyhow!("{origin}: there is no {ty} with ID `{id}`; check the ID"))?;
+            let declaration = provider
+                .declaration(DeclarationRequest { urn: urn.clone(), inputs: live.inputs })
+                .await
+                .with_context(|| format!("{origin}: writing the code of {ty} `{id}`"))?;
+            declared.resources.push(DeclaredResource {
+                urn,
+                kind: ResourceKind::Custom,
+                parent: None,
+                inputs: declaration.inputs.clone(),
+                outputs: Vec::new(),
+                dependencies: Default::default(),
+                protect: false,
+                import: Some(id.clone()),
+                exports: Default::default(),
+                lifecycle: Default::default(),
+            });
+            adopted.push((spec, declaration));
+        }
+        let targets =
+            declared.resources.iter().filter(|r| r.import.is_some() && r.parent.is_none()).map(|r| r.urn.clone());
+        let selection = Selection { targets: targets.collect(), ..Selection::default() };
+        let options = RunOptions { plan: PlanOptions { refresh: false, selection }, ..RunOptions::default() };
+        let ask = Ask { yes, json: self.json, expect_no_changes: false };
+        let progress = self.progress();
+        let run = self.runner(&progress).up(&declared, &options, &ask).await?;
+        let (stack, project) = (self.stack.as_str(), self.project.as_str());
+        let report = match &run.outcome {
+            RunOutcome::Applied(report) if !report.failed() => report,
+            _ => return self.report(&run),
+        };
+        let code = crate::import_code::code(&adopted, stack);
+        if let Some(path) = out {
+            crate::config_edit::write_whole(path, &code)?;
+        }
+        if self.json {
+            let mut doc = render::report_json(&run.plan, report, stack, project);
+            doc["code"] = serde_json::Value::String(code);
+            self.print_json(&doc)?;
+        } else {
+            eprint!("{}", render::report_text(report));
+            match out {
+                Some(path) => eprintln!("Wrote the declarations to {}: paste them into the program.", path.display()),
+                None => print!("{code}"),
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// `graph`: the declared resources and their dependencies, as DOT on stdout.

@@ -23,6 +23,7 @@ pub mod backends;
 mod cli;
 pub mod config;
 pub mod config_edit;
+mod import_code;
 pub mod plugins;
 pub mod progress;
 mod references;

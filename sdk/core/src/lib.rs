@@ -20,6 +20,7 @@ pub mod output;
 pub mod provider;
 pub mod reference;
 pub mod resource;
+pub mod rust_code;
 pub mod schema;
 pub mod urn;
 pub mod value;
@@ -29,8 +30,9 @@ pub use config::{Config, ConfigError};
 pub use context::{DeclareError, DeclaredStack, Stack};
 pub use output::{Input, Output, OutputError, OutputSource};
 pub use provider::{
-    CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
-    ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeclarationRequest,
+    DeleteRequest, DiffRequest, DiffResponse, ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse,
 };
 pub use reference::{StackOutputs, StackReference};
 pub use resource::{

@@ -209,6 +209,27 @@ pub struct DeleteRequest {
     pub outputs: Value,
 }
 
+/// Write the Rust code declaring a resource with these inputs (what `import` prints).
+#[derive(Debug, Clone)]
+pub struct DeclarationRequest {
+    /// The resource (its type picks the argument struct).
+    pub urn: Urn,
+    /// Its inputs, e.g. the live ones a Read returned.
+    pub inputs: Value,
+}
+
+/// The arguments of a resource as Rust code.
+#[derive(Debug, Clone)]
+pub struct Declaration {
+    /// Paths the expression names, to import (`cairn::aws::eks::NodeGroupArgs`).
+    pub uses: Vec<String>,
+    /// The argument struct's builder expression.
+    pub expression: String,
+    /// The inputs that expression declares: the request's, as the argument
+    /// struct holds them (what a program pasting the code will declare).
+    pub inputs: Value,
+}
+
 /// A provider of resource types. Every method must be safe to call concurrently.
 ///
 /// Deleting a resource that is already gone succeeds. `read` returns
@@ -234,4 +255,14 @@ pub trait Provider: Send + Sync {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     /// Deletes a resource and waits until it is gone.
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+    /// Writes the Rust code that declares a resource with these inputs.
+    /// Providers built on `cairn-provider-sdk` derive it from the argument
+    /// structs; others cannot write code.
+    async fn declaration(&self, req: DeclarationRequest) -> Result<Declaration, ProviderError> {
+        Err(ProviderError::invalid(format!(
+            "this provider cannot write Rust code for `{}`; declare the resource by hand, then adopt it with \
+             `up --import NAME=ID`",
+            req.urn.resource_type()
+        )))
+    }
 }

@@ -103,7 +103,11 @@ pub struct AutoName {
 /// `validate()` method) or `no_validate`, `warnings = PATH`, `raw_failures = PATH`
 /// and `deletes_first = PATH` (the trait's methods below). Field attributes:
 /// `#[args(replace)]` (a change replaces the resource) and `#[args(secret)]`.
-pub trait TypedArgs: serde::Serialize + serde::de::DeserializeOwned {
+///
+/// The derive also implements [`RustLiteral`](crate::rust_code::RustLiteral),
+/// writing the arguments as their builder chain (what `import` prints); the
+/// types of the fields must implement it too (`#[derive(RustLiteral)]`).
+pub trait TypedArgs: serde::Serialize + serde::de::DeserializeOwned + crate::rust_code::RustLiteral {
     /// The type's schema.
     const SCHEMA: &'static ResourceSchema;
 

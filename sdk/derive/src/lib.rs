@@ -9,12 +9,27 @@ use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Error, Expr, Fields, LitStr, Path, Type};
 
-/// Derives `cairn_core::schema::TypedArgs` (see its documentation).
+/// Derives `cairn_core::schema::TypedArgs` (see its documentation), and
+/// `cairn_core::rust_code::RustLiteral`, which writes the arguments as their
+/// builder chain.
 #[proc_macro_derive(TypedArgs, attributes(args))]
 pub fn derive_typed_args(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     expand(&input).unwrap_or_else(Error::into_compile_error).into()
 }
+
+/// Derives `cairn_core::rust_code::RustLiteral` for a type nested in
+/// resource arguments: a struct is written as its typed builder chain
+/// (`Name::builder().field(..).build()`, reading each field's `#[builder]`
+/// attribute), or as a struct literal with `#[rust_literal(fields)]`; an
+/// enum as its variant.
+#[proc_macro_derive(RustLiteral, attributes(rust_literal))]
+pub fn derive_rust_literal(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    rust_literal::expand(&input).unwrap_or_else(Error::into_compile_error).into()
+}
+
+mod rust_literal;
 
 /// The container attribute: `#[args(doc = "...", outputs = T, auto_name(...), ...)]`.
 #[derive(Default)]
@@ -233,7 +248,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         }
     });
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let literal = rust_literal::builder_impl(input, fields)?;
     Ok(quote! {
+        #literal
+
         impl #impl_generics cairn_core::schema::TypedArgs for #name #ty_generics #where_clause {
             const SCHEMA: &'static cairn_core::schema::ResourceSchema = &cairn_core::schema::ResourceSchema {
                 token: <<Self as cairn_core::ResourceArgs>::Resource as cairn_core::CustomResource>::TYPE,

@@ -1,8 +1,9 @@
 //! The gRPC client that makes a plugin process look like a [`Provider`].
 
 use cairn_core::{
-    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse, Provider,
-    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Value,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeclarationRequest, DeleteRequest,
+    DiffRequest, DiffResponse, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    Value,
 };
 use cairn_proto::convert::{diffs_from_wire, failures_from_wire, status_to_error, value_from_wire, wire};
 use cairn_proto::v1;
@@ -161,5 +162,15 @@ impl Provider for GrpcProvider {
             .await
             .map_err(err)?;
         Ok(())
+    }
+
+    async fn declaration(&self, req: DeclarationRequest) -> Result<Declaration, ProviderError> {
+        let r = self
+            .client()
+            .declare(v1::DeclareRequest { urn: req.urn.to_string(), inputs: wire(&req.inputs) })
+            .await
+            .map_err(err)?
+            .into_inner();
+        Ok(Declaration { uses: r.uses, expression: r.expression, inputs: value_from_wire(r.inputs.as_ref()) })
     }
 }

@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use cairn_core::{CheckRequest, CreateRequest, DeleteRequest, DiffRequest, Provider, ReadRequest, UpdateRequest, Urn};
+use cairn_core::{
+    CheckRequest, CreateRequest, DeclarationRequest, DeleteRequest, DiffRequest, Provider, ReadRequest, UpdateRequest,
+    Urn,
+};
 use cairn_proto::PROTOCOL_VERSION;
 use cairn_proto::convert::{diffs_to_wire, error_to_status, failures_to_wire, value_from_wire, wire};
 use cairn_proto::v1;
@@ -220,5 +223,15 @@ impl ResourceProvider for Adapter {
             .await
             .map_err(error_to_status)?;
         Ok(Response::new(v1::DeleteResponse {}))
+    }
+
+    async fn declare(&self, req: Request<v1::DeclareRequest>) -> Result<Response<v1::DeclareResponse>, Status> {
+        let req = req.into_inner();
+        let d = self
+            .0
+            .declaration(DeclarationRequest { urn: urn(&req.urn)?, inputs: value_from_wire(req.inputs.as_ref()) })
+            .await
+            .map_err(error_to_status)?;
+        Ok(Response::new(v1::DeclareResponse { uses: d.uses, expression: d.expression, inputs: wire(&d.inputs) }))
     }
 }

@@ -3,8 +3,8 @@
 
 use cairn_core::schema::ResourceSchema;
 use cairn_core::{
-    CheckRequest, CheckResponse, CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
-    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn,
+    CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeleteRequest, DiffRequest, DiffResponse,
+    ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, Urn, Value,
 };
 
 /// One resource type of a provider whose calls take a context `C` (the
@@ -18,6 +18,8 @@ pub trait ResourceHandler<C: Sync>: Send + Sync {
     fn check(&self, req: CheckRequest) -> CheckResponse;
     /// Diff (see [`crate::diff()`]).
     fn diff(&self, req: &DiffRequest) -> DiffResponse;
+    /// The Rust code declaring the resource (see [`crate::declaration()`]).
+    fn declaration(&self, inputs: &Value) -> Result<Declaration, ProviderError>;
     /// Creates the resource.
     async fn create(&self, c: &C, req: CreateRequest) -> Result<CreateResponse, ProviderError>;
     /// Reads the live resource; `None` when it no longer exists.
@@ -72,6 +74,12 @@ macro_rules! resource_handlers {
                 }
                 fn diff(&self, req: &cairn_core::DiffRequest) -> cairn_core::DiffResponse {
                     $crate::diff::<$args>(&req.olds, &req.news)
+                }
+                fn declaration(
+                    &self,
+                    inputs: &cairn_core::Value,
+                ) -> Result<cairn_core::Declaration, cairn_core::ProviderError> {
+                    $crate::declaration::<$args>(inputs)
                 }
                 async fn create(
                     &self,

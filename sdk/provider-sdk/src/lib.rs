@@ -22,7 +22,9 @@ pub mod typed;
 pub use check::{check, check_structure, fill_auto_name};
 pub use diff::{diff, diff_schema};
 pub use dispatch::{ResourceHandler, find_handler};
-pub use typed::{TypedArgs, args, input_str, known, live_inputs, physical_name, read_id, recorded, to_value};
+pub use typed::{
+    TypedArgs, args, declaration, input_str, known, live_inputs, physical_name, read_id, recorded, to_value,
+};
 
 #[doc(hidden)]
 pub use async_trait::async_trait;

@@ -2,8 +2,9 @@
 //! `cairn-core`, beside the schema, so the crate holding the argument structs
 //! implements it) that every type's calls use.
 
+use cairn_core::rust_code::{Form, RustWriter};
 use cairn_core::value::DEFAULTS_KEY;
-use cairn_core::{Input, ProviderError, ReadRequest, Value};
+use cairn_core::{Declaration, Input, ProviderError, ReadRequest, Value};
 use serde::Serialize;
 
 pub use cairn_core::schema::TypedArgs;
@@ -59,6 +60,35 @@ pub fn live_inputs<A: TypedArgs>(live: &A, recorded: &Value) -> Result<Value, Pr
         map.insert(DEFAULTS_KEY.to_owned(), defaults.clone());
     }
     Ok(inputs)
+}
+
+/// The Rust code declaring a resource of type `A` with `inputs`: the
+/// builder expression of its arguments, with the properties Cairn filled
+/// (`$cairn.defaults`, such as a generated name) left out, so the code
+/// declares what a program would write.
+pub fn declaration<A: TypedArgs>(inputs: &Value) -> Result<Declaration, ProviderError> {
+    let defaults = cairn_core::schema::defaults_of(inputs);
+    let written = match inputs {
+        Value::Map(map) => Value::Map(
+            map.iter()
+                .filter(|(k, _)| !k.starts_with("$cairn.") && !defaults.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    if written.contains_secret() {
+        return Err(ProviderError::invalid(format!(
+            "a `{}` holding a secret cannot be written as code without showing it: declare it by hand, reading the \
+             secret from the stack's config (`config set --secret`), then adopt it with `up --import NAME=ID`",
+            A::SCHEMA.token
+        )));
+    }
+    let typed: A = args(&written)?;
+    let mut w = RustWriter::new();
+    typed.write_rust(&mut w, Form::Exact);
+    let code = w.finish();
+    Ok(Declaration { uses: code.uses, expression: code.expression, inputs: to_value(&typed)? })
 }
 
 /// Serializes outputs (or anything else) to a [`Value`].

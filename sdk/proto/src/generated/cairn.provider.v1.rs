@@ -185,6 +185,26 @@ pub struct DeleteRequest {
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteResponse {}
+/// The Rust code declaring a resource with these inputs (what `import` prints).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DeclareRequest {
+    #[prost(string, tag = "1")]
+    pub urn: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub inputs: ::core::option::Option<Value>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DeclareResponse {
+    /// Paths the expression names, to import.
+    #[prost(string, repeated, tag = "1")]
+    pub uses: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The argument struct's builder expression.
+    #[prost(string, tag = "2")]
+    pub expression: ::prost::alloc::string::String,
+    /// The inputs the expression declares.
+    #[prost(message, optional, tag = "3")]
+    pub inputs: ::core::option::Option<Value>,
+}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OpenStoreRequest {
     /// The backend URL, e.g. s3://bucket/prefix.
@@ -588,6 +608,32 @@ pub mod resource_provider_client {
                 .insert(GrpcMethod::new("cairn.provider.v1.ResourceProvider", "Delete"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn declare(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeclareRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeclareResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/cairn.provider.v1.ResourceProvider/Declare",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("cairn.provider.v1.ResourceProvider", "Declare"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -634,6 +680,10 @@ pub mod resource_provider_server {
             &self,
             request: tonic::Request<super::DeleteRequest>,
         ) -> std::result::Result<tonic::Response<super::DeleteResponse>, tonic::Status>;
+        async fn declare(
+            &self,
+            request: tonic::Request<super::DeclareRequest>,
+        ) -> std::result::Result<tonic::Response<super::DeclareResponse>, tonic::Status>;
     }
     /// Errors travel as gRPC statuses: INVALID_ARGUMENT, NOT_FOUND,
     /// PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL.
@@ -1010,6 +1060,51 @@ pub mod resource_provider_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = DeleteSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/cairn.provider.v1.ResourceProvider/Declare" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeclareSvc<T: ResourceProvider>(pub Arc<T>);
+                    impl<
+                        T: ResourceProvider,
+                    > tonic::server::UnaryService<super::DeclareRequest>
+                    for DeclareSvc<T> {
+                        type Response = super::DeclareResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeclareRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ResourceProvider>::declare(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeclareSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
