@@ -256,25 +256,11 @@ impl Imports {
             let Some((name, id)) = spec.split_once('=').filter(|(n, i)| !n.is_empty() && !i.is_empty()) else {
                 bail!("--import `{spec}`: write it as NAME=ID (the resource's name or URN, then its provider ID)");
             };
-            let found: Vec<usize> = declared
-                .resources
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.kind == ResourceKind::Custom && (r.urn.name() == name || r.urn.as_str() == name))
-                .map(|(i, _)| i)
-                .collect();
-            match found.as_slice() {
-                [i] => declared.resources[*i].import = Some(id.to_owned()),
-                [] => bail!(
-                    "--import `{spec}`: the program declares no resource named `{name}`; use a name or URN that \
-                     `preview` lists"
-                ),
-                many => bail!(
-                    "--import `{spec}`: `{name}` names {} resources; use one's URN instead: {}",
-                    many.len(),
-                    many.iter().map(|i| declared.resources[*i].urn.to_string()).collect::<Vec<_>>().join(", ")
-                ),
-            }
+            // Only a custom resource can be adopted: a component exists only in the state.
+            let custom = declared.resources.iter().filter(|r| r.kind == ResourceKind::Custom).map(|r| &r.urn);
+            let urn = resolve_name("--import", name, custom)?;
+            let resource = declared.resources.iter_mut().find(|r| r.urn == urn).expect("resolved among these");
+            resource.import = Some(id.to_owned());
         }
         Ok(())
     }
