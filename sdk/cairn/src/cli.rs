@@ -28,6 +28,7 @@ use crate::progress::Progress;
 use crate::references::StoreOutputs;
 use crate::render;
 use crate::saved_plan::{PlanFile, SavedPlanGate};
+use cairn_policy::StackInfo;
 
 #[derive(Debug, Parser)]
 #[command(about = "Preview, apply or destroy this program's infrastructure", version)]
@@ -645,10 +646,24 @@ impl Session {
                 path.display()
             );
         }
+        let policy = self.governance()?.evaluate(&plan);
         if self.json {
-            self.print_json(&render::plan_json(&plan, self.stack.as_str(), self.project.as_str()))?;
+            let mut doc = render::plan_json(&plan, self.stack.as_str(), self.project.as_str());
+            doc["policy"] = render::policy_json(&policy);
+            self.print_json(&doc)?;
         } else if exit.markdown {
             print!("{}", render::plan_markdown(&plan, self.stack.as_str(), self.project.as_str()));
+            print!("{}", render::policy_markdown(&policy));
+        } else {
+            eprint!("{}", render::policy_text(&policy));
+        }
+        if !policy.passes() {
+            bail!(
+                "{} mandatory policy violation(s): `up` would refuse this plan; fix them, or record an exception \
+                 ([[policy.exception]] in {})",
+                policy.blocking().count(),
+                self.config.path.display()
+            );
         }
         let changes = !plan.changes_nothing();
         if exit.expect_no_changes && changes {
@@ -721,8 +736,9 @@ impl Session {
         let selection = Selection { targets: targets.collect(), ..Selection::default() };
         let options = RunOptions { plan: PlanOptions { refresh: false, selection }, ..RunOptions::default() };
         let ask = Ask { yes, json: self.json, expect_no_changes: false };
+        let governed = Governed { inner: &ask, governance: self.governance()? };
         let progress = self.progress();
-        let run = self.runner(&progress).up(&declared, &options, &ask).await?;
+        let run = self.runner(&progress).up(&declared, &options, &governed).await?;
         let (stack, project) = (self.stack.as_str(), self.project.as_str());
         let report = match &run.outcome {
             RunOutcome::Applied(report) if !report.failed() => report,
@@ -744,6 +760,22 @@ impl Session {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+
+    /// The stack's policies: the built-in pack at the levels its `[policy]`
+    /// sets, or warnings only when it has none.
+    fn governance(&self) -> anyhow::Result<Governance> {
+        let config = self.config.policy.clone().unwrap_or_default();
+        let policies =
+            cairn_policy::PolicySet::new(cairn_policy::ai_pack::policies(), config, self.config.policy.is_none())
+                .map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
+        let stack = StackInfo {
+            project: self.project.to_string(),
+            stack: self.stack.to_string(),
+            config: self.config.config.plain_values(),
+            tags: self.config.config.tags().clone(),
+        };
+        Ok(Governance { policies, stack, json: self.json })
     }
 
     /// `graph`: the declared resources and their dependencies, as DOT on stdout.
@@ -869,7 +901,8 @@ impl Session {
 
     async fn up(&self, declared: &DeclaredStack, ask: Ask, options: &RunOptions) -> anyhow::Result<ExitCode> {
         let progress = self.progress();
-        let report = self.runner(&progress).up(declared, options, &ask).await?;
+        let governed = Governed { inner: &ask, governance: self.governance()? };
+        let report = self.runner(&progress).up(declared, options, &governed).await?;
         self.report(&report)
     }
 
@@ -891,8 +924,9 @@ impl Session {
         let plan = PlanOptions { refresh: file.refresh, selection: file.targeting.selection() };
         let options = RunOptions { plan, ..RunOptions::parallelism(parallel) };
         let gate = SavedPlanGate { file, path: path.to_owned(), providers: &self.providers };
+        let governed = Governed { inner: &gate, governance: self.governance()? };
         let progress = self.progress();
-        let report = self.runner(&progress).up(&declared, &options, &gate).await?;
+        let report = self.runner(&progress).up(&declared, &options, &governed).await?;
         self.report(&report)
     }
 
@@ -1120,6 +1154,60 @@ struct Ask {
     yes: bool,
     json: bool,
     expect_no_changes: bool,
+}
+
+/// The stack's policies with what they read of it.
+struct Governance {
+    policies: cairn_policy::PolicySet,
+    stack: StackInfo,
+    json: bool,
+}
+
+impl Governance {
+    fn evaluate(&self, plan: &Plan) -> cairn_policy::PolicyReport {
+        self.policies.evaluate(&cairn_policy::PlanDocument::new(plan, self.stack.clone()))
+    }
+}
+
+/// A confirmation that first checks the plan against the stack's policies:
+/// a mandatory violation refuses the run before anything is written.
+struct Governed<'a, C: Confirm> {
+    inner: &'a C,
+    governance: Governance,
+}
+
+impl<C: Confirm> Confirm for Governed<'_, C> {
+    fn gate(&self, command: RunCommand, plan: &Plan) -> Result<(), Refusal> {
+        if command != RunCommand::Destroy {
+            let report = self.governance.evaluate(plan);
+            if !self.governance.json {
+                eprint!("{}", render::policy_text(&report));
+            }
+            if !report.passes() {
+                let listed: Vec<String> = report
+                    .blocking()
+                    .map(|v| {
+                        let at = if v.finding.property.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}", v.finding.property)
+                        };
+                        format!("  {} — {}{at}: {} (fix: {})", v.policy, v.urn, v.finding.message, v.finding.fix)
+                    })
+                    .collect();
+                return Err(Refusal(format!(
+                    "{} mandatory policy violation(s); nothing was applied:\n{}",
+                    listed.len(),
+                    listed.join("\n")
+                )));
+            }
+        }
+        self.inner.gate(command, plan)
+    }
+
+    fn confirm(&self, command: RunCommand, plan: &Plan) -> Result<bool, Refusal> {
+        self.inner.confirm(command, plan)
+    }
 }
 
 impl Confirm for Ask {

@@ -22,6 +22,10 @@
 //! # Values the program reads with ctx.config().require::<T>("key").
 //! [config]
 //! cluster_name = "ai-dev"
+//!
+//! # Enforce the policies (without this table they only warn); see docs/policy.md.
+//! [policy.levels]
+//! "ai/naming" = "mandatory"
 //! ```
 
 use std::collections::BTreeMap;
@@ -49,6 +53,8 @@ struct File {
     /// The stack's cost-allocation tags, which components put on everything.
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    /// Policy levels, settings and exceptions; without it, policies only warn.
+    policy: Option<toml::Table>,
 }
 
 /// How a stack seals its secrets (`secrets = "…"`).
@@ -79,6 +85,8 @@ pub struct StackConfig {
     pub config: Config,
     /// Sealed config values (`key = { secret = "cairn:…" }`), by key.
     pub sealed: BTreeMap<String, String>,
+    /// The `[policy]` table: `None` when the file has none (every policy then only warns).
+    pub policy: Option<cairn_policy::PolicyConfig>,
 }
 
 impl StackConfig {
@@ -190,7 +198,19 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
             path.display()
         ),
     };
+    let policy = match file.policy {
+        None => None,
+        Some(table) => Some(table.try_into::<cairn_policy::PolicyConfig>().map_err(|e| {
+            anyhow::anyhow!(
+                "{}: [policy] is not valid: {}; it takes `levels` (policy = \"advisory\" | \"mandatory\" | \
+                 \"disabled\"), `settings` and `[[policy.exception]]` (policy, resource, reason), see docs/policy.md",
+                path.display(),
+                e.to_string().trim_end()
+            )
+        })?),
+    };
     Ok(StackConfig {
+        policy,
         secrets,
         project_dir: dir.to_owned(),
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),

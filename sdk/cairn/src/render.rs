@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
 use cairn_engine::{ApplyReport, Drift, DriftKind, Op, Plan, Status, Step};
+use cairn_policy::{Level, PolicyReport};
 use console::Style;
 use serde_json::json;
 
@@ -294,6 +295,85 @@ pub fn plan_json(plan: &Plan, stack: &str, project: &str) -> serde_json::Value {
         j["drift"] = drift_json(plan);
     }
     j
+}
+
+/// What the policies found, for people: a summary line, then each
+/// violation with its level, policy, resource, property and fix (waived
+/// ones with their exception's reason). Empty when nothing was found.
+pub fn policy_text(report: &PolicyReport) -> String {
+    if report.violations.is_empty() {
+        return String::new();
+    }
+    let mandatory = report.blocking().count();
+    let waived = report.violations.iter().filter(|v| v.waived.is_some()).count();
+    let advisory = report.violations.len() - mandatory - waived;
+    let mut out = format!(
+        "Policies: {} checked on {} resources: {mandatory} mandatory, {advisory} advisory{}\n",
+        report.policies,
+        report.resources,
+        if waived > 0 { format!(", {waived} waived") } else { String::new() }
+    );
+    for v in &report.violations {
+        let (mark, level) = match (&v.waived, v.level) {
+            (Some(_), _) => ("~", "waived"),
+            (None, Level::Mandatory) => ("✗", "mandatory"),
+            (None, _) => ("!", "advisory"),
+        };
+        let property = if v.finding.property.is_empty() { String::new() } else { format!(" {}", v.finding.property) };
+        let _ = writeln!(out, "  {mark} {level} {} — {}{property}: {}", v.policy, v.urn, v.finding.message);
+        match &v.waived {
+            Some(reason) => {
+                let _ = writeln!(out, "      exception: {reason}");
+            }
+            None => {
+                let _ = writeln!(out, "      fix: {}", v.finding.fix);
+            }
+        }
+    }
+    out
+}
+
+/// What the policies found, for machines (the `policy` field of `preview --json`).
+pub fn policy_json(report: &PolicyReport) -> serde_json::Value {
+    json!({
+        "passed": report.passes(),
+        "policies": report.policies,
+        "resources": report.resources,
+        "violations": report.violations.iter().map(|v| json!({
+            "policy": v.policy,
+            "level": v.level.word(),
+            "urn": v.urn,
+            "property": v.finding.property,
+            "message": v.finding.message,
+            "fix": v.finding.fix,
+            "waived": v.waived,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// What the policies found, as a Markdown block for a pull-request comment.
+pub fn policy_markdown(report: &PolicyReport) -> String {
+    if report.violations.is_empty() {
+        return format!("\n**Policies**: {} checked, no violations.\n", report.policies);
+    }
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut out = String::from(
+        "\n#### Policy violations\n\n| Level | Policy | Resource | Property | Finding | Fix |\n|---|---|---|---|---|---|\n",
+    );
+    for v in &report.violations {
+        let level = if v.waived.is_some() { "waived" } else { v.level.word() };
+        let fix = v.waived.as_ref().map_or_else(|| v.finding.fix.clone(), |r| format!("exception: {r}"));
+        let _ = writeln!(
+            out,
+            "| {level} | `{}` | `{}` | `{}` | {} | {} |",
+            v.policy,
+            v.urn,
+            v.finding.property,
+            cell(&v.finding.message),
+            cell(&fix)
+        );
+    }
+    out
 }
 
 /// One drifted property: where, and its value in the state, in the cloud and in the program.

@@ -280,3 +280,70 @@ fn unchanged_resources_are_counted_not_listed_unless_asked() {
     let all = render::plan_text(&plan, "dev", "ai", "Preview", true);
     assert!(all.contains("aws:sqs:Queue quiet-queue") && !all.contains("not shown"), "{all}");
 }
+
+/// A bad program's plan: an on-demand training pool of 40 GPU nodes with no
+/// tags, a public bucket (waived by an exception), and a wildcard role.
+fn bad_plan() -> Plan {
+    let pool = urn("cairn:ai:TrainingPipeline$aws:eks:NodeGroup", "train-nodes");
+    let bucket = urn("aws:s3:Bucket", "site");
+    let role = urn("aws:iam:Role", "Admin");
+    let node_group = json_of(
+        cairn_aws::NodeGroupArgs::builder()
+            .cluster_name("ai-dev")
+            .node_role_arn("arn:aws:iam::123456789012:role/nodes")
+            .subnet_ids(vec!["subnet-a"])
+            .instance_types(["p5.48xlarge"])
+            .ami_type(cairn_aws::AmiType::Al2023X86_64Nvidia)
+            .scaling(cairn_aws::ScalingConfig { min_size: 0, max_size: 40, desired_size: 0 })
+            .build(),
+    );
+    let open = cairn_aws::PublicAccessBlock::builder().block_public_policy(false).build();
+    let site = json_of(
+        cairn_aws::BucketArgs::builder()
+            .public_access_block(open)
+            .tags([("team", "web"), ("cost-center", "1"), ("environment", "dev")])
+            .build(),
+    );
+    let admin = json_of(
+        cairn_aws::RoleArgs::builder()
+            .assume_role_policy(cairn_aws::PolicyDocument::assume_role_for_service("ec2.amazonaws.com"))
+            .inline_policies([(
+                "all",
+                cairn_aws::PolicyDocument::builder().statement(vec![cairn_aws::Statement::allow(["*"], ["*"])]).build(),
+            )])
+            .tags([("team", "web"), ("cost-center", "1"), ("environment", "dev")])
+            .build(),
+    );
+    Plan {
+        base_serial: 3,
+        lineage: "l".into(),
+        steps: vec![
+            step(&pool, Op::Create, None, Some(node_group), None),
+            step(&bucket, Op::Create, None, Some(site), None),
+            step(&role, Op::Create, None, Some(admin), None),
+        ],
+        outputs: Default::default(),
+        component_outputs: Default::default(),
+        refresh: None,
+        moves: vec![],
+    }
+}
+
+fn json_of<T: serde::Serialize>(args: T) -> serde_json::Value {
+    serde_json::to_value(args).unwrap()
+}
+
+#[test]
+fn policy_violations_in_text_json_and_markdown() {
+    let config: cairn_policy::PolicyConfig = toml::from_str(
+        "[[exception]]\npolicy = \"ai/s3-public-access-block\"\nresource = \"site\"\nreason = \"static website, SEC-7\"\n",
+    )
+    .unwrap();
+    let set = cairn_policy::PolicySet::new(cairn_policy::ai_pack::policies(), config, false).unwrap();
+    let stack = cairn_policy::StackInfo { project: "ai".into(), stack: "dev".into(), ..Default::default() };
+    let report = set.evaluate(&cairn_policy::PlanDocument::new(&bad_plan(), stack));
+    assert!(!report.passes());
+    insta::assert_snapshot!("policy_text", render::policy_text(&report));
+    insta::assert_snapshot!("policy_markdown", render::policy_markdown(&report));
+    insta::assert_json_snapshot!("policy_json", render::policy_json(&report));
+}

@@ -96,6 +96,11 @@ impl Config {
         self
     }
 
+    /// The plain (not secret) values, by key: what policies see of the config.
+    pub fn plain_values(&self) -> BTreeMap<String, serde_json::Value> {
+        self.values.iter().filter(|(k, _)| !self.secret.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     /// The stack's tags (the `[tags]` table of its file).
     pub fn tags(&self) -> &BTreeMap<String, String> {
         &self.tags

@@ -55,18 +55,25 @@ impl Policy for RequiredTags {
             return Vec::new();
         }
         let tags = r.new.get("tags");
-        ctx.settings
+        let missing: Vec<&str> = ctx
+            .settings
             .required_tags
             .iter()
+            .map(String::as_str)
             .filter(|tag| tags.and_then(|t| t.get(tag)).is_none_or(|v| v.as_str() == Some("")))
-            .map(|tag| {
-                Finding::new(
-                    format!("tags.{tag}"),
-                    format!("has no `{tag}` tag"),
-                    format!("set `{tag}` under [tags] in the stack's config (components put the stack's tags on everything), or in the resource's tags"),
-                )
-            })
-            .collect()
+            .collect();
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        let list = missing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+        vec![Finding::new(
+            "tags",
+            format!("has no {list} tag{}", if missing.len() == 1 { "" } else { "s" }),
+            format!(
+                "set {list} under [tags] in the stack's config (components put the stack's tags on everything), or in \
+                 the resource's tags"
+            ),
+        )]
     }
 }
 
@@ -508,7 +515,10 @@ mod tests {
             None,
             &cairn_aws::QueueArgs::builder().tags(tags(&[("team", "ml")])).build(),
         );
-        assert_eq!(findings("ai/required-tags", &bare, "dev"), ["tags.cost-center", "tags.environment"]);
+        assert_eq!(findings("ai/required-tags", &bare, "dev"), ["tags"]);
+        let all = policies();
+        let p = all.iter().find(|p| p.id() == "ai/required-tags").unwrap();
+        assert_eq!(p.check(&bare, &ctx("dev"))[0].message, "has no `cost-center`, `environment` tags");
         // A type without tags is not asked for them.
         let untaggable = resource("aws:iam:RolePolicyAttachment", "a", None, &serde_json::json!({}));
         assert!(findings("ai/required-tags", &untaggable, "dev").is_empty());
