@@ -21,6 +21,7 @@ mod network;
 mod outside_repo;
 mod platform;
 mod plugin;
+mod policy;
 mod postgres_backend;
 mod provider_config;
 mod random_provider;

@@ -96,7 +96,7 @@ impl Policy for GpuInstanceTypes {
         ng.instance_types
             .iter()
             .enumerate()
-            .filter(|(_, t)| is_gpu_instance(t) && !allowed.contains(t))
+            .filter(|(_, t)| is_gpu_instance(t) && !ctx.settings.gpu_allowed(t))
             .map(|(i, t)| {
                 Finding::new(
                     format!("instance_types[{i}]"),

@@ -101,32 +101,27 @@ pub struct PolicyContext {
 pub struct Settings {
     /// Tags every taggable resource carries.
     pub required_tags: Vec<String>,
-    /// The GPU instance types node groups may use.
+    /// The GPU instance types node groups may use: exact types (`p5.48xlarge`)
+    /// or whole families (`g5.*`).
     pub allowed_gpu_instance_types: Vec<String>,
     /// The most nodes one node group may grow to (its `scaling.max_size`).
     pub max_nodes_per_group: i32,
+}
+
+impl Settings {
+    /// True when the allow-list has `instance_type`, or its family as `family.*`.
+    pub fn gpu_allowed(&self, instance_type: &str) -> bool {
+        let family = instance_type.split_once('.').map_or(instance_type, |(f, _)| f);
+        self.allowed_gpu_instance_types.iter().any(|a| a == instance_type || a.strip_suffix(".*") == Some(family))
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             required_tags: ["team", "cost-center", "environment"].map(str::to_owned).to_vec(),
-            allowed_gpu_instance_types: [
-                "g4dn.xlarge",
-                "g4dn.2xlarge",
-                "g5.xlarge",
-                "g5.2xlarge",
-                "g5.4xlarge",
-                "g5.12xlarge",
-                "g6.xlarge",
-                "g6.2xlarge",
-                "g6e.xlarge",
-                "g6e.2xlarge",
-                "p4d.24xlarge",
-                "p5.48xlarge",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            // The p families (A100, H100: tens of dollars an hour per node) are raised deliberately.
+            allowed_gpu_instance_types: ["g4dn.*", "g5.*", "g6.*", "g6e.*"].map(str::to_owned).to_vec(),
             max_nodes_per_group: 16,
         }
     }
