@@ -73,3 +73,43 @@ async fn a_bad_program_is_refused_with_one_message_per_violation_and_nothing_is_
     let bad = p.run(&["preview", "--stack", "dev"]);
     assert!(bad.stderr.contains("[policy] is not valid") && bad.stderr.contains("level"), "{}", bad.stderr);
 }
+
+/// The example's Rego policy, alone (no built-in pack), blocks the bad
+/// program's on-demand GPU node group in dev: nothing is created.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_example_rego_policy_blocks_an_up_and_nothing_is_created() {
+    let rego = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("examples/ai-platform/policies/gpu_spot_outside_prod.rego");
+    let bucket = unique("rego-site");
+    let p = Project::new("bad-program");
+    let policy = format!("[policy]\npacks = []\n[[policy.rego]]\nfile = {:?}\n", rego.display().to_string());
+    p.write_config("dev", &config(&bucket, &policy));
+
+    let up = p.run(&["up", "--yes", "--stack", "dev"]);
+    assert_eq!(up.code, 1, "{}", up.stderr);
+    let expected = "acme.gpu_spot_outside_prod — urn:cairn:dev::bad-program::aws:eks:NodeGroup::train-nodes capacity_type: \
+                    GPU nodes (p4d.24xlarge) on ON_DEMAND capacity outside prod";
+    assert!(up.stderr.contains(expected), "{}", up.stderr);
+    assert!(up.stderr.contains("1 mandatory policy violation(s); nothing was applied"), "{}", up.stderr);
+    assert!(!up.stderr.contains("ai/"), "the built-in pack is off: {}", up.stderr);
+    let state = p.run(&["state", "export", "--stack", "dev"]).ok().json();
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(0), "{state:#}");
+    cairn_tests::assert_gone(cairn_tests::s3().await.head_bucket().bucket(&bucket).send().await, "the bucket");
+
+    // The same program in prod passes the Rego policy.
+    p.write_config("prod", &config(&bucket, &policy));
+    let preview = p.run(&["preview", "--json", "--stack", "prod"]).ok();
+    assert_eq!(preview.json()["policy"]["violations"], serde_json::json!([]));
+
+    // A Rego file that does not parse is refused, naming it.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.rego");
+    std::fs::write(&broken, "package acme.broken\ndeny contains if {\n").unwrap();
+    let policy = format!("[policy]\n[[policy.rego]]\nfile = {:?}\n", broken.display().to_string());
+    p.write_config("dev", &config(&bucket, &policy));
+    let bad = p.run(&["preview", "--stack", "dev"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("broken.rego does not parse"), "{}", bad.stderr);
+}

@@ -646,7 +646,7 @@ impl Session {
                 path.display()
             );
         }
-        let policy = self.governance()?.evaluate(&plan);
+        let policy = self.governance()?.evaluate(&plan).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
         if self.json {
             let mut doc = render::plan_json(&plan, self.stack.as_str(), self.project.as_str());
             doc["policy"] = render::policy_json(&policy);
@@ -762,12 +762,13 @@ impl Session {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// The stack's policies: the built-in pack at the levels its `[policy]`
-    /// sets, or warnings only when it has none.
+    /// The stack's policies: the built-in packs and Rego files its `[policy]`
+    /// names, at the levels it sets; or the built-in pack as warnings only
+    /// when it has no `[policy]`.
     fn governance(&self) -> anyhow::Result<Governance> {
         let config = self.config.policy.clone().unwrap_or_default();
         let policies =
-            cairn_policy::PolicySet::new(cairn_policy::ai_pack::policies(), config, self.config.policy.is_none())
+            cairn_policy::PolicySet::for_stack(config, self.config.policy.is_none(), &self.config.project_dir)
                 .map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
         let stack = StackInfo {
             project: self.project.to_string(),
@@ -1164,7 +1165,7 @@ struct Governance {
 }
 
 impl Governance {
-    fn evaluate(&self, plan: &Plan) -> cairn_policy::PolicyReport {
+    fn evaluate(&self, plan: &Plan) -> Result<cairn_policy::PolicyReport, cairn_policy::PolicyError> {
         self.policies.evaluate(&cairn_policy::PlanDocument::new(plan, self.stack.clone()))
     }
 }
@@ -1179,7 +1180,7 @@ struct Governed<'a, C: Confirm> {
 impl<C: Confirm> Confirm for Governed<'_, C> {
     fn gate(&self, command: RunCommand, plan: &Plan) -> Result<(), Refusal> {
         if command != RunCommand::Destroy {
-            let report = self.governance.evaluate(plan);
+            let report = self.governance.evaluate(plan).map_err(|e| Refusal(format!("{e}; nothing was applied")))?;
             if !self.governance.json {
                 eprint!("{}", render::policy_text(&report));
             }

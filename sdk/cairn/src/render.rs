@@ -339,13 +339,15 @@ pub fn policy_json(report: &PolicyReport) -> serde_json::Value {
         "passed": report.passes(),
         "policies": report.policies,
         "resources": report.resources,
+        // Keys in sorted order, so the document reads the same whether or not
+        // serde_json keeps insertion order.
         "violations": report.violations.iter().map(|v| json!({
-            "policy": v.policy,
-            "level": v.level.word(),
-            "urn": v.urn,
-            "property": v.finding.property,
-            "message": v.finding.message,
             "fix": v.finding.fix,
+            "level": v.level.word(),
+            "message": v.finding.message,
+            "policy": v.policy,
+            "property": v.finding.property,
+            "urn": v.urn,
             "waived": v.waived,
         })).collect::<Vec<_>>(),
     })

@@ -341,7 +341,7 @@ fn policy_violations_in_text_json_and_markdown() {
     .unwrap();
     let set = cairn_policy::PolicySet::new(cairn_policy::ai_pack::policies(), config, false).unwrap();
     let stack = cairn_policy::StackInfo { project: "ai".into(), stack: "dev".into(), ..Default::default() };
-    let report = set.evaluate(&cairn_policy::PlanDocument::new(&bad_plan(), stack));
+    let report = set.evaluate(&cairn_policy::PlanDocument::new(&bad_plan(), stack)).unwrap();
     assert!(!report.passes());
     insta::assert_snapshot!("policy_text", render::policy_text(&report));
     insta::assert_snapshot!("policy_markdown", render::policy_markdown(&report));

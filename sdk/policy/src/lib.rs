@@ -16,9 +16,10 @@
 pub mod ai_pack;
 pub mod document;
 pub mod policy;
+pub mod rego;
 
 pub use document::{DOCUMENT_VERSION, PlanDocument, ResourceDoc, StackInfo};
 pub use policy::{
-    Exception, Finding, Level, Policy, PolicyConfig, PolicyContext, PolicyReport, PolicySet, Settings, UnknownPolicy,
+    Exception, Finding, Level, Policy, PolicyConfig, PolicyContext, PolicyError, PolicyReport, PolicySet, Settings,
     Violation,
 };

@@ -2,10 +2,12 @@
 //! them over a plan document.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::document::{PlanDocument, ResourceDoc, StackInfo};
+use crate::rego::{RegoError, RegoPolicy, RegoSource};
 
 /// How a policy's violations are enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -143,6 +145,11 @@ pub struct Exception {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
+    /// The built-in packs that apply (default: `["ai"]`; `[]` for none).
+    pub packs: Option<Vec<String>>,
+    /// Policies written in Rego (`[[policy.rego]]`: `file`, `level`).
+    #[serde(default)]
+    pub rego: Vec<RegoSource>,
     /// Levels by policy ID, overriding the defaults.
     #[serde(default)]
     pub levels: BTreeMap<String, Level>,
@@ -195,37 +202,69 @@ impl PolicyReport {
 /// The policies a stack runs, with its configuration.
 pub struct PolicySet {
     policies: Vec<Box<dyn Policy>>,
+    rego: Vec<RegoPolicy>,
     config: PolicyConfig,
     /// Every policy is advisory (a stack without `[policy]`: warnings only).
     advisory_only: bool,
 }
 
-/// A configuration naming a policy no pack has.
+/// A policy configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("[policy] names `{policy}`, which is no policy here; known policies: {known}")]
-pub struct UnknownPolicy {
-    /// The name given.
-    pub policy: String,
-    /// The IDs known.
-    pub known: String,
+pub enum PolicyError {
+    /// A level or exception names no policy.
+    #[error("[policy] names `{policy}`, which is no policy here; known policies: {known}")]
+    UnknownPolicy {
+        /// The name given.
+        policy: String,
+        /// The IDs known.
+        known: String,
+    },
+    /// `packs` names no built-in pack.
+    #[error("[policy] packs names `{pack}`, which is no built-in pack; the built-in packs: ai")]
+    UnknownPack {
+        /// The name given.
+        pack: String,
+    },
+    /// A Rego policy cannot be read, parsed or evaluated.
+    #[error(transparent)]
+    Rego(#[from] RegoError),
 }
 
 impl PolicySet {
     /// `policies` as `config` sets them. With `advisory_only`, every violation is a warning.
-    pub fn new(
-        policies: Vec<Box<dyn Policy>>,
-        config: PolicyConfig,
-        advisory_only: bool,
-    ) -> Result<Self, UnknownPolicy> {
-        let known = |id: &str| policies.iter().any(|p| p.id() == id);
-        let named = config.levels.keys().chain(config.exceptions.iter().map(|e| &e.policy));
-        for id in named {
-            if !known(id) {
-                let known: Vec<&str> = policies.iter().map(|p| p.id()).collect();
-                return Err(UnknownPolicy { policy: id.clone(), known: known.join(", ") });
+    pub fn new(policies: Vec<Box<dyn Policy>>, config: PolicyConfig, advisory_only: bool) -> Result<Self, PolicyError> {
+        let set = Self { policies, rego: Vec::new(), config, advisory_only };
+        set.check_names()?;
+        Ok(set)
+    }
+
+    /// A stack's policies: the built-in packs its config names (all of them by
+    /// default) and its Rego files, read relative to `base` (the config's directory).
+    pub fn for_stack(config: PolicyConfig, advisory_only: bool, base: &Path) -> Result<Self, PolicyError> {
+        let mut policies = Vec::new();
+        for pack in config.packs.clone().unwrap_or_else(|| vec!["ai".to_owned()]) {
+            match pack.as_str() {
+                "ai" => policies.extend(crate::ai_pack::policies()),
+                _ => return Err(PolicyError::UnknownPack { pack }),
             }
         }
-        Ok(Self { policies, config, advisory_only })
+        let rego = config.rego.iter().map(|source| RegoPolicy::load(source, base)).collect::<Result<_, _>>()?;
+        let set = Self { policies, rego, config, advisory_only };
+        set.check_names()?;
+        Ok(set)
+    }
+
+    /// Every policy ID a level or an exception names is one of the set's.
+    fn check_names(&self) -> Result<(), PolicyError> {
+        let ids: Vec<&str> =
+            self.policies.iter().map(|p| p.id()).chain(self.rego.iter().map(|r| r.id.as_str())).collect();
+        let named = self.config.levels.keys().chain(self.config.exceptions.iter().map(|e| &e.policy));
+        for id in named {
+            if !ids.contains(&id.as_str()) {
+                return Err(PolicyError::UnknownPolicy { policy: id.clone(), known: ids.join(", ") });
+            }
+        }
+        Ok(())
     }
 
     /// Adds a policy of the program's own.
@@ -241,12 +280,27 @@ impl PolicySet {
     }
 
     fn level_of(&self, policy: &dyn Policy, ctx: &PolicyContext) -> Level {
-        let level = self.config.levels.get(policy.id()).copied().unwrap_or_else(|| policy.default_level(ctx));
+        self.capped(self.config.levels.get(policy.id()).copied().unwrap_or_else(|| policy.default_level(ctx)))
+    }
+
+    fn capped(&self, level: Level) -> Level {
         if self.advisory_only { level.min(Level::Advisory) } else { level }
     }
 
-    /// Runs every policy over every resource of `doc`.
-    pub fn evaluate(&self, doc: &PlanDocument) -> PolicyReport {
+    /// The reason of the exception waiving `policy` for the resource `urn`, if one does.
+    fn waiver(&self, policy: &str, urn: &str) -> Option<String> {
+        let name = urn.rsplit("::").next().unwrap_or(urn);
+        self.config
+            .exceptions
+            .iter()
+            .find(|e| e.policy == policy && (e.resource == name || e.resource == urn))
+            .map(|e| e.reason.clone())
+    }
+
+    /// Runs every policy over every resource of `doc` (the Rego ones once
+    /// over its JSON form). A Rego policy that fails to evaluate is an error:
+    /// a broken policy never passes a plan.
+    pub fn evaluate(&self, doc: &PlanDocument) -> Result<PolicyReport, PolicyError> {
         let ctx = PolicyContext { stack: doc.stack.clone(), settings: self.config.settings.clone() };
         let active: Vec<(&dyn Policy, Level)> = self
             .policies
@@ -258,26 +312,37 @@ impl PolicySet {
         for resource in &doc.resources {
             for (policy, level) in &active {
                 for finding in policy.check(resource, &ctx) {
-                    let waived = self
-                        .config
-                        .exceptions
-                        .iter()
-                        .find(|e| {
-                            e.policy == policy.id()
-                                && (e.resource == resource.urn.name() || e.resource == resource.urn.as_str())
-                        })
-                        .map(|e| e.reason.clone());
                     violations.push(Violation {
                         policy: policy.id().to_owned(),
                         level: *level,
                         urn: resource.urn.to_string(),
+                        waived: self.waiver(policy.id(), resource.urn.as_str()),
                         finding,
-                        waived,
                     });
                 }
             }
         }
-        PolicyReport { violations, policies: active.len(), resources: doc.resources.len() }
+        let rego: Vec<(&RegoPolicy, Level)> = self
+            .rego
+            .iter()
+            .map(|r| (r, self.capped(self.config.levels.get(&r.id).copied().unwrap_or(r.level))))
+            .filter(|(_, level)| *level != Level::Disabled)
+            .collect();
+        if !rego.is_empty() {
+            let input = doc.to_json();
+            for (policy, level) in &rego {
+                for (urn, finding) in policy.evaluate(&input)? {
+                    violations.push(Violation {
+                        policy: policy.id.clone(),
+                        level: *level,
+                        waived: self.waiver(&policy.id, &urn),
+                        urn,
+                        finding,
+                    });
+                }
+            }
+        }
+        Ok(PolicyReport { violations, policies: active.len() + rego.len(), resources: doc.resources.len() })
     }
 }
 
@@ -304,20 +369,21 @@ mod tests {
     #[test]
     fn levels_come_from_the_policy_unless_the_stack_sets_them() {
         let set = PolicySet::new(ai_pack::policies(), PolicyConfig::default(), false).unwrap();
-        let report = set.evaluate(&doc("dev"));
+        let report = set.evaluate(&doc("dev")).unwrap();
         let by_policy: Vec<(&str, Level)> = report.violations.iter().map(|v| (v.policy.as_str(), v.level)).collect();
         assert_eq!(by_policy, [("ai/required-tags", Level::Mandatory), ("ai/naming", Level::Advisory)]);
         assert!(!report.passes());
 
         let relaxed = config("[levels]\n\"ai/required-tags\" = \"advisory\"\n\"ai/naming\" = \"disabled\"\n");
-        let report = PolicySet::new(ai_pack::policies(), relaxed, false).unwrap().evaluate(&doc("dev"));
+        let report = PolicySet::new(ai_pack::policies(), relaxed, false).unwrap().evaluate(&doc("dev")).unwrap();
         assert!(report.passes() && report.violations.len() == 1, "{report:?}");
         assert_eq!(report.policies, ai_pack::policies().len() - 2, "naming and the prod-only endpoint rule are off");
     }
 
     #[test]
     fn a_stack_without_policy_config_gets_warnings_only() {
-        let report = PolicySet::new(ai_pack::policies(), PolicyConfig::default(), true).unwrap().evaluate(&doc("dev"));
+        let report =
+            PolicySet::new(ai_pack::policies(), PolicyConfig::default(), true).unwrap().evaluate(&doc("dev")).unwrap();
         assert!(report.passes() && report.violations.iter().all(|v| v.level == Level::Advisory));
     }
 
@@ -326,7 +392,7 @@ mod tests {
         let waived = config(
             "[[exception]]\npolicy = \"ai/required-tags\"\nresource = \"Raw_Queue\"\nreason = \"legacy queue, SEC-12\"\n",
         );
-        let report = PolicySet::new(ai_pack::policies(), waived, false).unwrap().evaluate(&doc("dev"));
+        let report = PolicySet::new(ai_pack::policies(), waived, false).unwrap().evaluate(&doc("dev")).unwrap();
         assert!(report.passes());
         let tags: Vec<_> = report.violations.iter().filter(|v| v.policy == "ai/required-tags").collect();
         assert!(tags.len() == 1 && tags[0].waived.as_deref() == Some("legacy queue, SEC-12"));
