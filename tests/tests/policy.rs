@@ -113,3 +113,56 @@ async fn the_example_rego_policy_blocks_an_up_and_nothing_is_created() {
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("broken.rego does not parse"), "{}", bad.stderr);
 }
+
+/// A plan document saved by `preview --policy-input` becomes a test case of
+/// its own: `policy test` runs the stack's policies over it, and checks the
+/// violations it expects.
+#[test]
+fn saved_plan_documents_are_policy_test_cases() {
+    let p = Project::new("bad-program");
+    p.write_config("dev", &config(&unique("doc-site"), "[policy]\n"));
+    let doc = p.dir.path().join("bad-plan.json");
+    let preview = p.run(&["preview", "--stack", "dev", "--policy-input", doc.to_str().unwrap()]);
+    assert_eq!(preview.code, 1, "mandatory violations: {}", preview.stderr);
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["resources"].as_array().map(Vec::len), Some(4), "{json:#}");
+
+    // Without expectations, the mandatory violations fail the test.
+    let test = p.run(&["policy", "test", "--stack", "dev", doc.to_str().unwrap()]);
+    assert_eq!(test.code, 1);
+    assert!(test.stderr.contains("FAILED") && test.stderr.contains("10 mandatory violation(s)"), "{}", test.stderr);
+
+    // With the expected violations listed, it passes; with one missing, it names it.
+    let node_group = "urn:cairn:dev::bad-program::aws:eks:NodeGroup::train-nodes";
+    let mut expected: Vec<serde_json::Value> =
+        ["ai/required-tags", "ai/gpu-instance-types", "ai/node-group-cap", "ai/training-on-spot"]
+            .iter()
+            .map(|policy| serde_json::json!({"policy": policy, "urn": node_group}))
+            .collect();
+    for (policy, name) in [
+        ("ai/required-tags", "aws:sqs:Queue::jobs"),
+        ("ai/required-tags", "aws:s3:Bucket::site"),
+        ("ai/s3-public-access-block", "aws:s3:Bucket::site"),
+        ("ai/s3-public-access-block", "aws:s3:Bucket::site"),
+        ("ai/required-tags", "aws:iam:Role::trainer"),
+        ("ai/iam-no-wildcard-action", "aws:iam:Role::trainer"),
+    ] {
+        expected.push(serde_json::json!({"policy": policy, "urn": format!("urn:cairn:dev::bad-program::{name}")}));
+    }
+    json["expect"] = serde_json::Value::Array(expected.clone());
+    std::fs::write(&doc, json.to_string()).unwrap();
+    let test = p.run(&["policy", "test", "--stack", "dev", doc.to_str().unwrap()]);
+    assert_eq!(test.code, 0, "{}", test.stderr);
+    assert!(test.stderr.contains("ok ") && test.stderr.contains("10 violation(s), as expected"), "{}", test.stderr);
+
+    expected.retain(|e| e["policy"] != "ai/training-on-spot");
+    json["expect"] = serde_json::Value::Array(expected);
+    std::fs::write(&doc, json.to_string()).unwrap();
+    let test = p.run(&["policy", "test", "--stack", "dev", "--json", doc.to_str().unwrap()]);
+    assert_eq!(test.code, 1);
+    let report = test.json();
+    assert_eq!(report["failed"], 1);
+    let verdict = report["files"][0]["verdict"].as_str().unwrap();
+    assert_eq!(verdict, format!("found but not expected: ai/training-on-spot on {node_group}"));
+}

@@ -1,5 +1,5 @@
 //! The command line a program gets from [`crate::run`]:
-//! `preview | up | refresh | drift | destroy | import | graph | stack | state | config`,
+//! `preview | up | refresh | drift | destroy | import | graph | policy | stack | state | config`,
 //! with `--stack`, `--yes`, `--json`.
 
 use std::io::IsTerminal;
@@ -80,6 +80,10 @@ enum Command {
         /// Save the plan to FILE for review; `up --plan FILE` then applies exactly it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Write the plan document policies read (JSON, docs/policy.md) to FILE,
+        /// e.g. as a test case for `policy test`.
+        #[arg(long, value_name = "FILE")]
+        policy_input: Option<PathBuf>,
     },
     /// Make the cloud match the program.
     Up {
@@ -144,6 +148,11 @@ enum Command {
     },
     /// Print the program's resources and their dependencies as a Graphviz DOT graph (calls no provider).
     Graph,
+    /// Run the stack's policies outside a plan.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Read the stack's outputs.
     Stack {
         #[command(subcommand)]
@@ -265,6 +274,18 @@ impl Imports {
         }
         Ok(())
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Run the stack's policies over saved plan documents (`preview --policy-input FILE`).
+    /// A document with an `expect` list ([{"policy", "urn"}]) passes when exactly those
+    /// violations are found; one without passes when no mandatory violation is.
+    Test {
+        /// The plan documents.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -432,8 +453,9 @@ where
             markdown,
             refresh,
             out,
+            policy_input,
         } => {
-            let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown };
+            let exit = PreviewExit { detailed_exitcode, expect_no_changes, markdown, policy_input };
             let declared = s.run_program(program, &imports)?;
             let options =
                 PlanOptions { refresh, selection: s.selection(Some(&declared), &targeting, &replacing).await? };
@@ -459,6 +481,7 @@ where
             s.import(program, specs, yes, out.as_deref()).await
         }
         Command::Graph => s.graph(program),
+        Command::Policy { command: PolicyCommand::Test { files } } => s.policy_test(&files),
         Command::Stack { command: StackCommand::Ls } => s.stack_ls().await,
         Command::Stack { command: StackCommand::Rm { force, yes } } => s.stack_rm(force, yes).await,
         Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
@@ -646,7 +669,14 @@ impl Session {
                 path.display()
             );
         }
-        let policy = self.governance()?.evaluate(&plan).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
+        let governance = self.governance()?;
+        let document = cairn_policy::PlanDocument::new(&plan, governance.stack.clone());
+        if let Some(path) = &exit.policy_input {
+            let text = serde_json::to_string_pretty(&document.to_json())?;
+            crate::config_edit::write_whole(path, &format!("{text}\n"))?;
+        }
+        let policy =
+            governance.policies.evaluate(&document).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
         if self.json {
             let mut doc = render::plan_json(&plan, self.stack.as_str(), self.project.as_str());
             doc["policy"] = render::policy_json(&policy);
@@ -777,6 +807,76 @@ impl Session {
             tags: self.config.config.tags().clone(),
         };
         Ok(Governance { policies, stack, json: self.json })
+    }
+
+    /// `policy test FILE...`: the stack's policies over saved plan documents.
+    fn policy_test(&self, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+        let governance = self.governance()?;
+        let mut failed = 0;
+        let mut results = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            let document =
+                cairn_policy::PlanDocument::from_json(&json).with_context(|| format!("{}", file.display()))?;
+            let report = governance.policies.evaluate(&document).with_context(|| format!("{}", file.display()))?;
+            let mut found: Vec<(String, String)> = report
+                .violations
+                .iter()
+                .filter(|v| v.waived.is_none())
+                .map(|v| (v.policy.clone(), v.urn.clone()))
+                .collect();
+            found.sort();
+            let (passed, verdict) = match cairn_policy::expectations(&json) {
+                Some(mut expected) => {
+                    expected.sort();
+                    let missing: Vec<String> =
+                        expected.iter().filter(|e| !found.contains(e)).map(|(p, u)| format!("{p} on {u}")).collect();
+                    let unexpected: Vec<String> =
+                        found.iter().filter(|f| !expected.contains(f)).map(|(p, u)| format!("{p} on {u}")).collect();
+                    let mut why = Vec::new();
+                    if !missing.is_empty() {
+                        why.push(format!("expected but not found: {}", missing.join("; ")));
+                    }
+                    if !unexpected.is_empty() {
+                        why.push(format!("found but not expected: {}", unexpected.join("; ")));
+                    }
+                    (
+                        why.is_empty(),
+                        if why.is_empty() {
+                            format!("{} violation(s), as expected", found.len())
+                        } else {
+                            why.join(". ")
+                        },
+                    )
+                }
+                None if report.passes() => {
+                    (true, format!("no mandatory violation ({} advisory)", report.violations.len()))
+                }
+                None => (false, format!("{} mandatory violation(s)", report.blocking().count())),
+            };
+            if !passed {
+                failed += 1;
+            }
+            if self.json {
+                results.push(serde_json::json!({
+                    "file": file.display().to_string(),
+                    "passed": passed,
+                    "verdict": verdict,
+                    "policy": render::policy_json(&report),
+                }));
+            } else {
+                eprintln!("{} {}: {verdict}", if passed { "ok" } else { "FAILED" }, file.display());
+                if !passed {
+                    eprint!("{}", render::policy_text(&report));
+                }
+            }
+        }
+        if self.json {
+            self.print_json(&serde_json::json!({ "files": results, "failed": failed }))?;
+        }
+        Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 
     /// `graph`: the declared resources and their dependencies, as DOT on stdout.
@@ -1147,6 +1247,8 @@ struct PreviewExit {
     detailed_exitcode: bool,
     expect_no_changes: bool,
     markdown: bool,
+    /// Where to write the plan document policies read.
+    policy_input: Option<PathBuf>,
 }
 
 /// Asks on the terminal before a plan with changes is applied, unless

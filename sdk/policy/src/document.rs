@@ -139,6 +139,67 @@ impl PlanDocument {
     }
 }
 
+/// A plan document that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("not a plan document (version {DOCUMENT_VERSION}): {0}; write one with `preview --policy-input FILE`")]
+pub struct DocumentError(String);
+
+/// The expectations a saved document may carry for `policy test`: the
+/// `(policy, urn)` of each violation it should produce, waived ones aside.
+pub fn expectations(doc: &serde_json::Value) -> Option<Vec<(String, String)>> {
+    let expect = doc.get("expect")?.as_array()?;
+    Some(
+        expect
+            .iter()
+            .map(|e| {
+                let text = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                (text("policy"), text("urn"))
+            })
+            .collect(),
+    )
+}
+
+impl PlanDocument {
+    /// Reads back the JSON form (for `policy test` over saved documents);
+    /// masked secrets and unknowns stay the strings they were written as.
+    pub fn from_json(doc: &serde_json::Value) -> Result<Self, DocumentError> {
+        let err = |m: String| DocumentError(m);
+        let version = doc.get("version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(DOCUMENT_VERSION)) {
+            return Err(err(format!("`version` is {version:?}")));
+        }
+        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let stack = StackInfo {
+            project: text(doc, "project").unwrap_or_default(),
+            stack: text(doc, "stack").ok_or_else(|| err("`stack` is missing".into()))?,
+            config: serde_json::from_value(doc.get("config").cloned().unwrap_or_default()).unwrap_or_default(),
+            tags: serde_json::from_value(doc.get("tags").cloned().unwrap_or_default()).unwrap_or_default(),
+        };
+        let resources = doc
+            .get("resources")
+            .and_then(|r| r.as_array())
+            .ok_or_else(|| err("`resources` is missing".into()))?
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let at = |m: &str| err(format!("resources[{i}]: {m}"));
+                let urn = text(r, "urn").ok_or_else(|| at("`urn` is missing"))?;
+                let urn = Urn::parse(&urn).map_err(|e| at(&e.to_string()))?;
+                let op: Op = serde_json::from_value(r.get("operation").cloned().unwrap_or_default())
+                    .map_err(|e| at(&format!("`operation`: {e}")))?;
+                let kind = match text(r, "kind").as_deref() {
+                    Some("component") => ResourceKind::Component,
+                    _ => ResourceKind::Custom,
+                };
+                let old = r.get("old").filter(|o| !o.is_null()).map(Value::from_json);
+                let new = Value::from_json(r.get("new").unwrap_or(&serde_json::Value::Null));
+                Ok(ResourceDoc { ty: urn.resource_type(), urn, kind, op, old, new })
+            })
+            .collect::<Result<_, DocumentError>>()?;
+        Ok(Self { stack, resources })
+    }
+}
+
 /// JSON with secrets shown as `"[secret]"` and unknowns as `"[unknown]"`.
 fn masked(v: &Value) -> serde_json::Value {
     match v {
@@ -147,5 +208,36 @@ fn masked(v: &Value) -> serde_json::Value {
         Value::List(l) => serde_json::Value::Array(l.iter().map(masked).collect()),
         Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
         other => other.to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_form_reads_back() {
+        let doc = serde_json::json!({
+            "version": 1, "project": "p", "stack": "dev", "config": {"n": 2}, "tags": {"team": "ml"},
+            "resources": [{
+                "urn": "urn:cairn:dev::p::cairn:ai:TrainingPipeline$aws:eks:NodeGroup::nodes",
+                "type": "aws:eks:NodeGroup", "name": "nodes", "kind": "custom", "operation": "create",
+                "components": ["cairn:ai:TrainingPipeline"], "old": null, "new": {"capacity_type": "SPOT"}
+            }],
+            "expect": [{"policy": "ai/required-tags", "urn": "urn:x"}]
+        });
+        let read = PlanDocument::from_json(&doc).unwrap();
+        assert_eq!(read.stack.stack, "dev");
+        assert_eq!(read.resources[0].component_types(), ["cairn:ai:TrainingPipeline"]);
+        assert_eq!(read.resources[0].op, Op::Create);
+        let mut again = read.to_json();
+        again["expect"] = doc["expect"].clone();
+        assert_eq!(again, doc, "written back the same");
+        assert_eq!(expectations(&doc).unwrap(), [("ai/required-tags".to_owned(), "urn:x".to_owned())]);
+
+        let e = PlanDocument::from_json(&serde_json::json!({"version": 2})).unwrap_err().to_string();
+        assert!(e.contains("`version` is Some(2)") && e.contains("preview --policy-input"), "{e}");
+        let bad = serde_json::json!({"version": 1, "stack": "dev", "resources": [{"urn": "u"}]});
+        assert!(PlanDocument::from_json(&bad).unwrap_err().to_string().contains("resources[0]"));
     }
 }

@@ -18,7 +18,7 @@ pub mod document;
 pub mod policy;
 pub mod rego;
 
-pub use document::{DOCUMENT_VERSION, PlanDocument, ResourceDoc, StackInfo};
+pub use document::{DOCUMENT_VERSION, DocumentError, PlanDocument, ResourceDoc, StackInfo, expectations};
 pub use policy::{
     Exception, Finding, Level, Policy, PolicyConfig, PolicyContext, PolicyError, PolicyReport, PolicySet, Settings,
     Violation,
