@@ -4,6 +4,10 @@
 //! - Write amplification: bytes written to the state store during an `up`
 //!   of 1,000 creates, over the final state's size; the target is ≤ 3×, on
 //!   every backend.
+//! - Policy evaluation: the built-in pack and the example's Rego policy over
+//!   a plan of 1,000, 10,000 and 20,000 resources (optimised build); the
+//!   target is under 1 s at 10,000, and the yardstick is serialising the
+//!   plan document once in the same run.
 
 use std::process::Stdio;
 
@@ -55,10 +59,69 @@ pub(crate) fn run() -> Result {
             over.push(format!("{} ({ratio:.2}x)", j["backend"]));
         }
     }
+    let policy = policy_evaluation();
     if over.is_empty() {
         println!("write amplification within {MAX_WRITE_AMPLIFICATION}x on every backend");
-        Ok(())
-    } else {
-        Err(format!("write amplification above {MAX_WRITE_AMPLIFICATION}x: {}", over.join(", ")))
+    }
+    let mut failures = Vec::new();
+    if !over.is_empty() {
+        failures.push(format!("write amplification above {MAX_WRITE_AMPLIFICATION}x: {}", over.join(", ")));
+    }
+    if let Err(e) = policy {
+        failures.push(e);
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// The most seconds policy evaluation of a 10,000-resource plan may take.
+const MAX_POLICY_SECONDS_AT_10K: f64 = 1.0;
+
+/// Policy evaluation at 1,000, 10,000 and 20,000 resources, optimised.
+fn policy_evaluation() -> Result {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "cairn-policy", "--example", "bench_policy"]);
+    crate::run(&mut build)?;
+    let exe = target_dir().join("release").join("examples").join("bench_policy");
+    let rego = crate::workspace_root().join("examples/ai-platform/policies/gpu_spot_outside_prod.rego");
+    println!(
+        "\n{:<10} {:>10} {:>10} {:>10} {:>10} {:>12} {:>8}",
+        "resources", "document", "rust pack", "rego", "total", "serialise", "ratio"
+    );
+    let mut at_10k = None;
+    for n in [1_000, 10_000, 20_000] {
+        let out = std::process::Command::new(&exe)
+            .args([n.to_string(), rego.display().to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if !out.status.success() {
+            return Err(format!("{} failed", exe.display()));
+        }
+        let line = String::from_utf8_lossy(&out.stdout);
+        let j: serde_json::Value =
+            serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+        let secs = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
+        let total = secs("document_seconds") + secs("rust_seconds") + secs("rego_seconds");
+        println!(
+            "{n:<10} {:>9.3}s {:>9.3}s {:>9.3}s {:>9.3}s {:>11.3}s {:>7.2}x",
+            secs("document_seconds"),
+            secs("rust_seconds"),
+            secs("rego_seconds"),
+            total,
+            secs("serialise_seconds"),
+            total / secs("serialise_seconds")
+        );
+        if n == 10_000 {
+            at_10k = Some(total);
+        }
+    }
+    match at_10k {
+        Some(t) if t <= MAX_POLICY_SECONDS_AT_10K => {
+            println!("policy evaluation of 10,000 resources: {t:.3}s (target ≤ {MAX_POLICY_SECONDS_AT_10K}s) pass");
+            Ok(())
+        }
+        other => {
+            Err(format!("policy evaluation of 10,000 resources took {other:?}s, over {MAX_POLICY_SECONDS_AT_10K}s"))
+        }
     }
 }
