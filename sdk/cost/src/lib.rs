@@ -282,6 +282,120 @@ pub fn estimate(ty: &str, inputs: &Value, region: &str, prices: &PriceTable, usa
     }
 }
 
+/// One resource of a plan, as the estimate reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// Its URN.
+    pub urn: &'a str,
+    /// Its type token.
+    pub ty: &'a str,
+    /// The component it is declared in, if any (its URN).
+    pub component: Option<&'a str>,
+    /// Its recorded inputs (`None`: the plan creates it).
+    pub old: Option<&'a Value>,
+    /// Its inputs after the plan (`None`: the plan deletes it).
+    pub new: Option<&'a Value>,
+}
+
+/// One resource's cost before and after a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCost {
+    /// Its URN.
+    pub urn: String,
+    /// Its type token.
+    pub ty: String,
+    /// The component it is declared in.
+    pub component: Option<String>,
+    /// Before the plan (`None`: it does not exist yet).
+    pub before: Option<Monthly>,
+    /// After the plan (`None`: the plan deletes it).
+    pub after: Option<Monthly>,
+}
+
+/// A plan's monthly cost: per resource, and for the stack before and after.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlanCost {
+    /// The region priced.
+    pub region: String,
+    /// Each resource with a price (free ones left out).
+    pub resources: Vec<ResourceCost>,
+    /// The stack before the plan, at the sizes recorded.
+    pub before: f64,
+    /// After the plan, at the sizes asked for.
+    pub after: f64,
+    /// After the plan, everything at its maximum scale.
+    pub after_max: f64,
+    /// Resources whose price is unknown, with why (not counted).
+    pub unknown: Vec<(String, String)>,
+    /// Usage assumptions the stack does not give (`[cost.usage]`), with how many resources need each.
+    pub needs_usage: BTreeMap<&'static str, usize>,
+}
+
+impl PlanCost {
+    /// The `n` resources costing the most after the plan, with their monthly cost.
+    pub fn largest(&self, n: usize) -> Vec<(&str, f64)> {
+        let mut all: Vec<(&str, f64)> = self
+            .resources
+            .iter()
+            .filter_map(|r| match r.after {
+                Some(Monthly::Known { desired, .. }) => Some((r.urn.as_str(), desired)),
+                _ => None,
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        all.truncate(n);
+        all
+    }
+
+    /// The monthly cost after the plan per component (resources outside any under `""`).
+    pub fn by_component(&self) -> BTreeMap<&str, f64> {
+        let mut out = BTreeMap::new();
+        for r in &self.resources {
+            if let Some(Monthly::Known { desired, .. }) = r.after {
+                *out.entry(r.component.as_deref().unwrap_or("")).or_insert(0.0) += desired;
+            }
+        }
+        out
+    }
+}
+
+/// Estimates every row of a plan in `region`.
+pub fn estimate_plan<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    region: &str,
+    prices: &PriceTable,
+    usage: &Usage,
+) -> PlanCost {
+    let mut cost = PlanCost { region: region.to_owned(), ..PlanCost::default() };
+    for row in rows {
+        let before = row.old.map(|v| estimate(row.ty, v, region, prices, usage));
+        let after = row.new.map(|v| estimate(row.ty, v, region, prices, usage));
+        if let Some(Monthly::Known { desired, .. }) = before {
+            cost.before += desired;
+        }
+        match &after {
+            Some(Monthly::Known { desired, max, .. }) => {
+                cost.after += desired;
+                cost.after_max += max;
+            }
+            Some(Monthly::Unknown { reason }) => cost.unknown.push((row.urn.to_owned(), reason.clone())),
+            Some(Monthly::NeedsUsage { assumption }) => *cost.needs_usage.entry(assumption).or_default() += 1,
+            Some(Monthly::Free) | None => {}
+        }
+        let free = |m: &Option<Monthly>| matches!(m, None | Some(Monthly::Free));
+        if !(free(&before) && free(&after)) {
+            cost.resources.push(ResourceCost {
+                urn: row.urn.to_owned(),
+                ty: row.ty.to_owned(),
+                component: row.component.map(str::to_owned),
+                before,
+                after,
+            });
+        }
+    }
+    cost
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +474,37 @@ mod tests {
                 schema.token
             );
         }
+    }
+
+    #[test]
+    fn a_plan_is_priced_before_and_after_per_component() {
+        let t = PriceTable::shipped();
+        let small = value(serde_json::json!({"instance_types": ["g5.xlarge"], "capacity_type": "SPOT",
+            "scaling": {"desired_size": 1, "max_size": 2}}));
+        let big = value(serde_json::json!({"instance_types": ["g5.xlarge"], "capacity_type": "SPOT",
+            "scaling": {"desired_size": 2, "max_size": 8}}));
+        let rows = [
+            Row {
+                urn: "u:nodes",
+                ty: "aws:eks:NodeGroup",
+                component: Some("u:pool"),
+                old: Some(&small),
+                new: Some(&big),
+            },
+            Row { urn: "u:cluster", ty: "aws:eks:Cluster", component: None, old: None, new: Some(&Value::Null) },
+            Row { urn: "u:bucket", ty: "aws:s3:Bucket", component: None, old: None, new: Some(&Value::Null) },
+            Row { urn: "u:role", ty: "aws:iam:Role", component: None, old: None, new: Some(&Value::Null) },
+            Row { urn: "u:gone", ty: "aws:kms:Key", component: None, old: Some(&Value::Null), new: None },
+        ];
+        let cost = estimate_plan(rows, "us-east-1", &t, &Usage::default());
+        let node = 0.4326 * 730.0;
+        assert!((cost.before - (node + 1.0)).abs() < 1e-6, "{cost:?}");
+        assert!((cost.after - (2.0 * node + 73.0)).abs() < 1e-6, "{cost:?}");
+        assert!((cost.after_max - (8.0 * node + 73.0)).abs() < 1e-6, "{cost:?}");
+        assert_eq!(cost.needs_usage.get("s3_gb_per_bucket"), Some(&1));
+        assert_eq!(cost.resources.len(), 4, "the role is free and left out");
+        assert_eq!(cost.largest(1)[0].0, "u:nodes");
+        assert!((cost.by_component()["u:pool"] - 2.0 * node).abs() < 1e-6);
     }
 
     #[test]
