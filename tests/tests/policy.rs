@@ -166,3 +166,42 @@ fn saved_plan_documents_are_policy_test_cases() {
     let verdict = report["files"][0]["verdict"].as_str().unwrap();
     assert_eq!(verdict, format!("found but not expected: ai/training-on-spot on {node_group}"));
 }
+
+/// A budget below the plan's estimate refuses `up`, naming the largest
+/// contributors; the preview shows the monthly cost, as JSON too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_below_the_estimate_blocks_up() {
+    let bucket = unique("budget-site");
+    let p = Project::new("bad-program");
+    p.write_config("dev", &config(&bucket, "[policy]\npacks = []\n[cost]\nbudget = 1000.0\n"));
+
+    let up = p.run(&["up", "--yes", "--stack", "dev"]);
+    assert_eq!(up.code, 1, "{}", up.stderr);
+    // Two p4d.24xlarge on demand: 2 × $32.7726/h × 730 h.
+    assert!(
+        up.stderr.contains(
+            "cost/budget — stack dev cost.budget: the estimate $47848.00/month exceeds the budget $1000.00; largest: \
+             train-nodes $47848.00"
+        ),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("Cost (monthly, us-east-1): $0.00 → $47,848.00"), "{}", up.stderr);
+    let state = p.run(&["state", "export", "--stack", "dev"]).ok().json();
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(0));
+    cairn_tests::assert_gone(cairn_tests::s3().await.head_bucket().bucket(&bucket).send().await, "the bucket");
+
+    // Within budget (and with a usage assumption for the bucket), the preview passes and prices it.
+    p.write_config(
+        "dev",
+        &config(&bucket, "[policy]\npacks = []\n[cost]\nbudget = 50000.0\n[cost.usage]\ns3_gb_per_bucket = 100.0\n"),
+    );
+    let preview = p.run(&["preview", "--json", "--stack", "dev"]).ok();
+    let cost = &preview.json()["cost"];
+    assert!((cost["after"].as_f64().unwrap() - (47_847.996 + 2.3)).abs() < 0.01, "{cost:#}");
+    assert!((cost["after_max"].as_f64().unwrap() - (40.0 * 23_923.998 + 2.3)).abs() < 0.1, "{cost:#}");
+    let nodes = cost["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws:eks:NodeGroup").unwrap();
+    assert_eq!(nodes["after"]["status"], "known");
+    let queue = cost["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws:sqs:Queue").unwrap();
+    assert_eq!(queue["after"], serde_json::json!({"assumption": "sqs_requests_million", "status": "needs_usage"}));
+}

@@ -675,16 +675,21 @@ impl Session {
             let text = serde_json::to_string_pretty(&document.to_json())?;
             crate::config_edit::write_whole(path, &format!("{text}\n"))?;
         }
-        let policy =
+        let cost = governance.cost(&plan);
+        let mut policy =
             governance.policies.evaluate(&document).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
+        policy.violations.extend(governance.budget_violation(&cost));
         if self.json {
             let mut doc = render::plan_json(&plan, self.stack.as_str(), self.project.as_str());
             doc["policy"] = render::policy_json(&policy);
+            doc["cost"] = render::cost_json(&cost);
             self.print_json(&doc)?;
         } else if exit.markdown {
             print!("{}", render::plan_markdown(&plan, self.stack.as_str(), self.project.as_str()));
+            print!("{}", render::cost_markdown(&cost));
             print!("{}", render::policy_markdown(&policy));
         } else {
+            eprint!("{}", render::cost_text(&cost));
             eprint!("{}", render::policy_text(&policy));
         }
         if !policy.passes() {
@@ -806,7 +811,36 @@ impl Session {
             config: self.config.config.plain_values(),
             tags: self.config.config.tags().clone(),
         };
-        Ok(Governance { policies, stack, json: self.json })
+        let cost = &self.config.cost;
+        let mut prices = cairn_cost::PriceTable::shipped();
+        if let Some(file) = &cost.prices {
+            let path = self.config.project_dir.join(file);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("{}: [cost] prices = {}: cannot read it", self.config.path.display(), path.display())
+            })?;
+            prices = prices.with_overrides(&path.display().to_string(), &text)?;
+        }
+        let region = cost
+            .region
+            .clone()
+            .or_else(|| {
+                self.config
+                    .providers
+                    .get("aws")
+                    .and_then(|c| c.get("region"))
+                    .and_then(|r| r.as_str().map(str::to_owned))
+            })
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        Ok(Governance {
+            policies,
+            stack,
+            json: self.json,
+            prices,
+            region,
+            usage: cost.usage.clone(),
+            budget: cost.budget,
+            config_file: self.config.path.display().to_string(),
+        })
     }
 
     /// `policy test FILE...`: the stack's policies over saved plan documents.
@@ -1259,16 +1293,81 @@ struct Ask {
     expect_no_changes: bool,
 }
 
-/// The stack's policies with what they read of it.
+/// The stack's policies and cost settings, with what they read of it.
 struct Governance {
     policies: cairn_policy::PolicySet,
     stack: StackInfo,
     json: bool,
+    prices: cairn_cost::PriceTable,
+    region: String,
+    usage: cairn_cost::Usage,
+    /// The monthly budget, if the stack sets one.
+    budget: Option<f64>,
+    /// The stack's config file, for messages.
+    config_file: String,
 }
 
 impl Governance {
+    /// The policies' findings, with the budget's.
     fn evaluate(&self, plan: &Plan) -> Result<cairn_policy::PolicyReport, cairn_policy::PolicyError> {
-        self.policies.evaluate(&cairn_policy::PlanDocument::new(plan, self.stack.clone()))
+        let mut report = self.policies.evaluate(&cairn_policy::PlanDocument::new(plan, self.stack.clone()))?;
+        report.violations.extend(self.budget_violation(&self.cost(plan)));
+        Ok(report)
+    }
+
+    /// The plan's monthly cost.
+    fn cost(&self, plan: &Plan) -> cairn_cost::PlanCost {
+        use cairn_engine::Change;
+        let rows = plan.steps.iter().map(|step| {
+            let (old, new) = match &step.change {
+                Change::Create { new } | Change::Import { new, .. } => (None, Some(new)),
+                Change::Update { old, new, .. } | Change::Replace { old, new, .. } | Change::Same { old, new } => {
+                    (Some(&old.inputs), Some(new))
+                }
+                Change::Delete { old, .. } => (Some(&old.inputs), None),
+            };
+            let component = match &step.change {
+                Change::Delete { old, .. } => old.parent.as_ref(),
+                _ => new.and_then(|n| n.parent.as_ref()),
+            };
+            cairn_cost::Row {
+                urn: step.urn.as_str(),
+                ty: step.ty.as_str(),
+                component: component.map(Urn::as_str),
+                old,
+                new: new.map(|n| &n.inputs),
+            }
+        });
+        cairn_cost::estimate_plan(rows, &self.region, &self.prices, &self.usage)
+    }
+
+    /// A mandatory violation when the estimate exceeds the stack's budget,
+    /// naming the largest contributors.
+    fn budget_violation(&self, cost: &cairn_cost::PlanCost) -> Option<cairn_policy::Violation> {
+        let budget = self.budget?;
+        if cost.after <= budget {
+            return None;
+        }
+        let largest: Vec<String> = cost
+            .largest(3)
+            .into_iter()
+            .map(|(urn, amount)| format!("{} ${amount:.2}", urn.rsplit("::").next().unwrap_or(urn)))
+            .collect();
+        Some(cairn_policy::Violation {
+            policy: "cost/budget".to_owned(),
+            level: cairn_policy::Level::Mandatory,
+            urn: format!("stack {}", self.stack.stack),
+            finding: cairn_policy::Finding::new(
+                "cost.budget",
+                format!(
+                    "the estimate ${:.2}/month exceeds the budget ${budget:.2}; largest: {}",
+                    cost.after,
+                    largest.join(", ")
+                ),
+                format!("shrink the largest contributors, or raise `budget` under [cost] in {}", self.config_file),
+            ),
+            waived: None,
+        })
     }
 }
 
@@ -1284,6 +1383,7 @@ impl<C: Confirm> Confirm for Governed<'_, C> {
         if command != RunCommand::Destroy {
             let report = self.governance.evaluate(plan).map_err(|e| Refusal(format!("{e}; nothing was applied")))?;
             if !self.governance.json {
+                eprint!("{}", render::cost_text(&self.governance.cost(plan)));
                 eprint!("{}", render::policy_text(&report));
             }
             if !report.passes() {

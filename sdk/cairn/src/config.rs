@@ -26,6 +26,12 @@
 //! # Enforce the policies (without this table they only warn); see docs/policy.md.
 //! [policy.levels]
 //! "ai/naming" = "mandatory"
+//!
+//! # Cost estimates on every plan, and a budget that refuses plans above it; see docs/cost.md.
+//! [cost]
+//! budget = 25000.0
+//! [cost.usage]
+//! nat_gateway_gb = 500.0
 //! ```
 
 use std::collections::BTreeMap;
@@ -55,6 +61,24 @@ struct File {
     tags: BTreeMap<String, String>,
     /// Policy levels, settings and exceptions; without it, policies only warn.
     policy: Option<toml::Table>,
+    /// Cost estimates: region, price overrides, usage assumptions, budget.
+    #[serde(default)]
+    cost: CostConfig,
+}
+
+/// The `[cost]` table of a stack's config.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostConfig {
+    /// The region priced (default: `[provider.aws] region`, else us-east-1).
+    pub region: Option<String>,
+    /// A price file overriding the shipped table's entries (negotiated discounts), relative to the config file.
+    pub prices: Option<PathBuf>,
+    /// The monthly budget in USD: a plan whose estimate exceeds it is refused.
+    pub budget: Option<f64>,
+    /// Usage assumptions for usage-priced items.
+    #[serde(default)]
+    pub usage: cairn_cost::Usage,
 }
 
 /// How a stack seals its secrets (`secrets = "…"`).
@@ -87,6 +111,8 @@ pub struct StackConfig {
     pub sealed: BTreeMap<String, String>,
     /// The `[policy]` table: `None` when the file has none (every policy then only warns).
     pub policy: Option<cairn_policy::PolicyConfig>,
+    /// The `[cost]` table.
+    pub cost: CostConfig,
 }
 
 impl StackConfig {
@@ -211,6 +237,7 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
     };
     Ok(StackConfig {
         policy,
+        cost: file.cost,
         secrets,
         project_dir: dir.to_owned(),
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
+use cairn_cost::{Monthly, PlanCost};
 use cairn_engine::{ApplyReport, Drift, DriftKind, Op, Plan, Status, Step};
 use cairn_policy::{Level, PolicyReport};
 use console::Style;
@@ -373,6 +374,129 @@ pub fn policy_markdown(report: &PolicyReport) -> String {
             v.finding.property,
             cell(&v.finding.message),
             cell(&fix)
+        );
+    }
+    out
+}
+
+/// Dollars as people read them: `$1,234.56`.
+fn usd(amount: f64) -> String {
+    let cents = (amount * 100.0).round() as i64;
+    let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", cents % 100)
+}
+
+/// A resource's monthly figure: `$734.38`, `max $2,937.52`, or why there is none.
+fn monthly_text(m: Option<&Monthly>) -> String {
+    match m {
+        None => "—".to_owned(),
+        Some(Monthly::Known { desired, max, .. }) if (max - desired).abs() > 0.005 => {
+            format!("{} (max {})", usd(*desired), usd(*max))
+        }
+        Some(Monthly::Known { desired, .. }) => usd(*desired),
+        Some(Monthly::NeedsUsage { assumption }) => format!("usage-priced (set [cost.usage] {assumption})"),
+        Some(Monthly::Free) => "free".to_owned(),
+        Some(Monthly::Unknown { reason }) => format!("unknown: {reason}"),
+    }
+}
+
+/// The plan's monthly cost, for people: before → after, at maximum scale,
+/// the resources whose cost changes, and what could not be priced.
+pub fn cost_text(cost: &PlanCost) -> String {
+    if cost.resources.is_empty() {
+        return String::new();
+    }
+    let delta = cost.after - cost.before;
+    let mut out = format!(
+        "Cost (monthly, {}): {} → {} ({}{}); at maximum scale {}\n",
+        cost.region,
+        usd(cost.before),
+        usd(cost.after),
+        if delta >= 0.0 { "+" } else { "" },
+        usd(delta),
+        usd(cost.after_max)
+    );
+    for r in cost.resources.iter().filter(|r| r.before != r.after) {
+        let name = r.urn.rsplit("::").next().unwrap_or(&r.urn);
+        let spot = match &r.after {
+            Some(Monthly::Known { other_capacity: Some(other), .. }) => {
+                format!("; other capacity type {}", usd(*other))
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {name} ({}): {} → {}{spot}",
+            r.ty,
+            monthly_text(r.before.as_ref()),
+            monthly_text(r.after.as_ref())
+        );
+    }
+    if !cost.unknown.is_empty() {
+        let _ = writeln!(out, "  not counted, price unknown: {}", cost.unknown.len());
+    }
+    for (assumption, n) in &cost.needs_usage {
+        let _ = writeln!(out, "  not counted, usage-priced: {n} (set [cost.usage] {assumption})");
+    }
+    out
+}
+
+/// The plan's monthly cost, for machines (the `cost` field of `preview --json`).
+pub fn cost_json(cost: &PlanCost) -> serde_json::Value {
+    let monthly = |m: &Option<Monthly>| match m {
+        None => serde_json::Value::Null,
+        Some(Monthly::Known { desired, max, other_capacity }) => {
+            json!({"desired": desired, "max": max, "other_capacity": other_capacity, "status": "known"})
+        }
+        Some(Monthly::NeedsUsage { assumption }) => json!({"assumption": assumption, "status": "needs_usage"}),
+        Some(Monthly::Free) => json!({"status": "free"}),
+        Some(Monthly::Unknown { reason }) => json!({"reason": reason, "status": "unknown"}),
+    };
+    json!({
+        "after": cost.after,
+        "after_max": cost.after_max,
+        "before": cost.before,
+        "by_component": cost.by_component(),
+        "currency": "USD",
+        "region": cost.region,
+        "resources": cost.resources.iter().map(|r| json!({
+            "after": monthly(&r.after),
+            "before": monthly(&r.before),
+            "component": r.component,
+            "type": r.ty,
+            "urn": r.urn,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan's monthly cost as a Markdown block for a pull-request comment.
+pub fn cost_markdown(cost: &PlanCost) -> String {
+    if cost.resources.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n#### Monthly cost ({})\n\n**{} → {}** · at maximum scale {}\n\n| Resource | Type | Before | After |\n|---|---|---|---|\n",
+        cost.region,
+        usd(cost.before),
+        usd(cost.after),
+        usd(cost.after_max)
+    );
+    for r in &cost.resources {
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {} |",
+            r.urn.rsplit("::").next().unwrap_or(&r.urn),
+            r.ty,
+            monthly_text(r.before.as_ref()),
+            monthly_text(r.after.as_ref())
         );
     }
     out

@@ -347,3 +347,20 @@ fn policy_violations_in_text_json_and_markdown() {
     insta::assert_snapshot!("policy_markdown", render::policy_markdown(&report));
     insta::assert_json_snapshot!("policy_json", render::policy_json(&report));
 }
+
+#[test]
+fn cost_in_text_json_and_markdown() {
+    let plan = bad_plan();
+    let rows = plan.steps.iter().map(|s| {
+        let new = match &s.change {
+            Change::Create { new } => Some(&new.inputs),
+            _ => None,
+        };
+        cairn_cost::Row { urn: s.urn.as_str(), ty: s.ty.as_str(), component: None, old: None, new }
+    });
+    let usage = cairn_cost::Usage { s3_gb_per_bucket: Some(1234.5), ..Default::default() };
+    let cost = cairn_cost::estimate_plan(rows, "us-east-1", &cairn_cost::PriceTable::shipped(), &usage);
+    insta::assert_snapshot!("cost_text", render::cost_text(&cost));
+    insta::assert_snapshot!("cost_markdown", render::cost_markdown(&cost));
+    insta::assert_json_snapshot!("cost_json", render::cost_json(&cost));
+}

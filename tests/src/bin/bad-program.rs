@@ -31,7 +31,7 @@ fn main() -> std::process::ExitCode {
                 .instance_types(["p4d.24xlarge"])
                 .capacity_type(CapacityType::OnDemand)
                 .ami_type(AmiType::Al2X86_64Gpu)
-                .scaling(ScalingConfig { min_size: 0, max_size: 40, desired_size: 0 })
+                .scaling(ScalingConfig { min_size: 0, max_size: 40, desired_size: 2 })
                 .labels([("cairn.dev/workload", "training")])
                 .build(),
         )?;
