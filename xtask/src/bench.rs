@@ -4,7 +4,7 @@
 //! - Write amplification: bytes written to the state store during an `up`
 //!   of 1,000 creates, over the final state's size; the target is ≤ 3×, on
 //!   every backend.
-//! - Policy evaluation: the built-in pack and the example's Rego policy over
+//! - Policy evaluation and cost estimation: the built-in pack, the example's Rego policy and the price table over
 //!   a plan of 1,000, 10,000 and 20,000 resources (optimised build); the
 //!   target is under 1 s at 10,000, and the yardstick is serialising the
 //!   plan document once in the same run.
@@ -84,8 +84,8 @@ fn policy_evaluation() -> Result {
     let exe = target_dir().join("release").join("examples").join("bench_policy");
     let rego = crate::workspace_root().join("examples/ai-platform/policies/gpu_spot_outside_prod.rego");
     println!(
-        "\n{:<10} {:>10} {:>10} {:>10} {:>10} {:>12} {:>8}",
-        "resources", "document", "rust pack", "rego", "total", "serialise", "ratio"
+        "\n{:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12} {:>8}",
+        "resources", "document", "rust pack", "rego", "cost", "total", "serialise", "ratio"
     );
     let mut at_10k = None;
     for n in [1_000, 10_000, 20_000] {
@@ -101,12 +101,13 @@ fn policy_evaluation() -> Result {
         let j: serde_json::Value =
             serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
         let secs = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
-        let total = secs("document_seconds") + secs("rust_seconds") + secs("rego_seconds");
+        let total = secs("document_seconds") + secs("rust_seconds") + secs("rego_seconds") + secs("cost_seconds");
         println!(
-            "{n:<10} {:>9.3}s {:>9.3}s {:>9.3}s {:>9.3}s {:>11.3}s {:>7.2}x",
+            "{n:<10} {:>9.3}s {:>9.3}s {:>9.3}s {:>9.3}s {:>9.3}s {:>11.3}s {:>7.2}x",
             secs("document_seconds"),
             secs("rust_seconds"),
             secs("rego_seconds"),
+            secs("cost_seconds"),
             total,
             secs("serialise_seconds"),
             total / secs("serialise_seconds")
@@ -117,7 +118,10 @@ fn policy_evaluation() -> Result {
     }
     match at_10k {
         Some(t) if t <= MAX_POLICY_SECONDS_AT_10K => {
-            println!("policy evaluation of 10,000 resources: {t:.3}s (target ≤ {MAX_POLICY_SECONDS_AT_10K}s) pass");
+            println!(
+                "policy evaluation and cost estimation of 10,000 resources: {t:.3}s (target ≤ \
+                 {MAX_POLICY_SECONDS_AT_10K}s) pass"
+            );
             Ok(())
         }
         other => {

@@ -1,9 +1,9 @@
 //! Policy evaluation at scale: a synthetic plan of N resources (node groups,
 //! buckets, roles with policies and queues, most inside components, with
 //! realistic inputs) checked by the built-in pack and the example's Rego
-//! policy. Run by `cargo xtask bench` (optimised: `cargo run --release -p
+//! policy, and priced. Run by `cargo xtask bench` (optimised: `cargo run --release -p
 //! cairn-policy --example bench_policy`); prints one JSON line: seconds to
-//! build the plan document, to run the Rust pack, to run the Rego policy,
+//! build the plan document, to run the Rust pack, to run the Rego policy, to price it,
 //! and, as the yardstick measured in the same run, to serialise the
 //! document's JSON form once.
 //!
@@ -47,6 +47,18 @@ fn main() {
     let rego_report = rego.evaluate(&document).expect("evaluates");
     let rego_seconds = started.elapsed().as_secs_f64();
 
+    let prices = cairn_cost::PriceTable::shipped();
+    let started = Instant::now();
+    let rows = plan.steps.iter().map(|s| {
+        let new = match &s.change {
+            Change::Create { new } => Some(&new.inputs),
+            _ => None,
+        };
+        cairn_cost::Row { urn: s.urn.as_str(), ty: s.ty.as_str(), component: None, old: None, new }
+    });
+    let cost = cairn_cost::estimate_plan(rows, "us-east-1", &prices, &cairn_cost::Usage::default());
+    let cost_seconds = started.elapsed().as_secs_f64();
+
     println!(
         "{}",
         serde_json::json!({
@@ -54,6 +66,8 @@ fn main() {
             "document_seconds": document_seconds,
             "rust_seconds": rust_seconds,
             "rego_seconds": rego_seconds,
+            "cost_seconds": cost_seconds,
+            "monthly_cost": cost.after,
             "serialise_seconds": serialise_seconds,
             "document_bytes": json.len(),
             "violations": report.violations.len(),
@@ -105,7 +119,7 @@ fn plan(n: usize) -> Plan {
             .instance_types(["g5.xlarge", "g5.2xlarge"])
             .capacity_type(if i % 10 == 0 { CapacityType::OnDemand } else { CapacityType::Spot })
             .ami_type(AmiType::Al2023X86_64Nvidia)
-            .scaling(ScalingConfig { min_size: 0, max_size: if i % 50 == 0 { 40 } else { 4 }, desired_size: 0 })
+            .scaling(ScalingConfig { min_size: 0, max_size: if i % 50 == 0 { 40 } else { 4 }, desired_size: 1 })
             .labels([("cairn.dev/workload", "training"), ("cairn.dev/pool", "gpu")])
             .tags(tags)
             .build();
