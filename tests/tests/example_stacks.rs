@@ -130,6 +130,13 @@ async fn environment(env: &str) {
     for stack in STACKS {
         let again = ok(run(stack, env, &backend, &["preview", "--json"]), "second preview");
         assert!(again.ops().iter().all(|(_, op)| op == "same"), "{} {env}: {:?}", stack.0, again.ops());
+        // Each stack's monthly cost in each environment, pinned (docs/cost.md).
+        insta::assert_json_snapshot!(format!("cost_{}_{env}", stack.0), again.json()["cost"]);
+        assert!(
+            again.json()["policy"]["passed"].as_bool().unwrap(),
+            "{} {env}: every mandatory policy passes",
+            stack.0
+        );
     }
     // The platform stack read the base stack's outputs.
     let base_out = ok(run(base, env, &backend, &["preview", "--json"]), "preview").json()["outputs"].clone();

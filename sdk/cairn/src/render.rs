@@ -451,20 +451,26 @@ pub fn cost_text(cost: &PlanCost) -> String {
 
 /// The plan's monthly cost, for machines (the `cost` field of `preview --json`).
 pub fn cost_json(cost: &PlanCost) -> serde_json::Value {
+    // In cents: sums of floats carry noise no bill has.
+    let cents = |x: f64| (x * 100.0).round() / 100.0;
     let monthly = |m: &Option<Monthly>| match m {
         None => serde_json::Value::Null,
-        Some(Monthly::Known { desired, max, other_capacity }) => {
-            json!({"desired": desired, "max": max, "other_capacity": other_capacity, "status": "known"})
-        }
+        Some(Monthly::Known { desired, max, other_capacity }) => json!({
+            "desired": cents(*desired),
+            "max": cents(*max),
+            "other_capacity": other_capacity.map(cents),
+            "status": "known",
+        }),
         Some(Monthly::NeedsUsage { assumption }) => json!({"assumption": assumption, "status": "needs_usage"}),
         Some(Monthly::Free) => json!({"status": "free"}),
         Some(Monthly::Unknown { reason }) => json!({"reason": reason, "status": "unknown"}),
     };
+    let by_component: BTreeMap<&str, f64> = cost.by_component().into_iter().map(|(c, x)| (c, cents(x))).collect();
     json!({
-        "after": cost.after,
-        "after_max": cost.after_max,
-        "before": cost.before,
-        "by_component": cost.by_component(),
+        "after": cents(cost.after),
+        "after_max": cents(cost.after_max),
+        "before": cents(cost.before),
+        "by_component": by_component,
         "currency": "USD",
         "region": cost.region,
         "resources": cost.resources.iter().map(|r| json!({
