@@ -202,6 +202,17 @@ async fn a_budget_below_the_estimate_blocks_up() {
     assert!((cost["after_max"].as_f64().unwrap() - (40.0 * 23_923.998 + 2.3)).abs() < 0.1, "{cost:#}");
     let nodes = cost["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws:eks:NodeGroup").unwrap();
     assert_eq!(nodes["after"]["status"], "known");
+    // Every resource's estimate is in the document policies read.
+    let doc = p.dir.path().join("doc.json");
+    p.run(&["preview", "--stack", "dev", "--policy-input", doc.to_str().unwrap()]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+    let priced = doc["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws:eks:NodeGroup").unwrap();
+    assert!((priced["cost"]["desired"].as_f64().unwrap() - 47_847.996).abs() < 0.01, "{priced:#}");
+
+    // A budget that is no amount is refused, naming the file.
+    p.write_config("dev", &config(&bucket, "[cost]\nbudget = 0.0\n"));
+    let bad = p.run(&["preview", "--stack", "dev"]);
+    assert!(bad.code == 1 && bad.stderr.contains("Cairn.dev.toml: [cost] budget = 0 is no budget"), "{}", bad.stderr);
     let queue = cost["resources"].as_array().unwrap().iter().find(|r| r["type"] == "aws:sqs:Queue").unwrap();
     assert_eq!(queue["after"], serde_json::json!({"assumption": "sqs_requests_million", "status": "needs_usage"}));
 }

@@ -670,12 +670,12 @@ impl Session {
             );
         }
         let governance = self.governance()?;
-        let document = cairn_policy::PlanDocument::new(&plan, governance.stack.clone());
+        let cost = governance.cost(&plan);
+        let document = governance.document(&plan, &cost);
         if let Some(path) = &exit.policy_input {
             let text = serde_json::to_string_pretty(&document.to_json())?;
             crate::config_edit::write_whole(path, &format!("{text}\n"))?;
         }
-        let cost = governance.cost(&plan);
         let mut policy =
             governance.policies.evaluate(&document).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
         policy.violations.extend(governance.budget_violation(&cost));
@@ -1310,9 +1310,25 @@ struct Governance {
 impl Governance {
     /// The policies' findings, with the budget's.
     fn evaluate(&self, plan: &Plan) -> Result<cairn_policy::PolicyReport, cairn_policy::PolicyError> {
-        let mut report = self.policies.evaluate(&cairn_policy::PlanDocument::new(plan, self.stack.clone()))?;
-        report.violations.extend(self.budget_violation(&self.cost(plan)));
+        let cost = self.cost(plan);
+        let mut report = self.policies.evaluate(&self.document(plan, &cost))?;
+        report.violations.extend(self.budget_violation(&cost));
         Ok(report)
+    }
+
+    /// The plan document policies read, each resource with its cost estimate.
+    fn document(&self, plan: &Plan, cost: &cairn_cost::PlanCost) -> cairn_policy::PlanDocument {
+        let priced: std::collections::HashMap<&str, cairn_policy::MonthlyCost> = cost
+            .resources
+            .iter()
+            .filter_map(|r| match r.after {
+                Some(cairn_cost::Monthly::Known { desired, max, .. }) => {
+                    Some((r.urn.as_str(), cairn_policy::MonthlyCost { desired, max }))
+                }
+                _ => None,
+            })
+            .collect();
+        cairn_policy::PlanDocument::new(plan, self.stack.clone()).with_costs(|urn| priced.get(urn.as_str()).copied())
     }
 
     /// The plan's monthly cost.

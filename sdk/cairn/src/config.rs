@@ -235,6 +235,13 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
             )
         })?),
     };
+    let budget = file.cost.budget;
+    if let Some(b) = budget.filter(|b| !(b.is_finite() && *b > 0.0)) {
+        bail!(
+            "{}: [cost] budget = {b} is no budget; give the monthly amount in USD, e.g. budget = 2000.0",
+            path.display()
+        );
+    }
     Ok(StackConfig {
         policy,
         cost: file.cost,
@@ -243,7 +250,7 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
         backend: file.backend.unwrap_or_else(|| DEFAULT_BACKEND.to_owned()),
         lock_ttl,
         providers: file.provider.iter().map(|(k, t)| (k.clone(), Value::from_json(&to_json(t)))).collect(),
-        config: Config::new(display_path, config_values).with_tags(file.tags),
+        config: Config::new(display_path, config_values).with_tags(file.tags).with_budget(budget),
         sealed,
         path,
     })

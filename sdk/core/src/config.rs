@@ -57,12 +57,14 @@ pub struct Config {
     tags: BTreeMap<String, String>,
     /// Keys whose values were sealed in the file: readable as secrets only.
     secret: BTreeSet<String>,
+    /// The stack's monthly budget in USD (`[cost] budget`), if it sets one.
+    budget: Option<f64>,
 }
 
 impl Config {
     /// Config values read from `file`.
     pub fn new(file: impl Into<PathBuf>, values: BTreeMap<String, serde_json::Value>) -> Self {
-        Self { file: file.into(), values, tags: BTreeMap::new(), secret: BTreeSet::new() }
+        Self { file: file.into(), values, tags: BTreeMap::new(), secret: BTreeSet::new(), budget: None }
     }
 
     /// The same config with secret values (opened from their sealed form in
@@ -94,6 +96,24 @@ impl Config {
     pub fn with_tags<K: Into<String>, V: Into<String>>(mut self, tags: impl IntoIterator<Item = (K, V)>) -> Self {
         self.tags = tags.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         self
+    }
+
+    /// The same config with the stack's monthly budget (`[cost] budget`).
+    pub fn with_budget(mut self, budget: Option<f64>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The stack's monthly budget in USD, if its file sets one under
+    /// `[cost]`: the figure plans are checked against, so that a budget
+    /// resource (an AWS Budgets budget) can use the very same one.
+    ///
+    /// ```
+    /// use cairn_core::Config;
+    /// assert_eq!(Config::default().with_budget(Some(2000.0)).budget(), Some(2000.0));
+    /// ```
+    pub fn budget(&self) -> Option<f64> {
+        self.budget
     }
 
     /// The plain (not secret) values, by key: what policies see of the config.

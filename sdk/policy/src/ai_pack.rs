@@ -441,6 +441,7 @@ mod tests {
             op: Op::Create,
             old: None,
             new: Value::from_serialize(args).unwrap(),
+            cost: None,
         }
     }
 

@@ -50,6 +50,17 @@ pub struct ResourceDoc {
     pub old: Option<Value>,
     /// The inputs it will have (unknowns where they come from resources not made yet).
     pub new: Value,
+    /// Its monthly cost estimate after the plan, when it is priced.
+    pub cost: Option<MonthlyCost>,
+}
+
+/// A resource's monthly cost estimate, in USD.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthlyCost {
+    /// At the size asked for.
+    pub desired: f64,
+    /// At the most it may scale to.
+    pub max: f64,
 }
 
 impl ResourceDoc {
@@ -104,10 +115,19 @@ impl PlanDocument {
                     op: step.op(),
                     old,
                     new: new.inputs.clone(),
+                    cost: None,
                 })
             })
             .collect();
         Self { stack, resources }
+    }
+
+    /// The document with each resource's cost estimate, from `cost_of` its URN.
+    pub fn with_costs(mut self, cost_of: impl Fn(&Urn) -> Option<MonthlyCost>) -> Self {
+        for r in &mut self.resources {
+            r.cost = cost_of(&r.urn);
+        }
+        self
     }
 
     /// The JSON form (documented in docs/policy.md). Secrets are masked.
@@ -125,6 +145,7 @@ impl PlanDocument {
                     "components": r.component_types(),
                     "old": r.old.as_ref().map(masked),
                     "new": masked(&r.new),
+                    "cost": r.cost.map(|c| serde_json::json!({"desired": c.desired, "max": c.max})),
                 })
             })
             .collect();
@@ -193,7 +214,10 @@ impl PlanDocument {
                 };
                 let old = r.get("old").filter(|o| !o.is_null()).map(Value::from_json);
                 let new = Value::from_json(r.get("new").unwrap_or(&serde_json::Value::Null));
-                Ok(ResourceDoc { ty: urn.resource_type(), urn, kind, op, old, new })
+                let cost = r.get("cost").and_then(|c| {
+                    Some(MonthlyCost { desired: c.get("desired")?.as_f64()?, max: c.get("max")?.as_f64()? })
+                });
+                Ok(ResourceDoc { ty: urn.resource_type(), urn, kind, op, old, new, cost })
             })
             .collect::<Result<_, DocumentError>>()?;
         Ok(Self { stack, resources })
@@ -222,7 +246,8 @@ mod tests {
             "resources": [{
                 "urn": "urn:cairn:dev::p::cairn:ai:TrainingPipeline$aws:eks:NodeGroup::nodes",
                 "type": "aws:eks:NodeGroup", "name": "nodes", "kind": "custom", "operation": "create",
-                "components": ["cairn:ai:TrainingPipeline"], "old": null, "new": {"capacity_type": "SPOT"}
+                "components": ["cairn:ai:TrainingPipeline"], "old": null, "new": {"capacity_type": "SPOT"},
+                "cost": {"desired": 315.8, "max": 631.6}
             }],
             "expect": [{"policy": "ai/required-tags", "urn": "urn:x"}]
         });

@@ -18,7 +18,7 @@ pub mod document;
 pub mod policy;
 pub mod rego;
 
-pub use document::{DOCUMENT_VERSION, DocumentError, PlanDocument, ResourceDoc, StackInfo, expectations};
+pub use document::{DOCUMENT_VERSION, DocumentError, MonthlyCost, PlanDocument, ResourceDoc, StackInfo, expectations};
 pub use policy::{
     Exception, Finding, Level, Policy, PolicyConfig, PolicyContext, PolicyError, PolicyReport, PolicySet, Settings,
     Violation,

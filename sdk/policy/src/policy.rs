@@ -358,7 +358,7 @@ mod tests {
         let urn =
             Urn::new(&StackName::new(stack).unwrap(), &ProjectName::new("p").unwrap(), None, &ty, "Raw_Queue").unwrap();
         let new = Value::from_serialize(&serde_json::json!({"tags": {"team": "ml"}})).unwrap();
-        let resource = ResourceDoc { urn, ty, kind: ResourceKind::Custom, op: Op::Create, old: None, new };
+        let resource = ResourceDoc { urn, ty, kind: ResourceKind::Custom, op: Op::Create, old: None, new, cost: None };
         PlanDocument { stack: StackInfo { stack: stack.into(), ..StackInfo::default() }, resources: vec![resource] }
     }
 

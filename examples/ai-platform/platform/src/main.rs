@@ -36,7 +36,8 @@ fn main() -> std::process::ExitCode {
             "monitoring",
             MonitoringStackArgs::builder()
                 .cluster_name(base.require::<String>("cluster_name")?)
-                .monthly_budget_usd(cfg.require("monthly_budget_usd")?)
+                // The budget plans are checked against ([cost] budget) is the one AWS Budgets watches.
+                .monthly_budget_usd(cfg.budget().ok_or("set `budget` under [cost] in the stack's config")?)
                 .budget_emails(cfg.require::<Vec<String>>("budget_emails")?)
                 .max_gpus(cfg.get_or("max_gpus", 16.0)?)
                 .queues(vec![WatchedQueue {
