@@ -19,6 +19,8 @@ pub fn policies() -> Vec<Box<dyn Policy>> {
         Box::new(TrainingOnSpot),
         Box::new(InferenceScalesToZero),
         Box::new(BucketPublicAccessBlock),
+        Box::new(BucketEncryption),
+        Box::new(KmsOnDataStores),
         Box::new(NoWildcardAction),
         Box::new(NoWildcardPrincipal),
         Box::new(EksPrivateEndpoint),
@@ -239,6 +241,81 @@ impl Policy for BucketPublicAccessBlock {
             )
         })
         .collect()
+    }
+}
+
+/// Buckets are encrypted at rest.
+struct BucketEncryption;
+
+impl Policy for BucketEncryption {
+    fn id(&self) -> &'static str {
+        "ai/s3-encryption"
+    }
+    fn description(&self) -> &'static str {
+        "Buckets encrypt objects at rest (SSE-S3 or SSE-KMS)."
+    }
+    fn default_level(&self, _: &PolicyContext) -> Level {
+        Level::Mandatory
+    }
+    fn check(&self, r: &ResourceDoc, _: &PolicyContext) -> Vec<Finding> {
+        // Cairn's bucket arguments always carry encryption; inputs from elsewhere may not.
+        let encrypted = r
+            .new
+            .get("encryption")
+            .and_then(|e| e.get("algorithm"))
+            .is_some_and(|a| !matches!(a, cairn_core::Value::Null));
+        if r.type_token() != "aws:s3:Bucket" || encrypted {
+            return Vec::new();
+        }
+        vec![Finding::new(
+            "encryption",
+            "objects are not encrypted at rest",
+            "set encryption (BucketEncryption::builder().algorithm(SseAlgorithm::AwsKms)...), or keep the default",
+        )]
+    }
+}
+
+/// Tables, image repositories and secrets are encrypted with KMS.
+struct KmsOnDataStores;
+
+impl Policy for KmsOnDataStores {
+    fn id(&self) -> &'static str {
+        "ai/kms-encryption"
+    }
+    fn description(&self) -> &'static str {
+        "DynamoDB tables, ECR repositories and secrets are encrypted with KMS keys."
+    }
+    fn default_level(&self, _: &PolicyContext) -> Level {
+        Level::Mandatory
+    }
+    fn check(&self, r: &ResourceDoc, _: &PolicyContext) -> Vec<Finding> {
+        let finding = |property: &str, what: &str, fix: &str| vec![Finding::new(property, what, fix)];
+        if let Some(t) = r.args::<cairn_aws::TableArgs>() {
+            if t.sse.is_none() {
+                return finding(
+                    "sse",
+                    "the table is not encrypted with KMS",
+                    "set sse (TableSse::builder().kms_key_arn(KEY).build())",
+                );
+            }
+        } else if let Some(repo) = r.args::<cairn_aws::RepositoryArgs>() {
+            if repo.encryption != cairn_aws::ecr::RepositoryEncryption::Kms {
+                return finding(
+                    "encryption",
+                    "images are not encrypted with KMS",
+                    "set encryption to RepositoryEncryption::Kms (with kms_key for your own key)",
+                );
+            }
+        } else if let Some(secret) = r.args::<cairn_aws::SecretArgs>()
+            && secret.kms_key_id.is_none()
+        {
+            return finding(
+                "kms_key_id",
+                "the secret is encrypted with the account's default key",
+                "set kms_key_id to a customer managed key, so access to the secret is granted through the key's policy too",
+            );
+        }
+        Vec::new()
     }
 }
 
@@ -607,6 +684,34 @@ mod tests {
         assert_eq!(
             findings("ai/s3-public-access-block", &r, "dev"),
             ["public_access_block.block_public_policy", "public_access_block.restrict_public_buckets"]
+        );
+    }
+
+    #[test]
+    fn bucket_encryption() {
+        let ok = resource("aws:s3:Bucket", "b", None, &BucketArgs::builder().build());
+        assert!(findings("ai/s3-encryption", &ok, "dev").is_empty());
+        let plain = resource("aws:s3:Bucket", "b", None, &serde_json::json!({"bucket": "b"}));
+        assert_eq!(findings("ai/s3-encryption", &plain, "dev"), ["encryption"]);
+    }
+
+    #[test]
+    fn kms_on_data_stores() {
+        let key_attribute =
+            cairn_aws::KeyAttribute::builder().name("id").attribute_type(cairn_aws::dynamodb::AttributeType::S).build();
+        let table = |sse: bool| {
+            let mut t = cairn_aws::TableArgs::builder().hash_key(key_attribute.clone()).build();
+            t.sse = sse.then(|| cairn_aws::TableSse::builder().build());
+            resource("aws:dynamodb:Table", "t", None, &t)
+        };
+        assert!(findings("ai/kms-encryption", &table(true), "dev").is_empty());
+        assert_eq!(findings("ai/kms-encryption", &table(false), "dev"), ["sse"]);
+        let repo =
+            |e| resource("aws:ecr:Repository", "r", None, &cairn_aws::RepositoryArgs::builder().encryption(e).build());
+        assert!(findings("ai/kms-encryption", &repo(cairn_aws::ecr::RepositoryEncryption::Kms), "dev").is_empty());
+        assert_eq!(
+            findings("ai/kms-encryption", &repo(cairn_aws::ecr::RepositoryEncryption::Aes256), "dev"),
+            ["encryption"]
         );
     }
 
