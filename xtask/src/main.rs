@@ -47,8 +47,16 @@ enum Task {
         #[arg(long, default_value_t = 20)]
         trials: usize,
     },
-    /// Measure the performance targets (write amplification of the state stores).
+    /// Measure the performance targets (write amplification of the state stores,
+    /// policy evaluation and cost estimation at scale).
     Bench,
+    /// Run the property tests (`fuzz_*`: the stack config parser, the state
+    /// and journal decoders, the value's JSON and wire forms) with many cases.
+    Fuzz {
+        /// Cases per property (the test suite runs 256, or 64 for the file store's).
+        #[arg(long, default_value_t = 10_000)]
+        cases: u32,
+    },
     /// Deploy the ai-platform example to a local AWS emulator and show the result.
     Demo,
     /// Regenerate the resource reference pages (docs/reference/) from the schemas.
@@ -67,6 +75,12 @@ fn main() -> ExitCode {
         Task::Test { extra } => test_cmd::run(&extra),
         Task::Chaos { trials } => test_cmd::chaos(trials),
         Task::Bench => bench::run(),
+        Task::Fuzz { cases } => {
+            let mut cmd = cargo();
+            cmd.args(["test", "-p", "cairn", "-p", "cairn-core", "-p", "cairn-proto", "-p", "cairn-state", "fuzz_"])
+                .env("PROPTEST_CASES", cases.to_string());
+            run(&mut cmd)
+        }
         Task::Demo => demo::run(),
         Task::Codegen { check } => codegen::run(check),
         Task::Docs => {

@@ -67,14 +67,16 @@ fn read_dir_state(dir: &Path, ctx: &Ctx<'_>) -> Result<Replayed, StateError> {
         Err(e) => return Err(ctx.io(format!("read {}", snapshot_path.display()))(e)),
     };
     let journal_path = dir.join("journal.jsonl");
-    let text = match fs::read_to_string(&journal_path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+    let bytes = match fs::read(&journal_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(ctx.io(format!("read {}", journal_path.display()))(e)),
     };
+    // A line without its newline was torn by a crash mid-append (perhaps inside
+    // a character): it never took effect. Bytes before it that are no text are damage.
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(&bytes[..0], |end| &bytes[..=end]);
+    let complete = std::str::from_utf8(complete).map_err(|e| ctx.corrupt(&journal_path.display().to_string(), e))?;
     let mut entries = Vec::new();
-    let complete = if text.ends_with('\n') { text.as_str() } else { text.rsplit_once('\n').map_or("", |(a, _)| a) };
-    // A line without its newline was torn by a crash mid-append: it never took effect.
     for (i, line) in complete.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let e: JournalEntry = serde_json::from_str(line)
             .map_err(|e| ctx.corrupt(&format!("{} line {}", journal_path.display(), i + 1), e))?;
