@@ -53,6 +53,8 @@ pub struct Source {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionPrices {
+    /// A region whose prices this one lists too, for the entries it does not list itself.
+    pub same_as: Option<String>,
     /// Per instance type.
     #[serde(default)]
     pub instances: BTreeMap<String, InstancePrice>,
@@ -106,18 +108,34 @@ impl PriceTable {
             let mine = self.regions.entry(region).or_default();
             mine.instances.extend(prices.instances);
             mine.services.extend(prices.services);
+            if prices.same_as.is_some() {
+                mine.same_as = prices.same_as;
+            }
         }
         Ok(self)
     }
 
     /// An instance type's hourly prices in `region`.
     pub fn instance(&self, region: &str, instance_type: &str) -> Option<InstancePrice> {
-        self.regions.get(region)?.instances.get(instance_type).copied()
+        self.lookup(region, |r| r.instances.get(instance_type).copied())
     }
 
     /// A service unit's price in `region`.
     pub fn service(&self, region: &str, key: &str) -> Option<f64> {
-        self.regions.get(region)?.services.get(key).copied()
+        self.lookup(region, |r| r.services.get(key).copied())
+    }
+
+    /// The first price `find` finds in `region` or the regions it is `same_as`
+    /// (a few hops at most, so a loop in a user's file ends).
+    fn lookup<T>(&self, region: &str, find: impl Fn(&RegionPrices) -> Option<T>) -> Option<T> {
+        let mut at = self.regions.get(region)?;
+        for _ in 0..4 {
+            if let Some(found) = find(at) {
+                return Some(found);
+            }
+            at = self.regions.get(at.same_as.as_deref()?)?;
+        }
+        None
     }
 }
 
