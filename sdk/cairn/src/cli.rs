@@ -1333,24 +1333,17 @@ impl Governance {
 
     /// The plan's monthly cost.
     fn cost(&self, plan: &Plan) -> cairn_cost::PlanCost {
-        use cairn_engine::Change;
         let rows = plan.steps.iter().map(|step| {
-            let (old, new) = match &step.change {
-                Change::Create { new } | Change::Import { new, .. } => (None, Some(new)),
-                Change::Update { old, new, .. } | Change::Replace { old, new, .. } | Change::Same { old, new } => {
-                    (Some(&old.inputs), Some(new))
-                }
-                Change::Delete { old, .. } => (Some(&old.inputs), None),
-            };
-            let component = match &step.change {
-                Change::Delete { old, .. } => old.parent.as_ref(),
-                _ => new.and_then(|n| n.parent.as_ref()),
+            let (old, new) = (step.recorded(), step.desired());
+            let component = match new {
+                Some(n) => n.parent.as_ref(),
+                None => old.and_then(|o| o.parent.as_ref()),
             };
             cairn_cost::Row {
                 urn: step.urn.as_str(),
                 ty: step.ty.as_str(),
                 component: component.map(Urn::as_str),
-                old,
+                old: old.map(|o| &o.inputs),
                 new: new.map(|n| &n.inputs),
             }
         });

@@ -351,12 +351,12 @@ fn policy_violations_in_text_json_and_markdown() {
 #[test]
 fn cost_in_text_json_and_markdown() {
     let plan = bad_plan();
-    let rows = plan.steps.iter().map(|s| {
-        let new = match &s.change {
-            Change::Create { new } => Some(&new.inputs),
-            _ => None,
-        };
-        cairn_cost::Row { urn: s.urn.as_str(), ty: s.ty.as_str(), component: None, old: None, new }
+    let rows = plan.steps.iter().map(|s| cairn_cost::Row {
+        urn: s.urn.as_str(),
+        ty: s.ty.as_str(),
+        component: None,
+        old: None,
+        new: s.desired().map(|d| &d.inputs),
     });
     let usage = cairn_cost::Usage { s3_gb_per_bucket: Some(1234.5), ..Default::default() };
     let cost = cairn_cost::estimate_plan(rows, "us-east-1", &cairn_cost::PriceTable::shipped(), &usage);

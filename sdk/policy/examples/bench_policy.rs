@@ -49,12 +49,12 @@ fn main() {
 
     let prices = cairn_cost::PriceTable::shipped();
     let started = Instant::now();
-    let rows = plan.steps.iter().map(|s| {
-        let new = match &s.change {
-            Change::Create { new } => Some(&new.inputs),
-            _ => None,
-        };
-        cairn_cost::Row { urn: s.urn.as_str(), ty: s.ty.as_str(), component: None, old: None, new }
+    let rows = plan.steps.iter().map(|s| cairn_cost::Row {
+        urn: s.urn.as_str(),
+        ty: s.ty.as_str(),
+        component: None,
+        old: None,
+        new: s.desired().map(|d| &d.inputs),
     });
     let cost = cairn_cost::estimate_plan(rows, "us-east-1", &prices, &cairn_cost::Usage::default());
     let cost_seconds = started.elapsed().as_secs_f64();

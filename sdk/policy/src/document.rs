@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use cairn_core::schema::TypedArgs;
 use cairn_core::{ResourceKind, ResourceType, Urn, Value};
+use cairn_engine::Op;
 use cairn_engine::Plan;
-use cairn_engine::{Change, Op};
 
 /// The version of the document's JSON form; it changes only when a field
 /// changes meaning or goes away.
@@ -101,19 +101,14 @@ impl PlanDocument {
             .steps
             .iter()
             .filter_map(|step| {
-                let (old, new) = match &step.change {
-                    Change::Create { new } | Change::Import { new, .. } => (None, new),
-                    Change::Update { old, new, .. } | Change::Replace { old, new, .. } | Change::Same { old, new } => {
-                        (Some(old.inputs.clone()), new)
-                    }
-                    Change::Delete { .. } => return None,
-                };
+                // Resources being deleted are left out: nothing of them stays.
+                let new = step.desired()?;
                 Some(ResourceDoc {
                     urn: step.urn.clone(),
                     ty: step.ty.clone(),
                     kind: step.kind,
                     op: step.op(),
-                    old,
+                    old: step.recorded().map(|o| o.inputs.clone()),
                     new: new.inputs.clone(),
                     cost: None,
                 })
