@@ -670,15 +670,12 @@ impl Session {
             );
         }
         let governance = self.governance()?;
-        let cost = governance.cost(&plan);
-        let document = governance.document(&plan, &cost);
+        let (cost, document) = governance.assess(&plan);
         if let Some(path) = &exit.policy_input {
             let text = serde_json::to_string_pretty(&document.to_json())?;
             crate::config_edit::write_whole(path, &format!("{text}\n"))?;
         }
-        let mut policy =
-            governance.policies.evaluate(&document).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
-        policy.violations.extend(governance.budget_violation(&cost));
+        let policy = governance.judge(&cost, &document).map_err(|e| anyhow!("{}: {e}", self.config.path.display()))?;
         if self.json {
             let mut doc = render::plan_json(&plan, self.stack.as_str(), self.project.as_str());
             doc["policy"] = render::policy_json(&policy);
@@ -1308,16 +1305,10 @@ struct Governance {
 }
 
 impl Governance {
-    /// The policies' findings, with the budget's.
-    fn evaluate(&self, plan: &Plan) -> Result<cairn_policy::PolicyReport, cairn_policy::PolicyError> {
+    /// The plan's monthly cost, and the plan document policies read (each
+    /// resource with its cost estimate).
+    fn assess(&self, plan: &Plan) -> (cairn_cost::PlanCost, cairn_policy::PlanDocument) {
         let cost = self.cost(plan);
-        let mut report = self.policies.evaluate(&self.document(plan, &cost))?;
-        report.violations.extend(self.budget_violation(&cost));
-        Ok(report)
-    }
-
-    /// The plan document policies read, each resource with its cost estimate.
-    fn document(&self, plan: &Plan, cost: &cairn_cost::PlanCost) -> cairn_policy::PlanDocument {
         let priced: std::collections::HashMap<&str, cairn_policy::MonthlyCost> = cost
             .resources
             .iter()
@@ -1328,7 +1319,20 @@ impl Governance {
                 _ => None,
             })
             .collect();
-        cairn_policy::PlanDocument::new(plan, self.stack.clone()).with_costs(|urn| priced.get(urn.as_str()).copied())
+        let document = cairn_policy::PlanDocument::new(plan, self.stack.clone())
+            .with_costs(|urn| priced.get(urn.as_str()).copied());
+        (cost, document)
+    }
+
+    /// The policies' findings on the document, with the budget's on the cost.
+    fn judge(
+        &self,
+        cost: &cairn_cost::PlanCost,
+        document: &cairn_policy::PlanDocument,
+    ) -> Result<cairn_policy::PolicyReport, cairn_policy::PolicyError> {
+        let mut report = self.policies.evaluate(document)?;
+        report.violations.extend(self.budget_violation(cost));
+        Ok(report)
     }
 
     /// The plan's monthly cost.
@@ -1390,9 +1394,11 @@ struct Governed<'a, C: Confirm> {
 impl<C: Confirm> Confirm for Governed<'_, C> {
     fn gate(&self, command: RunCommand, plan: &Plan) -> Result<(), Refusal> {
         if command != RunCommand::Destroy {
-            let report = self.governance.evaluate(plan).map_err(|e| Refusal(format!("{e}; nothing was applied")))?;
+            let (cost, document) = self.governance.assess(plan);
+            let report =
+                self.governance.judge(&cost, &document).map_err(|e| Refusal(format!("{e}; nothing was applied")))?;
             if !self.governance.json {
-                eprint!("{}", render::cost_text(&self.governance.cost(plan)));
+                eprint!("{}", render::cost_text(&cost));
                 eprint!("{}", render::policy_text(&report));
             }
             if !report.passes() {
