@@ -717,6 +717,7 @@ impl Session {
         let mut declared = self.run_program(program, &Imports { specs: Vec::new() })?;
         let recorded = self.store.read(&self.project, &self.stack).await?.state;
         let mut adopted: Vec<(ImportSpec, Declaration)> = Vec::new();
+        let mut targets = Vec::new();
         for spec in specs {
             let ImportSpec { ty, name, id, origin } = &spec;
             let urn = Urn::new(&self.stack, &self.project, None, ty, name)
@@ -749,6 +750,7 @@ impl Session {
                 .declaration(DeclarationRequest { urn: urn.clone(), inputs: live.inputs })
                 .await
                 .with_context(|| format!("{origin}: writing the code of {ty} `{id}`"))?;
+            targets.push(urn.clone());
             declared.resources.push(DeclaredResource {
                 urn,
                 kind: ResourceKind::Custom,
@@ -763,9 +765,8 @@ impl Session {
             });
             adopted.push((spec, declaration));
         }
-        let targets =
-            declared.resources.iter().filter(|r| r.import.is_some() && r.parent.is_none()).map(|r| r.urn.clone());
-        let selection = Selection { targets: targets.collect(), ..Selection::default() };
+        // Only the adopted resources: the rest of the program is left as it is.
+        let selection = Selection { targets, ..Selection::default() };
         let options = RunOptions { plan: PlanOptions { refresh: false, selection }, ..RunOptions::default() };
         let ask = Ask { yes, json: self.json, expect_no_changes: false };
         let governed = Governed { inner: &ask, governance: self.governance()? };
