@@ -1405,14 +1405,7 @@ impl<C: Confirm> Confirm for Governed<'_, C> {
             if !report.passes() {
                 let listed: Vec<String> = report
                     .blocking()
-                    .map(|v| {
-                        let at = if v.finding.property.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" {}", v.finding.property)
-                        };
-                        format!("  {} — {}{at}: {} (fix: {})", v.policy, v.urn, v.finding.message, v.finding.fix)
-                    })
+                    .map(|v| format!("  {} (fix: {})", render::violation_text(v), v.finding.fix))
                     .collect();
                 return Err(Refusal(format!(
                     "{} mandatory policy violation(s); nothing was applied:\n{}",

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use cairn_core::{DeclaredStack, DiffKind, ResourceKind, Urn, Value};
 use cairn_cost::{Monthly, PlanCost};
 use cairn_engine::{ApplyReport, Drift, DriftKind, Op, Plan, Status, Step};
-use cairn_policy::{Level, PolicyReport};
+use cairn_policy::{Level, PolicyReport, Violation};
 use console::Style;
 use serde_json::json;
 
@@ -320,8 +320,7 @@ pub fn policy_text(report: &PolicyReport) -> String {
             (None, Level::Mandatory) => ("✗", "mandatory"),
             (None, _) => ("!", "advisory"),
         };
-        let property = if v.finding.property.is_empty() { String::new() } else { format!(" {}", v.finding.property) };
-        let _ = writeln!(out, "  {mark} {level} {} — {}{property}: {}", v.policy, v.urn, v.finding.message);
+        let _ = writeln!(out, "  {mark} {level} {}", violation_text(v));
         match &v.waived {
             Some(reason) => {
                 let _ = writeln!(out, "      exception: {reason}");
@@ -332,6 +331,12 @@ pub fn policy_text(report: &PolicyReport) -> String {
         }
     }
     out
+}
+
+/// One violation on one line: `policy — urn property: message`.
+pub fn violation_text(v: &Violation) -> String {
+    let property = if v.finding.property.is_empty() { String::new() } else { format!(" {}", v.finding.property) };
+    format!("{} — {}{property}: {}", v.policy, v.urn, v.finding.message)
 }
 
 /// What the policies found, for machines (the `policy` field of `preview --json`).
