@@ -16,6 +16,13 @@ use crate::{Result, cargo, target_dir, workspace_root};
 /// reads the outputs of the ones before it.
 const STACKS: [(&str, &str); 3] = [("ai-base", "base"), ("ai-platform", "platform"), ("ai-runtime", "runtime")];
 
+/// What the demo builds: the example's programs and the AWS plugin, in one
+/// build (`cargo xtask test` checks it compiles nothing the tests did not).
+pub(crate) fn build_args() -> Vec<String> {
+    let packages = STACKS.iter().map(|(package, _)| *package).chain(["cairn-provider-aws"]);
+    packages.flat_map(|package| ["-p".to_owned(), package.to_owned()]).collect()
+}
+
 /// Runs the demo from a fresh state against a fresh emulator: the `dev`
 /// environment's three stacks brought up in order, then each previewed again.
 pub(crate) fn run() -> Result {
@@ -23,11 +30,7 @@ pub(crate) fn run() -> Result {
     let root = workspace_root();
 
     let mut build = cargo();
-    build.arg("build");
-    for (package, _) in STACKS {
-        build.args(["-p", package]);
-    }
-    crate::run(build.args(["-p", "cairn-provider-aws"]))?;
+    crate::run(build.arg("build").args(build_args()))?;
 
     // The emulator starts empty, so the state must too. One store for the
     // three stacks: each reads the others' outputs from it.

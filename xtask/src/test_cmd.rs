@@ -70,14 +70,14 @@ impl Services {
         let services = Self { emulator, postgres };
         // Tests run the provider plugin and the examples as processes, so the
         // binaries must exist before the tests start. `--all-targets` builds
-        // them with the features the test build turns on too (dev-dependencies
-        // such as tokio's `test-util`), so the tests reuse every crate built
-        // here: `--bins` alone compiled the AWS SDK twice, and the second copy
-        // filled a CI machine's disk.
+        // everything the tests use, so they reuse every crate built here; then
+        // the builds of the demo, of a program and of a plugin built on demand
+        // must reuse it too (docs/building.md).
         let mut build = cargo();
         build.args(["build", "--workspace", "--all-targets"]);
         crate::run(&mut services.configure(build))
             .map_err(|e| format!("{e}; the tests need the workspace binaries, so none were run"))?;
+        crate::build_once::check()?;
         Ok(services)
     }
 

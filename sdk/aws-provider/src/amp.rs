@@ -58,7 +58,7 @@ async fn describe_workspace(
 async fn wait_workspace(c: &Clients, id: &str, gone: bool) -> Result<(), ProviderError> {
     let last = LastStatus::default();
     let what = if gone { format!("workspace `{id}` to be deleted") } else { format!("workspace `{id}` to be ACTIVE") };
-    wait_until(&what, c.waits, || async {
+    wait_until(&what, &c.waits, || async {
         let Some((status, _, _)) = describe_workspace(c, id).await? else { return Ok(gone) };
         last.set(status.as_str());
         match status {
@@ -176,7 +176,7 @@ pub(crate) mod rule_groups {
     ) -> Result<RuleGroupsNamespaceOutputs, ProviderError> {
         let last = LastStatus::default();
         let seen = std::sync::Mutex::new(None);
-        wait_until(&format!("rule groups namespace `{workspace}/{name}` to be ACTIVE"), c.waits, || async {
+        wait_until(&format!("rule groups namespace `{workspace}/{name}` to be ACTIVE"), &c.waits, || async {
             let Some((status, outputs, _)) = describe(c, workspace, name).await? else {
                 return Err(ProviderError::new(
                     ErrorCode::NotFound,
@@ -272,7 +272,7 @@ pub(crate) mod rule_groups {
         if optional(deleted.aws("DeleteRuleGroupsNamespace", &req.id))?.is_none() {
             return Ok(());
         }
-        wait_until(&format!("rule groups namespace `{}` to be deleted", req.id), c.waits, || async {
+        wait_until(&format!("rule groups namespace `{}` to be deleted", req.id), &c.waits, || async {
             Ok(describe(c, workspace, name).await?.is_none())
         })
         .await

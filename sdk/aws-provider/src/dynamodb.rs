@@ -75,7 +75,7 @@ async fn wait_for(c: &Clients, name: &str, gone: bool) -> Result<Option<TableDes
     let last = LastStatus::default();
     let seen = std::sync::Mutex::new(None);
     let what = if gone { format!("table `{name}` to be deleted") } else { format!("table `{name}` to be ACTIVE") };
-    wait_until(&what, c.waits, || async {
+    wait_until(&what, &c.waits, || async {
         let Some(table) = describe(c, name).await? else {
             return if gone {
                 Ok(true)

@@ -48,7 +48,7 @@ async fn wait_for(c: &Clients, name: &str, gone: bool) -> Result<(), ProviderErr
     } else {
         format!("model package group `{name}`")
     };
-    wait_until(&what, c.waits, || async {
+    wait_until(&what, &c.waits, || async {
         let Some(out) = describe(c, name).await? else { return Ok(gone) };
         let status = out.model_package_group_status();
         let shown = status.map_or("unknown", |s| s.as_str());

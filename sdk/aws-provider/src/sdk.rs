@@ -7,6 +7,8 @@ use std::time::Duration;
 
 // The three SDK crates share these smithy types; importing them from one is enough.
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::{SharedTimeSource, SystemTimeSource};
 use cairn_core::{ErrorCode, ProviderError};
 
 /// How often waiters poll.
@@ -146,34 +148,43 @@ pub(crate) fn map_or_none(
     (!map.is_empty()).then(|| map.clone().into_iter().collect())
 }
 
-/// How long waiters wait, and how often they poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long waiters wait, how often they poll, and the clock they do it
+/// by: the SDK's sleep and time source traits, so tests run waiters (and
+/// the SDK's retries) on virtual time.
+#[derive(Debug, Clone)]
 pub(crate) struct Waits {
     pub(crate) timeout: Duration,
     pub(crate) interval: Duration,
+    pub(crate) sleep: SharedAsyncSleep,
+    pub(crate) time: SharedTimeSource,
 }
 
 impl Waits {
-    /// [`wait_timeout`] and [`POLL_INTERVAL`].
+    /// [`wait_timeout`] and [`POLL_INTERVAL`], on tokio's timer and the system clock.
     pub(crate) fn from_env() -> Self {
-        Self { timeout: wait_timeout(), interval: POLL_INTERVAL }
+        Self {
+            timeout: wait_timeout(),
+            interval: POLL_INTERVAL,
+            sleep: SharedAsyncSleep::new(TokioSleep::new()),
+            time: SharedTimeSource::new(SystemTimeSource::new()),
+        }
     }
 }
 
 /// Polls until `poll` says done, failing with DeadlineExceeded after the
 /// timeout. `poll` fails the wait by returning an error (e.g. a FAILED status).
-pub(crate) async fn wait_until<F, Fut>(what: &str, waits: Waits, mut poll: F) -> Result<(), ProviderError>
+pub(crate) async fn wait_until<F, Fut>(what: &str, waits: &Waits, mut poll: F) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, ProviderError>>,
 {
-    let Waits { timeout, interval } = waits;
-    let deadline = tokio::time::Instant::now() + timeout;
+    let Waits { timeout, interval, sleep, time } = waits;
+    let deadline = time.now() + *timeout;
     loop {
         if poll().await? {
             return Ok(());
         }
-        if tokio::time::Instant::now() + interval > deadline {
+        if time.now() + *interval > deadline {
             return Err(ProviderError::new(
                 ErrorCode::DeadlineExceeded,
                 format!(
@@ -183,7 +194,7 @@ where
             ));
         }
         tracing::debug!("waiting for {what}");
-        tokio::time::sleep(interval).await;
+        sleep.sleep(*interval).await;
     }
 }
 

@@ -29,7 +29,6 @@ pub mod refresh;
 pub mod repair;
 pub mod saved;
 pub mod selection;
-#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use automation::{

@@ -1,6 +1,7 @@
 //! A conformance suite every lease-locking state backend passes (PostgreSQL,
 //! S3): each backend's tests call these with a store of their own.
-//! Behind the `conformance` feature; tests only.
+//! For tests. Not behind a feature: a feature only tests turn on would make
+//! the test build compile this crate, and everything above it, a second time.
 
 #![allow(missing_docs, clippy::missing_panics_doc)]
 

@@ -1,7 +1,8 @@
 //! A store wrapper for tests that keeps every journal entry a run writes and
 //! checks, after the run, that every prefix of its journal replays to a valid
 //! state: the state a crash at that point would leave for the next run.
-//! Behind the `conformance` feature; tests only.
+//! For tests. Not behind a feature: a feature only tests turn on would make
+//! the test build compile this crate, and everything above it, a second time.
 
 #![allow(clippy::missing_panics_doc)]
 

@@ -6,14 +6,12 @@
 //! - [`store`]: the [`StateStore`] interface every backend implements, and lock records.
 //! - [`file`](mod@file): the embedded file store.
 //! - [`recorder`]: the writer the engine uses during a run.
-//! - `journal_tap` (feature `conformance`): checks, in tests, that every prefix of a
+//! - [`journal_tap`]: checks, in tests, that every prefix of a
 //!   run's journal replays to a valid state.
 
-#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod file;
 pub mod journal;
-#[cfg(feature = "conformance")]
 pub mod journal_tap;
 pub mod model;
 pub mod recorder;

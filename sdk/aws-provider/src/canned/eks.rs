@@ -21,11 +21,12 @@ use aws_sdk_eks::types::{
     Logging, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Oidc, Provider as KeyProvider,
     Update, UpdateStatus, VpcConfigResponse,
 };
-use aws_smithy_mocks::mock;
+
 use cairn_aws::{ClusterArgs, NodeGroupArgs};
 use cairn_core::{CreateRequest, ErrorCode, ReadRequest, UpdateRequest, Urn, Value};
 use serde_json::json;
 
+use crate::canned::rules::rule;
 use crate::canned::{Rules, clients_with};
 use crate::eks::{cluster, node_group};
 
@@ -93,9 +94,9 @@ fn nodegroup(version: &str, budget: NodegroupUpdateConfig, disk: i32) -> Nodegro
 /// moto has no `UpdateNodegroupVersion` and finishes updates at once: here
 /// the budget and scaling go first in one `UpdateNodegroupConfig`, then the
 /// version upgrade, which is awaited through `DescribeUpdate`.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited() {
-    let config = mock!(aws_sdk_eks::Client::update_nodegroup_config)
+    let config = rule!(aws_sdk_eks::Client::update_nodegroup_config)
         .match_requests(|r| {
             r.scaling_config().and_then(|s| s.max_size()) == Some(3)
                 && r.update_config().and_then(|u| u.max_unavailable_percentage()) == Some(50)
@@ -105,22 +106,21 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
         .then_output(|| {
             UpdateNodegroupConfigOutput::builder().update(update("cfg-1", UpdateStatus::Successful)).build()
         });
-    let version = mock!(aws_sdk_eks::Client::update_nodegroup_version)
+    let version = rule!(aws_sdk_eks::Client::update_nodegroup_version)
         .match_requests(|r| {
             r.cluster_name() == Some("ai") && r.nodegroup_name() == Some("gpu") && r.version() == Some("1.31")
         })
         .then_output(|| {
             UpdateNodegroupVersionOutput::builder().update(update("ver-1", UpdateStatus::InProgress)).build()
         });
-    let progress = mock!(aws_sdk_eks::Client::describe_update)
+    let progress = rule!(aws_sdk_eks::Client::describe_update)
         .match_requests(|r| {
             r.name() == Some("ai") && r.nodegroup_name() == Some("gpu") && r.update_id() == Some("ver-1")
         })
-        .sequence()
         .output(|| DescribeUpdateOutput::builder().update(update("ver-1", UpdateStatus::InProgress)).build())
         .output(|| DescribeUpdateOutput::builder().update(update("ver-1", UpdateStatus::Successful)).build())
         .build();
-    let describe = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+    let describe = rule!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
         let budget = NodegroupUpdateConfig::builder().max_unavailable_percentage(50).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.31", budget, 20)).build()
     });
@@ -133,7 +133,7 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
         "scaling": {"min_size": 0, "max_size": 3, "desired_size": 1},
         "update_config": {"max_unavailable_percentage": 50}
     }));
-    let started = tokio::time::Instant::now();
+    let started = c.waits.time.now();
     let req = UpdateRequest { urn: node_group_urn(), id: "ai:gpu".into(), olds, old_outputs: Value::map(), news };
     let out = node_group::update(&c, req).await.expect("config, then version, then done");
     assert_eq!(
@@ -141,7 +141,7 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
         (1, 1, 2, 1),
         "one call of each kind, in that order, and the upgrade polled until it succeeded"
     );
-    let waited = started.elapsed();
+    let waited = c.waits.time.now().duration_since(started).unwrap();
     assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(10), "one poll interval: {waited:?}");
     assert_eq!(out.outputs.get("status").and_then(Value::as_str), Some("ACTIVE"), "{:?}", out.outputs);
 }
@@ -153,11 +153,11 @@ async fn a_node_group_version_upgrade_follows_its_config_update_and_is_awaited()
 #[tokio::test]
 async fn node_group_tags_change_in_place_on_its_arn() {
     const ARN: &str = "arn:aws:eks:us-east-1:123456789012:nodegroup/ai/gpu/1";
-    let describe = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+    let describe = rule!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
         let budget = NodegroupUpdateConfig::builder().max_unavailable(1).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 20)).build()
     });
-    let tag = mock!(aws_sdk_eks::Client::tag_resource)
+    let tag = rule!(aws_sdk_eks::Client::tag_resource)
         .match_requests(|r| {
             let set: BTreeMap<_, _> = r.tags().into_iter().flatten().collect();
             r.resource_arn() == Some(ARN)
@@ -168,7 +168,7 @@ async fn node_group_tags_change_in_place_on_its_arn() {
                     ])
         })
         .then_output(|| aws_sdk_eks::operation::tag_resource::TagResourceOutput::builder().build());
-    let untag = mock!(aws_sdk_eks::Client::untag_resource)
+    let untag = rule!(aws_sdk_eks::Client::untag_resource)
         .match_requests(|r| r.resource_arn() == Some(ARN) && r.tag_keys() == ["env"])
         .then_output(|| aws_sdk_eks::operation::untag_resource::UntagResourceOutput::builder().build());
     let c = clients_with(Rules { eks: &[&describe, &tag, &untag], sequential: true, ..Rules::default() });
@@ -180,12 +180,12 @@ async fn node_group_tags_change_in_place_on_its_arn() {
     assert_eq!((describe.num_calls(), tag.num_calls(), untag.num_calls()), (1, 1, 1));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_failed_version_upgrade_reports_what_eks_said() {
-    let version = mock!(aws_sdk_eks::Client::update_nodegroup_version).then_output(|| {
+    let version = rule!(aws_sdk_eks::Client::update_nodegroup_version).then_output(|| {
         UpdateNodegroupVersionOutput::builder().update(update("ver-2", UpdateStatus::InProgress)).build()
     });
-    let progress = mock!(aws_sdk_eks::Client::describe_update).then_output(|| {
+    let progress = rule!(aws_sdk_eks::Client::describe_update).then_output(|| {
         let failed = Update::builder()
             .id("ver-2")
             .status(UpdateStatus::Failed)
@@ -210,10 +210,10 @@ async fn a_failed_version_upgrade_reports_what_eks_said() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn dropping_the_version_pin_calls_nothing() {
     // Sequential: any call but this DescribeNodegroup would panic.
-    let describe = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+    let describe = rule!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
         DescribeNodegroupOutput::builder()
             .nodegroup(nodegroup("1.30", NodegroupUpdateConfig::builder().max_unavailable(1).build(), 20))
             .build()
@@ -237,16 +237,16 @@ async fn dropping_the_version_pin_calls_nothing() {
 /// moto drops a node group's `updateConfig` at creation; EKS keeps it. Read
 /// reports the budget (and the disk size) only when the program declared
 /// them, so EKS's defaults (one node, 20 GiB) are not drift.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
-    let create = mock!(aws_sdk_eks::Client::create_nodegroup)
+    let create = rule!(aws_sdk_eks::Client::create_nodegroup)
         .match_requests(|r| {
             r.update_config().and_then(|u| u.max_unavailable_percentage()) == Some(25)
                 && r.update_config().and_then(|u| u.max_unavailable()).is_none()
                 && r.disk_size() == Some(100)
         })
         .then_output(|| CreateNodegroupOutput::builder().build());
-    let describe = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+    let describe = rule!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
         let budget = NodegroupUpdateConfig::builder().max_unavailable_percentage(25).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 100)).build()
     });
@@ -265,7 +265,7 @@ async fn the_update_budget_is_sent_at_creation_and_defaults_are_not_drift() {
     .expect("the group exists");
     assert_eq!(read.inputs, declared, "read back in the declared shape");
 
-    let defaults = mock!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
+    let defaults = rule!(aws_sdk_eks::Client::describe_nodegroup).then_output(|| {
         let budget = NodegroupUpdateConfig::builder().max_unavailable(1).build();
         DescribeNodegroupOutput::builder().nodegroup(nodegroup("1.30", budget, 20)).build()
     });
@@ -327,9 +327,9 @@ fn described_cluster() -> Cluster {
         .build()
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_cluster_is_created_with_its_extras_and_read_back_in_the_declared_shape() {
-    let create = mock!(aws_sdk_eks::Client::create_cluster)
+    let create = rule!(aws_sdk_eks::Client::create_cluster)
         .match_requests(|r| {
             let vpc = r.resources_vpc_config();
             let on: Vec<&str> = r
@@ -353,7 +353,7 @@ async fn a_cluster_is_created_with_its_extras_and_read_back_in_the_declared_shap
                 })
         })
         .then_output(|| CreateClusterOutput::builder().build());
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(described_cluster()).build());
     let c = clients_with(Rules { eks: &[&create, &describe], ..Rules::default() });
     let declared = cluster_inputs(json!({
@@ -380,9 +380,9 @@ async fn a_cluster_is_created_with_its_extras_and_read_back_in_the_declared_shap
 /// ("Only one type of update can be allowed") and any update while another
 /// runs; moto accepts both. Endpoint access and logging go in two calls,
 /// the first awaited before the second.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn endpoint_access_and_logging_change_in_two_updates_one_after_the_other() {
-    let endpoint = mock!(aws_sdk_eks::Client::update_cluster_config)
+    let endpoint = rule!(aws_sdk_eks::Client::update_cluster_config)
         .match_requests(|r| {
             r.logging().is_none()
                 && r.resources_vpc_config().is_some_and(|v| {
@@ -394,10 +394,10 @@ async fn endpoint_access_and_logging_change_in_two_updates_one_after_the_other()
                 })
         })
         .then_output(|| UpdateClusterConfigOutput::builder().update(update("ep-1", UpdateStatus::InProgress)).build());
-    let progress = mock!(aws_sdk_eks::Client::describe_update)
+    let progress = rule!(aws_sdk_eks::Client::describe_update)
         .match_requests(|r| r.name() == Some("ai") && r.nodegroup_name().is_none() && r.update_id() == Some("ep-1"))
         .then_output(|| DescribeUpdateOutput::builder().update(update("ep-1", UpdateStatus::Successful)).build());
-    let logging = mock!(aws_sdk_eks::Client::update_cluster_config)
+    let logging = rule!(aws_sdk_eks::Client::update_cluster_config)
         .match_requests(|r| {
             let setups = r.logging().map(|l| l.cluster_logging()).unwrap_or_default();
             r.resources_vpc_config().is_none()
@@ -408,7 +408,7 @@ async fn endpoint_access_and_logging_change_in_two_updates_one_after_the_other()
                 && setups[1].types().len() == 3
         })
         .then_output(|| UpdateClusterConfigOutput::builder().update(update("log-1", UpdateStatus::Successful)).build());
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(described_cluster()).build());
     let c =
         clients_with(Rules { eks: &[&endpoint, &progress, &logging, &describe], sequential: true, ..Rules::default() });

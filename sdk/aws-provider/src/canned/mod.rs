@@ -1,21 +1,21 @@
 //! The error paths the emulator cannot produce, with canned SDK responses
-//! (aws-smithy-mocks): throttling and 5xx are retried with the provider's
+//! ([`rules`]): throttling and 5xx are retried with the provider's
 //! retry configuration, errors that cannot succeed fail at once naming the
 //! AWS code and the resource, and slow waiters stop at their time limit.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_smithy_mocks::RuleMode;
-
 use aws_sdk_eks::error::ErrorMetadata;
 use aws_sdk_eks::operation::create_cluster::CreateClusterOutput;
 use aws_sdk_eks::operation::delete_cluster::DeleteClusterOutput;
 use aws_sdk_eks::operation::describe_cluster::{DescribeClusterError, DescribeClusterOutput};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
-use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_async::rt::sleep::SharedAsyncSleep;
+use aws_smithy_async::time::SharedTimeSource;
 use cairn_core::{CreateRequest, DeleteRequest, ErrorCode, ReadRequest, Urn, Value};
 
+use self::rules::{Rule, VirtualClock, rule};
 use crate::eks::cluster;
 use crate::sdk::Waits;
 use crate::{Clients, settings};
@@ -28,28 +28,22 @@ pub(crate) fn lone_partition() -> String {
     format!("canned-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-/// A mocked `$krate` client answering `$rules` (in `$mode`; any order by
-/// default), with the provider's retry policy (a 1 ms first backoff, to keep
-/// tests quick) in a partition of its own. Built by hand rather than with
-/// `aws_smithy_mocks::mock_client!`, which needs the `test-util` feature of
-/// every SDK crate: fewer features, fewer crates built apart from the ones
-/// the plugin binary uses.
+/// A `$krate` client answering `$rules` (met in order when `$in_order`),
+/// with the provider's retry policy (backoffs of 1 to 20 ms, on real time) in a
+/// retry partition of its own.
 macro_rules! mocked {
-    ($krate:ident, $rules:expr) => {
-        $crate::canned::mocked!($krate, aws_smithy_mocks::RuleMode::MatchAny, $rules)
-    };
-    ($krate:ident, $mode:expr, $rules:expr) => {{
-        let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
-        for rule in $rules {
-            interceptor = interceptor.with_rule(rule);
-        }
+    ($krate:ident, $rules:expr, $in_order:expr) => {{
         let config = $krate::Config::builder()
             .behavior_version($krate::config::BehaviorVersion::latest())
             .region($krate::config::Region::new("us-east-1"))
             .credentials_provider($krate::config::Credentials::new("canned", "canned", None, None, "canned"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .retry_config($crate::settings::retry_config().with_initial_backoff(std::time::Duration::from_millis(1)))
+            .http_client($crate::canned::rules::CannedHttp)
+            .interceptor($crate::canned::rules::Canned::new($rules, $in_order))
+            .retry_config(
+                $crate::settings::retry_config()
+                    .with_initial_backoff(std::time::Duration::from_millis(1))
+                    .with_max_backoff(std::time::Duration::from_millis(20)),
+            )
             .retry_partition($krate::config::retry::RetryPartition::new($crate::canned::lone_partition()));
         $krate::Client::from_conf(config.build())
     }};
@@ -57,6 +51,7 @@ macro_rules! mocked {
 
 mod eks;
 mod more;
+pub(crate) mod rules;
 
 /// Canned rules per service; a service without rules answers nothing (any
 /// call to it fails the test). `sequential`: each service's rules must be
@@ -78,28 +73,34 @@ pub(crate) struct Rules<'a> {
 /// provider answers its service's canned rules, with the provider's retry
 /// policy, and waiters capped at a minute (tests pause time).
 pub(crate) fn clients_with(rules: Rules<'_>) -> Clients {
-    let mode = if rules.sequential { RuleMode::Sequential } else { RuleMode::MatchAny };
+    let in_order = rules.sequential;
     let none = &[] as &[&Rule];
+    let clock = VirtualClock::new();
     Clients {
-        iam: mocked!(aws_sdk_iam, mode, rules.iam),
-        s3: mocked!(aws_sdk_s3, mode, none),
-        eks: mocked!(aws_sdk_eks, mode, rules.eks),
-        ec2: mocked!(aws_sdk_ec2, mode, none),
-        kms: mocked!(aws_sdk_kms, mode, rules.kms),
-        sqs: mocked!(aws_sdk_sqs, mode, none),
-        logs: mocked!(aws_sdk_cloudwatchlogs, mode, rules.logs),
-        ecr: mocked!(aws_sdk_ecr, mode, none),
-        sagemaker: mocked!(aws_sdk_sagemaker, mode, rules.sagemaker),
-        dynamodb: mocked!(aws_sdk_dynamodb, mode, rules.dynamodb),
-        cloudwatch: mocked!(aws_sdk_cloudwatch, mode, none),
-        amp: mocked!(aws_sdk_amp, mode, none),
-        budgets: mocked!(aws_sdk_budgets, mode, rules.budgets),
-        secrets: mocked!(aws_sdk_secretsmanager, mode, none),
-        sts: mocked!(aws_sdk_sts, mode, rules.sts),
+        iam: mocked!(aws_sdk_iam, rules.iam, in_order),
+        s3: mocked!(aws_sdk_s3, none, in_order),
+        eks: mocked!(aws_sdk_eks, rules.eks, in_order),
+        ec2: mocked!(aws_sdk_ec2, none, in_order),
+        kms: mocked!(aws_sdk_kms, rules.kms, in_order),
+        sqs: mocked!(aws_sdk_sqs, none, in_order),
+        logs: mocked!(aws_sdk_cloudwatchlogs, rules.logs, in_order),
+        ecr: mocked!(aws_sdk_ecr, none, in_order),
+        sagemaker: mocked!(aws_sdk_sagemaker, rules.sagemaker, in_order),
+        dynamodb: mocked!(aws_sdk_dynamodb, rules.dynamodb, in_order),
+        cloudwatch: mocked!(aws_sdk_cloudwatch, none, in_order),
+        amp: mocked!(aws_sdk_amp, none, in_order),
+        budgets: mocked!(aws_sdk_budgets, rules.budgets, in_order),
+        secrets: mocked!(aws_sdk_secretsmanager, none, in_order),
+        sts: mocked!(aws_sdk_sts, rules.sts, in_order),
         region: "us-east-1".into(),
         default_tags: BTreeMap::new(),
         limits: settings::Limits::new(BTreeMap::new()),
-        waits: Waits { timeout: Duration::from_secs(60), interval: Duration::from_secs(5) },
+        waits: Waits {
+            timeout: Duration::from_secs(60),
+            interval: Duration::from_secs(5),
+            sleep: SharedAsyncSleep::new(clock.clone()),
+            time: SharedTimeSource::new(clock.clone()),
+        },
     }
 }
 
@@ -125,13 +126,12 @@ fn aws_error(code: &str) -> DescribeClusterError {
     DescribeClusterError::generic(meta)
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn throttling_and_5xx_are_retried_until_the_call_succeeds() {
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
-        .sequence()
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster)
         .error(|| aws_error("ThrottlingException"))
-        .http_status(500, None)
-        .http_status(503, None)
+        .status(500)
+        .status(503)
         .output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Active)).build())
         .build();
     let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
@@ -140,9 +140,9 @@ async fn throttling_and_5xx_are_retried_until_the_call_succeeds() {
     assert_eq!(describe.num_calls(), 4, "one call and three retries");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("ThrottlingException"));
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("ThrottlingException"));
     let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let err = cluster::read(&c, read_request()).await.unwrap_err();
     assert_eq!(describe.num_calls(), settings::MAX_ATTEMPTS as usize);
@@ -153,9 +153,9 @@ async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
     );
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn access_denied_fails_at_once_naming_the_code_and_the_resource() {
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("AccessDeniedException"));
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("AccessDeniedException"));
     let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let err = cluster::read(&c, read_request()).await.unwrap_err();
     assert_eq!(describe.num_calls(), 1, "no retry for an error that cannot succeed");
@@ -164,29 +164,32 @@ async fn access_denied_fails_at_once_naming_the_code_and_the_resource() {
     assert!(err.message.ends_with("(AWS request ID req-4711)"), "the request ID, for AWS support: {err}");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_cluster_that_never_becomes_active_stops_the_wait_at_its_limit() {
-    let create = mock!(aws_sdk_eks::Client::create_cluster)
+    let create = rule!(aws_sdk_eks::Client::create_cluster)
         .then_output(|| CreateClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Creating)).build());
     let c = clients_with(Rules { eks: &[&create, &describe], ..Rules::default() });
     let inputs = Value::from_json(&serde_json::json!({
         "name": "ai-1234567", "role_arn": "arn:aws:iam::123456789012:role/eks", "subnet_ids": ["subnet-1", "subnet-2"]
     }));
-    let started = tokio::time::Instant::now();
+    let started = c.waits.time.now();
     let err = cluster::create(&c, CreateRequest { urn: urn(), inputs }).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::DeadlineExceeded, "{err}");
     assert!(err.message.contains("timed out after 60 s") && err.message.contains("last status: CREATING"), "{err}");
-    assert!(started.elapsed() <= Duration::from_secs(60), "the wait stops at its limit");
+    assert!(
+        c.waits.time.now().duration_since(started).unwrap() <= Duration::from_secs(60),
+        "the wait stops at its limit"
+    );
     assert_eq!(describe.num_calls(), 13, "polled at 0, 5, …, 60 s");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_delete_that_never_finishes_stops_the_wait_at_its_limit() {
-    let delete = mock!(aws_sdk_eks::Client::delete_cluster)
+    let delete = rule!(aws_sdk_eks::Client::delete_cluster)
         .then_output(|| DeleteClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
-    let describe = mock!(aws_sdk_eks::Client::describe_cluster)
+    let describe = rule!(aws_sdk_eks::Client::describe_cluster)
         .then_output(|| DescribeClusterOutput::builder().cluster(cluster_in(ClusterStatus::Deleting)).build());
     let c = clients_with(Rules { eks: &[&delete, &describe], ..Rules::default() });
     let req = DeleteRequest { urn: urn(), id: "ai-1234567".into(), inputs: Value::map(), outputs: Value::map() };
@@ -197,15 +200,15 @@ async fn a_delete_that_never_finishes_stops_the_wait_at_its_limit() {
 
 /// The emulator answers `UpdateAlias` with a 500 (moto 5.1.22), so moving an
 /// alias to another key in place is shown here.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_alias_moves_to_another_key_in_place() {
     use aws_sdk_kms::operation::list_aliases::ListAliasesOutput;
     use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
     use aws_sdk_kms::types::AliasListEntry;
-    let update = mock!(aws_sdk_kms::Client::update_alias)
+    let update = rule!(aws_sdk_kms::Client::update_alias)
         .match_requests(|r| r.alias_name() == Some("alias/models") && r.target_key_id() == Some("key-b"))
         .then_output(|| UpdateAliasOutput::builder().build());
-    let list = mock!(aws_sdk_kms::Client::list_aliases).then_output(|| {
+    let list = rule!(aws_sdk_kms::Client::list_aliases).then_output(|| {
         ListAliasesOutput::builder()
             .aliases(
                 AliasListEntry::builder()
@@ -228,17 +231,17 @@ async fn an_alias_moves_to_another_key_in_place() {
 
 /// The emulator lacks `AddClientIDToOpenIDConnectProvider` and its remove
 /// twin: an OIDC provider's audiences change in place through them, one call per client ID.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_oidc_provider_gains_and_loses_client_ids_in_place() {
     use aws_sdk_iam::operation::add_client_id_to_open_id_connect_provider::AddClientIdToOpenIdConnectProviderOutput;
     use aws_sdk_iam::operation::remove_client_id_from_open_id_connect_provider::RemoveClientIdFromOpenIdConnectProviderOutput;
     let arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
-    let add = mock!(aws_sdk_iam::Client::add_client_id_to_open_id_connect_provider)
+    let add = rule!(aws_sdk_iam::Client::add_client_id_to_open_id_connect_provider)
         .match_requests(move |r| {
             r.open_id_connect_provider_arn() == Some(arn) && r.client_id() == Some("sts.amazonaws.com")
         })
         .then_output(|| AddClientIdToOpenIdConnectProviderOutput::builder().build());
-    let remove = mock!(aws_sdk_iam::Client::remove_client_id_from_open_id_connect_provider)
+    let remove = rule!(aws_sdk_iam::Client::remove_client_id_from_open_id_connect_provider)
         .match_requests(move |r| r.open_id_connect_provider_arn() == Some(arn) && r.client_id() == Some("old-audience"))
         .then_output(|| RemoveClientIdFromOpenIdConnectProviderOutput::builder().build());
     let c = clients_with(Rules { iam: &[&add, &remove], ..Rules::default() });
@@ -263,20 +266,20 @@ async fn an_oidc_provider_gains_and_loses_client_ids_in_place() {
 
 /// The emulator lacks `AssociateKmsKey` and `DisassociateKmsKey`: a log
 /// group's key changes in place through them.
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_log_group_key_is_associated_and_disassociated_in_place() {
     use aws_sdk_cloudwatchlogs::operation::associate_kms_key::AssociateKmsKeyOutput;
     use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
     use aws_sdk_cloudwatchlogs::operation::disassociate_kms_key::DisassociateKmsKeyOutput;
     use aws_sdk_cloudwatchlogs::types::LogGroup;
     const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111";
-    let associate = mock!(aws_sdk_cloudwatchlogs::Client::associate_kms_key)
+    let associate = rule!(aws_sdk_cloudwatchlogs::Client::associate_kms_key)
         .match_requests(|r| r.log_group_name() == Some("/ml/training") && r.kms_key_id() == Some(KEY))
         .then_output(|| AssociateKmsKeyOutput::builder().build());
-    let disassociate = mock!(aws_sdk_cloudwatchlogs::Client::disassociate_kms_key)
+    let disassociate = rule!(aws_sdk_cloudwatchlogs::Client::disassociate_kms_key)
         .match_requests(|r| r.log_group_name() == Some("/ml/training"))
         .then_output(|| DisassociateKmsKeyOutput::builder().build());
-    let describe = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
+    let describe = rule!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(|| {
         DescribeLogGroupsOutput::builder()
             .log_groups(
                 LogGroup::builder()

@@ -1,4 +1,4 @@
-//! Canned SDK responses (aws-smithy-mocks) for the storage and monitoring
+//! Canned SDK responses ([`super::rules`]) for the storage and monitoring
 //! types' calls the emulator lacks (moto 5.1.22): SageMaker
 //! DeleteModelPackageGroup (500), Budgets UpdateBudget and
 //! DescribeSubscribersForNotification (500, so a budget cannot be read or
@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use aws_smithy_mocks::mock;
 use cairn_aws::budgets::{BudgetArgs, BudgetNotification, NotificationComparison, NotificationType};
 use cairn_aws::dynamodb::{AttributeType, KeyAttribute, TableArgs, TableSse};
 use cairn_core::{DeleteRequest, ReadRequest, UpdateRequest, Urn, Value};
 
+use crate::canned::rules::rule;
 use crate::canned::{Rules, clients_with};
 use crate::{budgets as budget, dynamodb as dynamodb_table, sagemaker as model_package_group};
 
@@ -67,31 +67,33 @@ mod sagemaker {
     }
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_model_package_group_is_deleted_and_waited_for() {
     use aws_sdk_sagemaker::types::ModelPackageGroupStatus;
-    let describe = mock!(aws_sdk_sagemaker::Client::describe_model_package_group)
+    let describe = rule!(aws_sdk_sagemaker::Client::describe_model_package_group)
         .match_requests(|r| r.model_package_group_name() == Some(sagemaker::GROUP))
-        .sequence()
         .output(|| sagemaker::group_in(ModelPackageGroupStatus::Completed))
         .output(|| sagemaker::group_in(ModelPackageGroupStatus::Deleting))
         .error(sagemaker::missing)
         .build();
-    let delete = mock!(aws_sdk_sagemaker::Client::delete_model_package_group)
+    let delete = rule!(aws_sdk_sagemaker::Client::delete_model_package_group)
         .match_requests(|r| r.model_package_group_name() == Some(sagemaker::GROUP))
         .then_output(sagemaker::deleted);
     let c = clients_with(Rules { sagemaker: &[&describe, &delete], ..Rules::default() });
-    let started = tokio::time::Instant::now();
+    let started = c.waits.time.now();
     model_package_group::delete(&c, sagemaker::delete_request()).await.expect("deleted, then gone");
     assert_eq!(delete.num_calls(), 1, "one DeleteModelPackageGroup");
     assert_eq!(describe.num_calls(), 3, "one look before the delete, two after (DELETING, then gone)");
-    assert!(started.elapsed() >= Duration::from_secs(5), "the wait polled again after its interval");
+    assert!(
+        c.waits.time.now().duration_since(started).unwrap() >= Duration::from_secs(5),
+        "the wait polled again after its interval"
+    );
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_model_package_group_already_gone_counts_as_deleted() {
-    let describe = mock!(aws_sdk_sagemaker::Client::describe_model_package_group).then_error(sagemaker::missing);
-    let delete = mock!(aws_sdk_sagemaker::Client::delete_model_package_group).then_output(sagemaker::deleted);
+    let describe = rule!(aws_sdk_sagemaker::Client::describe_model_package_group).then_error(sagemaker::missing);
+    let delete = rule!(aws_sdk_sagemaker::Client::delete_model_package_group).then_output(sagemaker::deleted);
     let c = clients_with(Rules { sagemaker: &[&describe, &delete], ..Rules::default() });
     model_package_group::delete(&c, sagemaker::delete_request()).await.expect("already gone is deleted");
     assert_eq!(delete.num_calls(), 0, "nothing to delete");
@@ -124,10 +126,10 @@ fn budget_value(args: &BudgetArgs) -> Value {
     Value::from_serialize(args).unwrap()
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_new_budget_limit_is_one_update_budget_call() {
     use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
-    let update = mock!(aws_sdk_budgets::Client::update_budget)
+    let update = rule!(aws_sdk_budgets::Client::update_budget)
         .match_requests(|r| {
             let budget = r.new_budget();
             r.account_id() == Some(ACCOUNT)
@@ -150,7 +152,7 @@ async fn a_new_budget_limit_is_one_update_budget_call() {
     assert_eq!(out.outputs.get("name").and_then(Value::as_str), Some(BUDGET));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_budget_reads_back_as_declared_so_import_adopts_it() {
     use aws_sdk_budgets::operation::describe_budget::DescribeBudgetOutput;
     use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetOutput;
@@ -159,7 +161,7 @@ async fn a_budget_reads_back_as_declared_so_import_adopts_it() {
         Budget, BudgetType, ComparisonOperator, Notification, NotificationType as AwsType, Spend, Subscriber,
         SubscriptionType, ThresholdType, TimeUnit,
     };
-    let describe = mock!(aws_sdk_budgets::Client::describe_budget)
+    let describe = rule!(aws_sdk_budgets::Client::describe_budget)
         .match_requests(|r| r.account_id() == Some(ACCOUNT) && r.budget_name() == Some(BUDGET))
         .then_output(|| {
             let limit = Spend::builder().amount("100.0").unit("USD").build().unwrap();
@@ -181,10 +183,10 @@ async fn a_budget_reads_back_as_declared_so_import_adopts_it() {
             .build()
             .unwrap()
     };
-    let notifications = mock!(aws_sdk_budgets::Client::describe_notifications_for_budget)
+    let notifications = rule!(aws_sdk_budgets::Client::describe_notifications_for_budget)
         .then_output(move || DescribeNotificationsForBudgetOutput::builder().notifications(notification()).build());
     // AWS lists the subscribers in its own order: not the declared one.
-    let subscribers = mock!(aws_sdk_budgets::Client::describe_subscribers_for_notification).then_output(|| {
+    let subscribers = rule!(aws_sdk_budgets::Client::describe_subscribers_for_notification).then_output(|| {
         let email =
             |a: &str| Subscriber::builder().subscription_type(SubscriptionType::Email).address(a).build().unwrap();
         DescribeSubscribersForNotificationOutput::builder()
@@ -221,13 +223,13 @@ async fn a_budget_reads_back_as_declared_so_import_adopts_it() {
 // ---------------------------------------------------------------------------
 // aws:dynamodb:Table: moto ignores UpdateTable's SSESpecification.
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn turning_table_encryption_on_calls_update_table_with_sse() {
     use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
     use aws_sdk_dynamodb::operation::update_table::UpdateTableOutput;
     use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
     const TABLE: &str = "events-1234567";
-    let update = mock!(aws_sdk_dynamodb::Client::update_table)
+    let update = rule!(aws_sdk_dynamodb::Client::update_table)
         .match_requests(|r| {
             let sse = r.sse_specification();
             r.table_name() == Some(TABLE)
@@ -237,7 +239,7 @@ async fn turning_table_encryption_on_calls_update_table_with_sse() {
                 && r.deletion_protection_enabled().is_none()
         })
         .then_output(|| UpdateTableOutput::builder().build());
-    let describe = mock!(aws_sdk_dynamodb::Client::describe_table).then_output(|| {
+    let describe = rule!(aws_sdk_dynamodb::Client::describe_table).then_output(|| {
         let table = TableDescription::builder()
             .table_name(TABLE)
             .table_arn(format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{TABLE}"))

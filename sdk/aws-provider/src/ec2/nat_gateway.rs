@@ -54,7 +54,7 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<NatGateway>, ProviderE
 async fn wait_available(c: &Clients, id: &str) -> Result<NatGateway, ProviderError> {
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("NAT gateway `{id}` to become available"), c.waits, move || async move {
+    wait_until(&format!("NAT gateway `{id}` to become available"), &c.waits, move || async move {
         let g = describe(c, id).await?.ok_or_else(|| {
             ProviderError::new(ErrorCode::NotFound, format!("NAT gateway `{id}` disappeared while starting"))
         })?;
@@ -124,7 +124,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("NAT gateway `{id}` to be deleted"), c.waits, move || async move {
+    wait_until(&format!("NAT gateway `{id}` to be deleted"), &c.waits, move || async move {
         let Some(g) = describe(c, id).await? else { return Ok(true) };
         seen.set(state_of(&g));
         Ok(false)

@@ -53,7 +53,7 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<Subnet>, ProviderError
 async fn wait_available(c: &Clients, id: &str) -> Result<(), ProviderError> {
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("subnet `{id}` to become available"), c.waits, move || async move {
+    wait_until(&format!("subnet `{id}` to become available"), &c.waits, move || async move {
         let subnet = describe(c, id).await?.ok_or_else(|| gone("subnet", id))?;
         let state = subnet.state().map_or("unknown", |s| s.as_str());
         seen.set(state);

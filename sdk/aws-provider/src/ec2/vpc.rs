@@ -61,7 +61,7 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<Vpc>, ProviderError> {
 async fn wait_available(c: &Clients, id: &str) -> Result<(), ProviderError> {
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("VPC `{id}` to become available"), c.waits, move || async move {
+    wait_until(&format!("VPC `{id}` to become available"), &c.waits, move || async move {
         let vpc = describe(c, id).await?.ok_or_else(|| gone("VPC", id))?;
         let state = vpc.state().map_or("unknown", |s| s.as_str());
         seen.set(state);

@@ -135,7 +135,7 @@ fn status_of(cluster: &Cluster) -> &str {
 async fn wait_active(c: &Clients, name: &str) -> Result<Cluster, ProviderError> {
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("cluster `{name}` to become ACTIVE"), c.waits, move || async move {
+    wait_until(&format!("cluster `{name}` to become ACTIVE"), &c.waits, move || async move {
         let cluster = describe(c, name).await?.ok_or_else(|| {
             ProviderError::new(ErrorCode::NotFound, format!("cluster `{name}` disappeared while starting"))
         })?;
@@ -285,7 +285,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("cluster `{name}` to be deleted"), c.waits, move || async move {
+    wait_until(&format!("cluster `{name}` to be deleted"), &c.waits, move || async move {
         let Some(cluster) = describe(c, name).await? else { return Ok(true) };
         seen.set(status_of(&cluster));
         match cluster.status() {
@@ -334,7 +334,7 @@ pub(crate) async fn wait_for_update(
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("update {id} of `{target}` to finish"), c.waits, move || async move {
+    wait_until(&format!("update {id} of `{target}` to finish"), &c.waits, move || async move {
         let out = c
             .eks
             .describe_update()

@@ -132,7 +132,7 @@ async fn wait_active(c: &Clients, cluster: &str, name: &str) -> Result<Nodegroup
     let id = id.as_str();
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("node group `{id}` to become ACTIVE"), c.waits, move || async move {
+    wait_until(&format!("node group `{id}` to become ACTIVE"), &c.waits, move || async move {
         let n = describe(c, cluster, name).await?.ok_or_else(|| {
             ProviderError::new(ErrorCode::NotFound, format!("node group `{id}` disappeared while starting"))
         })?;
@@ -302,7 +302,7 @@ pub(crate) async fn delete(c: &Clients, req: DeleteRequest) -> Result<(), Provid
     }
     let last = LastStatus::default();
     let seen = &last;
-    wait_until(&format!("node group `{id}` to be deleted"), c.waits, move || async move {
+    wait_until(&format!("node group `{id}` to be deleted"), &c.waits, move || async move {
         let Some(n) = describe(c, cluster, name).await? else { return Ok(true) };
         seen.set(status_of(&n));
         match n.status() {
