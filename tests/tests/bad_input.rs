@@ -57,3 +57,116 @@ fn min_above_max_in_a_node_group_is_refused_before_anything_is_created() {
         ],
     );
 }
+
+/// Every file under the project's `.cairn` directory, with its bytes.
+fn state_bytes(p: &Project) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.file_name().is_some_and(|n| n != "lock") {
+                out.insert(path.clone(), std::fs::read(&path).expect("read a state file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(&p.dir.path().join(".cairn"), &mut out);
+    out
+}
+
+/// A stack of the `random` program, brought up with `config`, and its state's bytes.
+fn random_stack(config: &str) -> Project {
+    let p = Project::new("random-program");
+    p.write_config("dev", config);
+    p.run(&["up", "--yes"]).ok();
+    p
+}
+
+/// Runs `args` after `spoil` and asserts the run fails naming each of
+/// `needles`, and that the stack's state files are byte-for-byte what they
+/// were after `spoil`.
+fn refused_leaving_state(p: &Project, spoil: impl FnOnce(&Project), args: &[&str], needles: &[&str]) {
+    spoil(p);
+    let before = state_bytes(p);
+    assert!(!before.is_empty(), "the stack has state to protect");
+    let run = p.run(args);
+    assert_ne!(run.code, 0, "{args:?} must fail: {run:?}");
+    for n in needles {
+        assert!(run.stderr.contains(n), "stderr of {args:?} lacks `{n}`:\n{}", run.stderr);
+    }
+    assert!(state_bytes(p) == before, "{args:?} changed the state files");
+}
+
+fn state_file(p: &Project) -> std::path::PathBuf {
+    p.state_dir("random-program", "dev").join("state.json")
+}
+
+#[test]
+fn bad_input_against_an_existing_stack_leaves_its_state_byte_for_byte() {
+    let p = random_stack("");
+    // A config that does not parse, or is cut short.
+    refused_leaving_state(
+        &p,
+        |p| p.write_config("dev", "[config]\nrotation = \"r2"),
+        &["up", "--yes"],
+        &["Cairn.dev.toml", "line 2"],
+    );
+    // A value of the wrong type.
+    refused_leaving_state(
+        &p,
+        |p| p.write_config("dev", "[config]\nrotation = 5\n"),
+        &["up", "--yes"],
+        &["config value `rotation` in", "is not a valid String"],
+    );
+    // A setting the provider does not know (refused when the provider starts: here, for a new password).
+    refused_leaving_state(
+        &p,
+        |p| p.write_config("dev", "[provider.random]\nbogus = 1\n[config]\nrotation = \"r2\"\n"),
+        &["up", "--yes"],
+        &["[provider.random]", "unknown setting `bogus`"],
+    );
+    p.write_config("dev", "");
+    // A state backend that cannot be reached.
+    refused_leaving_state(
+        &p,
+        |_| {},
+        &["up", "--yes", "--backend", "postgres://cairn@127.0.0.1:1/cairn"],
+        &["127.0.0.1:1"],
+    );
+    // A saved plan made before the state moved on.
+    let plan = p.dir.path().join("plan.json");
+    p.run(&["preview", "--out", plan.to_str().unwrap()]).ok();
+    p.write_config("dev", "[config]\nrotation = \"r2\"\n");
+    p.run(&["up", "--yes"]).ok();
+    refused_leaving_state(&p, |_| {}, &["up", "--plan", plan.to_str().unwrap()], &["serial"]);
+    // A state exported from another stack (another lineage).
+    let other = random_stack("");
+    let foreign = other.dir.path().join("other.json");
+    std::fs::write(&foreign, other.run(&["state", "export"]).ok().stdout).unwrap();
+    refused_leaving_state(&p, |_| {}, &["state", "import", foreign.to_str().unwrap()], &["lineage"]);
+    // A state file that is no longer JSON.
+    refused_leaving_state(
+        &p,
+        |p| {
+            let text = std::fs::read(state_file(p)).unwrap();
+            std::fs::write(state_file(p), &text[..text.len() / 2]).unwrap();
+        },
+        &["up", "--yes"],
+        &["state.json"],
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_the_sealed_state_stays_as_it_was() {
+    let p = Project::new("random-program");
+    p.write_config("dev", "secrets = \"passphrase\"\n");
+    let run = p.command(&["up", "--yes"]).env("CAIRN_PASSPHRASE", "correct horse battery staple").output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let before = state_bytes(&p);
+    let run = p.command(&["up", "--yes"]).env("CAIRN_PASSPHRASE", "wrong").output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "a wrong passphrase must fail");
+    assert!(stderr.contains("passphrase"), "{stderr}");
+    assert!(state_bytes(&p) == before, "a refused run changed the state files");
+}

@@ -6,6 +6,7 @@
 //! emulator; PostgreSQL is installed with apt-get when missing).
 
 mod bench;
+mod bench_preview;
 mod build_once;
 mod codegen;
 mod demo;

@@ -1336,9 +1336,11 @@ impl Governance {
         Ok(report)
     }
 
-    /// The plan's monthly cost.
+    /// The plan's monthly cost. Components are not priced themselves: their
+    /// children are (listing every component as "price unknown" hid the
+    /// resources that really lack a price).
     fn cost(&self, plan: &Plan) -> cairn_cost::PlanCost {
-        let rows = plan.steps.iter().map(|step| {
+        let rows = plan.steps.iter().filter(|step| step.kind == ResourceKind::Custom).map(|step| {
             let (old, new) = (step.recorded(), step.desired());
             let component = match new {
                 Some(n) => n.parent.as_ref(),

@@ -35,7 +35,9 @@ impl PluginProviders {
                 .map_err(|e| unavailable(e.to_string()))?
                 .map_err(|e| unavailable(e.to_string()))?;
             let provider = cairn_plugin::launch(&path).await.map_err(|e| unavailable(e.to_string()))?;
-            provider.configure(config).await.map_err(|e| unavailable(format!("configuration was refused: {e}")))?;
+            provider.configure(config).await.map_err(|e| {
+                unavailable(format!("its settings ([provider.{key}] in the stack config) were refused: {e}"))
+            })?;
             Ok(Arc::new(provider) as Arc<dyn Provider>)
         })
         .await

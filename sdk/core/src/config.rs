@@ -25,8 +25,8 @@ pub enum ConfigError {
         key: String,
         /// The stack's config file.
         file: String,
-        /// The Rust type the program expects.
-        expected: &'static str,
+        /// The Rust type the program expects, without module paths (`Vec<String>`).
+        expected: String,
         /// The conversion error.
         message: String,
     },
@@ -153,7 +153,7 @@ impl Config {
         serde_json::from_value(v.clone()).map(Some).map_err(|e| ConfigError::Invalid {
             key: key.to_owned(),
             file: self.file.display().to_string(),
-            expected: std::any::type_name::<T>(),
+            expected: short_type_name(std::any::type_name::<T>()),
             message: e.to_string(),
         })
     }
@@ -195,5 +195,35 @@ impl Config {
             Some(v) => v,
             None => default.into(),
         })
+    }
+}
+/// A type's name as a program's author wrote it: `alloc::vec::Vec<alloc::string::String>`
+/// reads `Vec<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut path = String::new();
+    for c in full.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            path.push(c);
+        } else {
+            out.push_str(path.rsplit("::").next().unwrap_or(&path));
+            path.clear();
+            out.push(c);
+        }
+    }
+    out.pop();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_lose_their_module_paths() {
+        assert_eq!(short_type_name("alloc::string::String"), "String");
+        assert_eq!(short_type_name("alloc::vec::Vec<alloc::string::String>"), "Vec<String>");
+        assert_eq!(short_type_name("core::option::Option<(u32, my_crate::Size)>"), "Option<(u32, Size)>");
+        assert_eq!(short_type_name("u64"), "u64");
     }
 }

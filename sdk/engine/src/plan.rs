@@ -341,11 +341,12 @@ impl Plan {
     /// True when `state` already records the stack's and the components'
     /// outputs this plan computed.
     pub fn outputs_recorded(&self, state: &cairn_state::StackState) -> bool {
+        let live = state.live_by_urn();
         self.outputs == state.outputs
             && self
                 .component_outputs
                 .iter()
-                .all(|(urn, outs)| state.live(urn).and_then(|r| r.outputs.as_map()) == Some(outs))
+                .all(|(urn, outs)| live.get(urn).and_then(|r| r.outputs.as_map()) == Some(outs))
     }
 }
 

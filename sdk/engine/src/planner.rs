@@ -275,10 +275,10 @@ pub struct Move {
 /// (and is not declared itself).
 pub fn aliases_to_move(declared: &[DeclaredResource], state: &StackState) -> Result<Vec<Move>, EngineError> {
     let declared_urns: BTreeSet<&Urn> = declared.iter().map(|d| &d.urn).collect();
+    let live = state.live_by_urn();
     let mut moves: Vec<Move> = Vec::new();
-    for d in declared.iter().filter(|d| state.live(&d.urn).is_none()) {
-        let Some(from) = d.lifecycle.aliases.iter().find(|a| state.live(a).is_some() && !declared_urns.contains(a))
-        else {
+    for d in declared.iter().filter(|d| !live.contains_key(&d.urn)) {
+        let Some(from) = d.lifecycle.aliases.iter().find(|a| live.contains_key(a) && !declared_urns.contains(a)) else {
             continue;
         };
         if let Some(other) = moves.iter().find(|m| &m.from == from) {

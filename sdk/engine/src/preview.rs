@@ -14,7 +14,7 @@ use cairn_core::{
     CheckFailure, CheckRequest, DeclaredResource, DeclaredStack, DiffRequest, Provider, ReadRequest, ResourceKind, Urn,
     Value,
 };
-use cairn_state::StackState;
+use cairn_state::{ResourceState, StackState};
 use futures::StreamExt;
 
 use crate::error::EngineError;
@@ -103,12 +103,15 @@ pub async fn preview_replacing(
     }
     let mut planned: Vec<Option<Step>> = (0..declared.resources.len()).map(|_| None).collect();
     let mut failures = Vec::new();
+    let live = &state.live_by_urn();
     for wave in waves(declared) {
         let known_now = &known;
         let mut results: Vec<(usize, Result<Planned, EngineError>)> = futures::stream::iter(wave)
             .map(|i| async move {
-                let forced = replace.contains(&declared.resources[i].urn);
-                (i, plan_one(&declared.resources[i], i, state, known_now, providers, forced).await)
+                let decl = &declared.resources[i];
+                let forced = replace.contains(&decl.urn);
+                let old = live.get(&decl.urn).copied();
+                (i, plan_one(decl, i, old, known_now, providers, forced).await)
             })
             .buffer_unordered(PREVIEW_PARALLELISM)
             .collect()
@@ -152,17 +155,16 @@ pub async fn preview_replacing(
     })
 }
 
-/// Plans one declared resource against its recorded state, with the outputs
-/// its dependencies have as far as they are known.
+/// Plans one declared resource against its live record `old`, with the
+/// outputs its dependencies have as far as they are known.
 async fn plan_one(
     decl: &DeclaredResource,
     index: usize,
-    state: &StackState,
+    old: Option<&ResourceState>,
     known: &KnownOutputs,
     providers: &dyn ProviderSource,
     force_replace: bool,
 ) -> Result<Planned, EngineError> {
-    let old = state.live(&decl.urn);
     // Another provider instance (another region or account) is another resource.
     let moved_provider = old.is_some_and(|o| o.provider != decl.lifecycle.provider);
     let force_replace = (force_replace || moved_provider) && decl.kind == ResourceKind::Custom && old.is_some();

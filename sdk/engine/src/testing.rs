@@ -124,10 +124,15 @@ impl TestProvider {
     }
 
     async fn call(&self, what: &str, urn: &Urn) -> Result<(), ProviderError> {
+        self.call_taking(what, urn, self.delay).await
+    }
+
+    /// A call lasting `delay`.
+    async fn call_taking(&self, what: &str, urn: &Urn, delay: Duration) -> Result<(), ProviderError> {
         self.calls.lock().unwrap().push(format!("{what} {}", urn.name()));
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
+        tokio::time::sleep(delay).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         match &*self.fail.lock().unwrap() {
             Some(f) => f(what, urn).map_or(Ok(()), Err),
@@ -169,8 +174,11 @@ impl Provider for TestProvider {
         Ok(DiffResponse { changes, replaces, delete_before_replace })
     }
 
+    /// Takes the provider's delay, or the `latency_ms` input when the
+    /// resource has one (a cloud whose operations each take their own time).
     async fn create(&self, req: CreateRequest) -> Result<CreateResponse, ProviderError> {
-        self.call("create", &req.urn).await?;
+        let latency = req.inputs.get("latency_ms").and_then(Value::as_i64).and_then(|ms| u64::try_from(ms).ok());
+        self.call_taking("create", &req.urn, latency.map_or(self.delay, Duration::from_millis)).await?;
         let id = format!("{}-{}", req.urn.name(), self.next_id.fetch_add(1, Ordering::SeqCst));
         self.cloud.lock().unwrap().insert(id.clone(), req.inputs.clone());
         Ok(CreateResponse { outputs: Self::outputs(&id, &req.inputs), id })

@@ -52,8 +52,15 @@ impl Provider for RandomProvider {
         env!("CARGO_PKG_VERSION").to_owned()
     }
 
-    async fn configure(&self, _config: Value) -> Result<(), ProviderError> {
-        Ok(())
+    /// The provider has no settings, so any key is a mistake (a typo, or a
+    /// setting meant for another provider) and is refused.
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        match config.as_map().and_then(|m| m.keys().next()) {
+            Some(key) => Err(ProviderError::invalid(format!(
+                "unknown setting `{key}`: the random provider takes no settings; remove it"
+            ))),
+            None => Ok(()),
+        }
     }
 
     async fn check(&self, req: CheckRequest) -> Result<CheckResponse, ProviderError> {

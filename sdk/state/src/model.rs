@@ -1,6 +1,6 @@
 //! The recorded state of a stack.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cairn_core::{ResourceKind, StackName, Urn, Value};
 use serde::{Deserialize, Serialize};
@@ -40,9 +40,16 @@ impl StackState {
         }
     }
 
-    /// The live (not pending-delete) record of a resource.
+    /// The live (not pending-delete) record of a resource. It scans the
+    /// records: to look up many, take [`StackState::live_by_urn`] once.
     pub fn live(&self, urn: &Urn) -> Option<&ResourceState> {
         self.resources.iter().find(|r| &r.urn == urn && !r.pending_delete)
+    }
+
+    /// Every live record by its URN, for lookups of each declared resource
+    /// (a plan of 10,000 resources scanning the list for each took seconds).
+    pub fn live_by_urn(&self) -> HashMap<&Urn, &ResourceState> {
+        self.resources.iter().filter(|r| !r.pending_delete).map(|r| (&r.urn, r)).collect()
     }
 
     /// Applies one mutation of a commit; `intent` is the committed operation's
