@@ -10,6 +10,8 @@
 //!   plan document once in the same run.
 //! - The wide apply: an `up` of 1,000 creates of 20–200 ms in a DAG, within
 //!   1.15x of max(critical path, Σ latency / parallelism).
+//! - The plugin protocol: the `random` provider through its plugin binary
+//!   against in process, at most 1 ms more per operation.
 //! - The large preview (`bench_preview`): a no-op preview of 10,000
 //!   resources within 1 s, 3x `state export` of the same state and 300 MB,
 //!   and linear from 100 to 20,000 resources.
@@ -34,8 +36,17 @@ pub(crate) fn run() -> Result {
         "bench-state",
         "--bin",
         "bench-apply",
+        "--bin",
+        "bench-plugin",
+        // `--bin` selects among every package named, so the plugins' binaries are named too.
         "-p",
         "cairn-provider-aws",
+        "--bin",
+        "cairn-provider-aws",
+        "-p",
+        "cairn-provider-random",
+        "--bin",
+        "cairn-provider-random",
     ]);
     crate::run(&mut build)?;
 
@@ -79,6 +90,7 @@ pub(crate) fn run() -> Result {
         }
     }
     let apply = wide_apply();
+    let plugin = plugin_overhead();
     let policy = policy_evaluation();
     let preview = crate::bench_preview::run();
     if over.is_empty() {
@@ -88,10 +100,12 @@ pub(crate) fn run() -> Result {
     if !over.is_empty() {
         failures.push(format!("write amplification above {MAX_WRITE_AMPLIFICATION}x: {}", over.join(", ")));
     }
-    match apply {
-        Ok(Some(missed)) => failures.push(missed),
-        Ok(None) => {}
-        Err(e) => failures.push(e),
+    for missed in [apply, plugin] {
+        match missed {
+            Ok(Some(missed)) => failures.push(missed),
+            Ok(None) => {}
+            Err(e) => failures.push(e),
+        }
     }
     if let Err(e) = policy {
         failures.push(e);
@@ -142,6 +156,43 @@ fn wide_apply() -> Result<Option<String>> {
     );
     Ok((ratio > MAX_APPLY_OVER_BOUND)
         .then(|| format!("the wide apply took {ratio:.3}x the least possible time (target ≤ {MAX_APPLY_OVER_BOUND}x)")))
+}
+
+/// The most milliseconds the plugin protocol may add to one operation.
+const MAX_PLUGIN_OVERHEAD_MS: f64 = 1.0;
+
+/// P4, the plugin protocol's cost (`tests/src/bin/bench-plugin.rs`): the
+/// `random` provider in process and through its plugin binary, 2,000 rounds
+/// of Check and Create each. `Some` names the target missed.
+fn plugin_overhead() -> Result<Option<String>> {
+    let exe = target_dir().join("debug").join("bench-plugin");
+    let plugin = target_dir().join("debug").join("cairn-provider-random");
+    let out = std::process::Command::new(&exe)
+        .arg("2000")
+        .arg(&plugin)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed", exe.display()));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let j: serde_json::Value =
+        serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+    let ms = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
+    println!("\n{:<11} {:>14} {:>14} {:>14} {:>8}", "operations", "in process", "plugin", "overhead", "target");
+    println!(
+        "{:<11} {:>11.3} ms {:>11.3} ms {:>11.3} ms {:>5} ms",
+        j["operations"],
+        ms("in_process_ms"),
+        ms("plugin_ms"),
+        ms("overhead_ms"),
+        MAX_PLUGIN_OVERHEAD_MS
+    );
+    let overhead = ms("overhead_ms");
+    Ok((overhead > MAX_PLUGIN_OVERHEAD_MS).then(|| {
+        format!("the plugin protocol adds {overhead:.3} ms per operation (target ≤ {MAX_PLUGIN_OVERHEAD_MS} ms)")
+    }))
 }
 
 /// The most seconds policy evaluation of a 10,000-resource plan may take.

@@ -33,7 +33,18 @@ struct Run {
 /// targets missed.
 pub(crate) fn run() -> Result<Vec<String>> {
     let mut build = cargo();
-    build.args(["build", "-p", "cairn-tests", "--bin", "bench-program", "-p", "cairn-provider-random"]);
+    // `--bin` selects among every package named, so the plugin's binary is named too.
+    build.args([
+        "build",
+        "-p",
+        "cairn-tests",
+        "--bin",
+        "bench-program",
+        "-p",
+        "cairn-provider-random",
+        "--bin",
+        "cairn-provider-random",
+    ]);
     crate::run(&mut build)?;
     let program = target_dir().join("debug").join("bench-program");
     let plugin = target_dir().join("debug").join("cairn-provider-random");

@@ -100,11 +100,17 @@ async fn serve(provider: Arc<dyn Provider>, services: Services) -> Result<(), Bo
         let mut buf = [0u8; 256];
         while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
     };
+    // Without TCP_NODELAY each small response frame waits for the host's
+    // delayed ACK: 22 ms per call instead of a fraction of one (docs/benchmarks.md, P4).
+    // The server's own `tcp_nodelay` setting reaches only sockets it accepts itself.
+    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |socket| {
+        socket.and_then(|s| s.set_nodelay(true).map(|()| s))
+    });
     tonic::transport::Server::builder()
         .add_service(ResourceProviderServer::new(Adapter(provider)))
         .add_optional_service(services.backends.map(|o| StateBackendServer::new(StateServer::new(o))))
         .add_optional_service(services.keys.map(|k| DataKeysServer::new(KeyServer(k))))
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), stdin_closed)
+        .serve_with_incoming_shutdown(incoming, stdin_closed)
         .await?;
     Ok(())
 }
