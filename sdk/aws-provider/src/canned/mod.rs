@@ -71,7 +71,7 @@ pub(crate) struct Rules<'a> {
 
 /// The one builder of mocked provider clients: every client of the
 /// provider answers its service's canned rules, with the provider's retry
-/// policy, and waiters capped at a minute (tests pause time).
+/// policy, and waiters capped at a minute of virtual time (no test waits it).
 pub(crate) fn clients_with(rules: Rules<'_>) -> Clients {
     let in_order = rules.sequential;
     let none = &[] as &[&Rule];
