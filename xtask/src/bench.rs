@@ -53,13 +53,14 @@ pub(crate) fn run() -> Result {
     let state_dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let file_url = format!("file://{}", state_dir.path().display());
     let exe = target_dir().join("debug").join("bench-state");
-    let mut over = Vec::new();
+    let mut figures = Vec::new();
     println!(
         "{:<12} {:>8} {:>14} {:>14} {:>7} {:>8}",
         "backend", "creates", "final bytes", "written", "ratio", "seconds"
     );
     // At 1,000 and 10,000 creates: the ratio must stay flat as the stack grows.
     for creates in ["1000", "10000"] {
+        let mut worst: f64 = 0.0;
         let mut bench = std::process::Command::new(&exe);
         emulator.configure(&mut bench);
         bench.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
@@ -84,37 +85,74 @@ pub(crate) fn run() -> Result {
                 ratio,
                 format!("{:.2}", j["seconds"].as_f64().unwrap_or_default())
             );
-            if ratio > MAX_WRITE_AMPLIFICATION {
-                over.push(format!("{} at {creates} creates ({ratio:.2}x)", j["backend"]));
-            }
+            worst = worst.max(ratio);
         }
-    }
-    let apply = wide_apply();
-    let plugin = plugin_overhead();
-    let policy = policy_evaluation();
-    let preview = crate::bench_preview::run();
-    if over.is_empty() {
-        println!("write amplification within {MAX_WRITE_AMPLIFICATION}x on every backend");
+        figures.push(Figure::at_most(
+            &format!("P3 write amplification, {creates} creates (worst backend)"),
+            worst,
+            MAX_WRITE_AMPLIFICATION,
+            "x",
+        ));
     }
     let mut failures = Vec::new();
-    if !over.is_empty() {
-        failures.push(format!("write amplification above {MAX_WRITE_AMPLIFICATION}x: {}", over.join(", ")));
-    }
-    for missed in [apply, plugin] {
-        match missed {
-            Ok(Some(missed)) => failures.push(missed),
-            Ok(None) => {}
+    let parts = [wide_apply(), plugin_overhead(), policy_evaluation(), crate::bench_preview::run()];
+    for part in parts {
+        match part {
+            Ok(more) => figures.extend(more),
             Err(e) => failures.push(e),
         }
     }
-    if let Err(e) = policy {
-        failures.push(e);
-    }
-    match preview {
-        Ok(missed) => failures.extend(missed),
-        Err(e) => failures.push(e),
-    }
+    println!("\n{}", table(&figures, &machine()));
+    failures.extend(
+        figures.iter().filter(|f| !f.pass).map(|f| format!("{}: {} (target {})", f.name, f.measured, f.target)),
+    );
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// One figure of the closing table.
+pub(crate) struct Figure {
+    name: String,
+    measured: String,
+    target: String,
+    pass: bool,
+}
+
+impl Figure {
+    /// A figure whose target is an upper bound.
+    pub(crate) fn at_most(name: &str, measured: f64, target: f64, unit: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            measured: format!("{measured:.3}{unit}"),
+            target: format!("≤ {target}{unit}"),
+            pass: measured <= target,
+        }
+    }
+}
+
+/// The closing table: each figure, its target and pass or fail, and the machine.
+fn table(figures: &[Figure], machine: &str) -> String {
+    let width = figures.iter().map(|f| f.name.chars().count()).max().unwrap_or(0).max("figure".len());
+    let mut out = format!("{:<width$}  {:>12}  {:>10}  result\n", "figure", "measured", "target");
+    for f in figures {
+        let result = if f.pass { "pass" } else { "FAIL" };
+        out.push_str(&format!("{:<width$}  {:>12}  {:>10}  {result}\n", f.name, f.measured, f.target));
+    }
+    out.push_str(&format!("machine: {machine}"));
+    out
+}
+
+/// The machine the figures were measured on: cores, CPU model, memory.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let field = |file: &str, key: &str| {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| {
+                t.lines().find(|l| l.starts_with(key)).and_then(|l| l.split(':').nth(1)).map(|v| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "?".into())
+    };
+    format!("{cores} cores, {}, {} memory", field("/proc/cpuinfo", "model name"), field("/proc/meminfo", "MemTotal"))
 }
 
 /// The most an `up` of the wide DAG may take over the least any schedule could.
@@ -122,8 +160,8 @@ const MAX_APPLY_OVER_BOUND: f64 = 1.15;
 
 /// P2, the wide apply (`tests/src/bin/bench-apply.rs`): 1,000 creates of
 /// 20–200 ms each in a DAG, against max(critical path, Σ latency /
-/// parallelism). `Some` names the target missed.
-fn wide_apply() -> Result<Option<String>> {
+/// parallelism).
+fn wide_apply() -> Result<Vec<Figure>> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let exe = target_dir().join("debug").join("bench-apply");
     let out = std::process::Command::new(&exe)
@@ -154,8 +192,12 @@ fn wide_apply() -> Result<Option<String>> {
         ratio,
         MAX_APPLY_OVER_BOUND
     );
-    Ok((ratio > MAX_APPLY_OVER_BOUND)
-        .then(|| format!("the wide apply took {ratio:.3}x the least possible time (target ≤ {MAX_APPLY_OVER_BOUND}x)")))
+    Ok(vec![Figure::at_most(
+        "P2 wide apply over max(critical path, sum/parallelism)",
+        ratio,
+        MAX_APPLY_OVER_BOUND,
+        "x",
+    )])
 }
 
 /// The most milliseconds the plugin protocol may add to one operation.
@@ -163,8 +205,8 @@ const MAX_PLUGIN_OVERHEAD_MS: f64 = 1.0;
 
 /// P4, the plugin protocol's cost (`tests/src/bin/bench-plugin.rs`): the
 /// `random` provider in process and through its plugin binary, 2,000 rounds
-/// of Check and Create each. `Some` names the target missed.
-fn plugin_overhead() -> Result<Option<String>> {
+/// of Check and Create each.
+fn plugin_overhead() -> Result<Vec<Figure>> {
     let exe = target_dir().join("debug").join("bench-plugin");
     let plugin = target_dir().join("debug").join("cairn-provider-random");
     let out = std::process::Command::new(&exe)
@@ -189,17 +231,19 @@ fn plugin_overhead() -> Result<Option<String>> {
         ms("overhead_ms"),
         MAX_PLUGIN_OVERHEAD_MS
     );
-    let overhead = ms("overhead_ms");
-    Ok((overhead > MAX_PLUGIN_OVERHEAD_MS).then(|| {
-        format!("the plugin protocol adds {overhead:.3} ms per operation (target ≤ {MAX_PLUGIN_OVERHEAD_MS} ms)")
-    }))
+    Ok(vec![Figure::at_most(
+        "P4 plugin protocol overhead per operation",
+        ms("overhead_ms"),
+        MAX_PLUGIN_OVERHEAD_MS,
+        " ms",
+    )])
 }
 
 /// The most seconds policy evaluation of a 10,000-resource plan may take.
 const MAX_POLICY_SECONDS_AT_10K: f64 = 1.0;
 
 /// Policy evaluation at 1,000, 10,000 and 20,000 resources, optimised.
-fn policy_evaluation() -> Result {
+fn policy_evaluation() -> Result<Vec<Figure>> {
     let mut build = cargo();
     build.args(["build", "--release", "-p", "cairn-policy", "--example", "bench_policy"]);
     crate::run(&mut build)?;
@@ -238,16 +282,29 @@ fn policy_evaluation() -> Result {
             at_10k = Some(total);
         }
     }
-    match at_10k {
-        Some(t) if t <= MAX_POLICY_SECONDS_AT_10K => {
-            println!(
-                "policy evaluation and cost estimation of 10,000 resources: {t:.3}s (target ≤ \
-                 {MAX_POLICY_SECONDS_AT_10K}s) pass"
-            );
-            Ok(())
-        }
-        other => {
-            Err(format!("policy evaluation of 10,000 resources took {other:?}s, over {MAX_POLICY_SECONDS_AT_10K}s"))
-        }
+    let at_10k = at_10k.ok_or("policy evaluation measured no 10,000-resource plan")?;
+    Ok(vec![Figure::at_most(
+        "policy evaluation and cost estimation, 10,000 resources",
+        at_10k,
+        MAX_POLICY_SECONDS_AT_10K,
+        " s",
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Figure, table};
+
+    #[test]
+    fn the_table_shows_each_figure_its_target_and_whether_it_passed() {
+        let figures =
+            [Figure::at_most("P2 wide apply", 1.131, 1.15, "x"), Figure::at_most("P4 overhead", 1.5, 1.0, " ms")];
+        let t = table(&figures, "2 cores");
+        assert!(
+            t.contains("P2 wide apply") && t.contains("1.131x") && t.contains("≤ 1.15x") && t.contains("pass"),
+            "{t}"
+        );
+        assert!(t.contains("1.500 ms") && t.contains("FAIL"), "{t}");
+        assert!(t.ends_with("machine: 2 cores"), "{t}");
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::bench::Figure;
 use crate::{Result, cargo, target_dir};
 
 /// Resource counts of the scaling curve.
@@ -30,8 +31,8 @@ struct Run {
 }
 
 /// Measures the preview at every size, prints the table and returns the
-/// targets missed.
-pub(crate) fn run() -> Result<Vec<String>> {
+/// figures judged.
+pub(crate) fn run() -> Result<Vec<Figure>> {
     let mut build = cargo();
     // `--bin` selects among every package named, so the plugin's binary is named too.
     build.args([
@@ -53,7 +54,7 @@ pub(crate) fn run() -> Result<Vec<String>> {
         "\n{:<10} {:>12} {:>9} {:>12} {:>12} {:>8} {:>14}",
         "resources", "preview", "RSS", "text", "state export", "ratio", "1% changed"
     );
-    let mut missed = Vec::new();
+    let mut figures = Vec::new();
     let mut per_resource = Vec::new();
     for n in SIZES {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
@@ -81,36 +82,17 @@ pub(crate) fn run() -> Result<Vec<String>> {
         );
         per_resource.push((n, preview.seconds / n as f64));
         if n == 10_000 {
-            if preview.seconds > MAX_SECONDS {
-                missed.push(format!(
-                    "no-op preview of 10,000 resources took {:.3}s (target ≤ {MAX_SECONDS}s)",
-                    preview.seconds
-                ));
-            }
-            if ratio > MAX_RATIO {
-                missed.push(format!(
-                    "no-op preview of 10,000 resources is {ratio:.2}x state export (target ≤ {MAX_RATIO}x)"
-                ));
-            }
-            if preview.rss_mb > MAX_RSS_MB {
-                missed.push(format!(
-                    "no-op preview of 10,000 resources peaked at {:.0} MB (target ≤ {MAX_RSS_MB} MB)",
-                    preview.rss_mb
-                ));
-            }
+            figures.push(Figure::at_most("P1 no-op preview, 10,000 resources", preview.seconds, MAX_SECONDS, " s"));
+            figures.push(Figure::at_most("P1 no-op preview over state export", ratio, MAX_RATIO, "x"));
+            figures.push(Figure::at_most("P1 no-op preview peak RSS", preview.rss_mb, MAX_RSS_MB, " MB"));
         }
     }
     let at = |size| per_resource.iter().find(|(n, _)| *n == size).map(|(_, s)| *s);
     if let (Some(small), Some(large)) = (at(1_000), at(20_000)) {
         let growth = large / small;
-        println!("preview time per resource at 20,000 over that at 1,000: {growth:.2} (target ≤ {MAX_GROWTH}, linear)");
-        if growth > MAX_GROWTH {
-            missed.push(format!(
-                "preview grows faster than linearly: {growth:.2}x time per resource at 20,000 against 1,000"
-            ));
-        }
+        figures.push(Figure::at_most("P1 time per resource, 20,000 over 1,000 (linear)", growth, MAX_GROWTH, "x"));
     }
-    Ok(missed)
+    Ok(figures)
 }
 
 /// A project directory holding the bench stack's config and its file state.
