@@ -64,17 +64,7 @@ pub(crate) fn run() -> Result {
         let mut bench = std::process::Command::new(&exe);
         emulator.configure(&mut bench);
         bench.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
-        let out = bench
-            .args([creates, &file_url, &postgres.url(), "s3", "s3+dynamodb"])
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-        if !out.status.success() {
-            return Err(format!("{} failed", exe.display()));
-        }
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let j: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+        for j in json_lines(bench.args([creates, &file_url, &postgres.url(), "s3", "s3+dynamodb"]))? {
             let ratio = j["ratio"].as_f64().unwrap_or(f64::MAX);
             println!(
                 "{:<12} {:>8} {:>14} {:>14} {:>6.2}x {:>8}",
@@ -107,6 +97,29 @@ pub(crate) fn run() -> Result {
         figures.iter().filter(|f| !f.pass).map(|f| format!("{}: {} (target {})", f.name, f.measured, f.target)),
     );
     if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+}
+
+/// Runs a bench binary (its stderr shown) and reads each line it printed as JSON.
+fn json_lines(cmd: &mut std::process::Command) -> Result<Vec<serde_json::Value>> {
+    let exe = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("cannot run {exe}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{exe} failed"));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).map_err(|e| format!("bad bench output `{line}`: {e}")))
+        .collect()
+}
+
+/// [`json_lines`] of a binary that prints one line.
+fn json_line(cmd: &mut std::process::Command) -> Result<serde_json::Value> {
+    let exe = cmd.get_program().to_string_lossy().into_owned();
+    let mut lines = json_lines(cmd)?;
+    match (lines.pop(), lines.is_empty()) {
+        (Some(line), true) => Ok(line),
+        _ => Err(format!("{exe} printed no single line of output")),
+    }
 }
 
 /// One figure of the closing table.
@@ -164,18 +177,7 @@ const MAX_APPLY_OVER_BOUND: f64 = 1.15;
 fn wide_apply() -> Result<Vec<Figure>> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let exe = target_dir().join("debug").join("bench-apply");
-    let out = std::process::Command::new(&exe)
-        .arg("1000")
-        .arg(dir.path())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed", exe.display()));
-    }
-    let line = String::from_utf8_lossy(&out.stdout);
-    let j: serde_json::Value =
-        serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+    let j = json_line(std::process::Command::new(&exe).arg("1000").arg(dir.path()))?;
     let secs = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
     let ratio = secs("ratio");
     println!(
@@ -209,18 +211,7 @@ const MAX_PLUGIN_OVERHEAD_MS: f64 = 1.0;
 fn plugin_overhead() -> Result<Vec<Figure>> {
     let exe = target_dir().join("debug").join("bench-plugin");
     let plugin = target_dir().join("debug").join("cairn-provider-random");
-    let out = std::process::Command::new(&exe)
-        .arg("2000")
-        .arg(&plugin)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if !out.status.success() {
-        return Err(format!("{} failed", exe.display()));
-    }
-    let line = String::from_utf8_lossy(&out.stdout);
-    let j: serde_json::Value =
-        serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+    let j = json_line(std::process::Command::new(&exe).arg("2000").arg(&plugin))?;
     let ms = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
     println!("\n{:<11} {:>14} {:>14} {:>14} {:>8}", "operations", "in process", "plugin", "overhead", "target");
     println!(
@@ -255,17 +246,7 @@ fn policy_evaluation() -> Result<Vec<Figure>> {
     );
     let mut at_10k = None;
     for n in [1_000, 10_000, 20_000] {
-        let out = std::process::Command::new(&exe)
-            .args([n.to_string(), rego.display().to_string()])
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-        if !out.status.success() {
-            return Err(format!("{} failed", exe.display()));
-        }
-        let line = String::from_utf8_lossy(&out.stdout);
-        let j: serde_json::Value =
-            serde_json::from_str(line.trim()).map_err(|e| format!("bad bench output `{line}`: {e}"))?;
+        let j = json_line(std::process::Command::new(&exe).args([n.to_string(), rego.display().to_string()]))?;
         let secs = |k: &str| j[k].as_f64().unwrap_or(f64::MAX);
         let total = secs("document_seconds") + secs("rust_seconds") + secs("rego_seconds") + secs("cost_seconds");
         println!(
