@@ -4,6 +4,7 @@
 //! plugin — against the AWS emulator that `cargo xtask test` starts. A test
 //! that needs the emulator fails loudly when it is missing: it never skips.
 
+pub mod faults;
 pub mod inprocess;
 
 use std::path::{Path, PathBuf};

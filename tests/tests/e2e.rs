@@ -14,6 +14,7 @@ mod config_commands;
 mod crash;
 mod eks_s3_extras;
 mod example_stacks;
+mod faults;
 mod iam_kms_sqs_logs;
 mod import;
 mod lock;

@@ -40,7 +40,8 @@ macro_rules! mocked {
             .http_client($crate::canned::rules::CannedHttp)
             .interceptor($crate::canned::rules::Canned::new($rules, $in_order))
             .retry_config(
-                $crate::settings::retry_config()
+                $crate::settings::Retry::default()
+                    .config()
                     .with_initial_backoff(std::time::Duration::from_millis(1))
                     .with_max_backoff(std::time::Duration::from_millis(20)),
             )
@@ -145,7 +146,7 @@ async fn throttling_that_does_not_stop_fails_after_the_last_attempt() {
     let describe = rule!(aws_sdk_eks::Client::describe_cluster).then_error(|| aws_error("ThrottlingException"));
     let c = clients_with(Rules { eks: &[&describe], ..Rules::default() });
     let err = cluster::read(&c, read_request()).await.unwrap_err();
-    assert_eq!(describe.num_calls(), settings::MAX_ATTEMPTS as usize);
+    assert_eq!(describe.num_calls(), settings::DEFAULT_MAX_ATTEMPTS as usize);
     assert_eq!(err.code, ErrorCode::Unavailable, "{err}");
     assert!(
         err.message.contains("DescribeCluster `ai-1234567`") && err.message.contains("ThrottlingException"),
