@@ -8,7 +8,9 @@
 //! reach the emulator, as AWS refuses a throttled call before acting on it.
 //!
 //! It can also go down (closing its listener and every open connection, as
-//! an emulator that dies does) and come back on the same address.
+//! an emulator that dies does) and come back on the same address. So can
+//! [`TcpRelay`], a plain TCP relay for servers that do not speak HTTP (a
+//! PostgreSQL state backend).
 //!
 //! ```no_run
 //! let proxy = cairn_tests::faults::FaultProxy::start("http://127.0.0.1:5000", 0.2, Some(7));
@@ -18,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +33,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -74,15 +78,13 @@ struct Shared {
     seen: AtomicU64,
     /// Goes down once `seen` reaches this (0: never).
     down_after: AtomicU64,
-    up: watch::Sender<bool>,
+    up: Arc<watch::Sender<bool>>,
 }
 
 /// A running proxy; it stops when dropped.
 pub struct FaultProxy {
-    address: SocketAddr,
+    switch: Switch,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FaultProxy {
@@ -92,10 +94,7 @@ impl FaultProxy {
     pub fn start(upstream: &str, rate: f64, seed: Option<u64>) -> Self {
         let seed = seed.unwrap_or_else(|| fastrand::u64(..));
         eprintln!("fault proxy: {rate} of requests to {upstream} faulted, seed {seed}");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let address = listener.local_addr().expect("the proxy's address");
-        let (up, _) = watch::channel(true);
+        let up = Arc::new(watch::channel(true).0);
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rate: Mutex::new(rate),
@@ -103,29 +102,25 @@ impl FaultProxy {
             counts: Mutex::default(),
             seen: AtomicU64::new(0),
             down_after: AtomicU64::new(0),
-            up,
+            up: up.clone(),
         });
-        let (stop, stopped) = oneshot::channel();
         let serving = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("the proxy's runtime");
-            runtime.block_on(async move {
-                tokio::select! {
-                    () = serve(listener, address, serving) => {}
-                    _ = stopped => {}
-                }
-            });
+        let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new()).build_http();
+        let switch = Switch::start(up, move |stream| {
+            let (shared, client) = (serving.clone(), client.clone());
+            async move {
+                let service = hyper::service::service_fn(move |req| handle(req, shared.clone(), client.clone()));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
         });
-        Self { address, shared, stop: Some(stop), thread: Some(thread) }
+        Self { switch, shared }
     }
 
     /// The URL to give as `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.switch.address)
     }
 
     /// What the proxy has seen so far.
@@ -148,22 +143,107 @@ impl FaultProxy {
 
     /// Goes down now.
     pub fn go_down(&self) {
-        self.shared.up.send_replace(false);
+        self.switch.go_down();
     }
 
     /// Whether it is down.
     pub fn is_down(&self) -> bool {
-        !*self.shared.up.borrow()
+        self.switch.is_down()
     }
 
     /// Listens again on the same address.
     pub fn come_back(&self) {
         self.shared.down_after.store(0, Ordering::SeqCst);
-        self.shared.up.send_replace(true);
+        self.switch.come_back();
     }
 }
 
-impl Drop for FaultProxy {
+/// A TCP relay on 127.0.0.1 to a server, that can go down and come back.
+pub struct TcpRelay {
+    switch: Switch,
+}
+
+impl TcpRelay {
+    /// Relays connections to `upstream` (`host:port`).
+    pub fn start(upstream: &str) -> Self {
+        let upstream = upstream.to_owned();
+        let switch = Switch::start(Arc::new(watch::channel(true).0), move |mut stream| {
+            let upstream = upstream.clone();
+            async move {
+                if let Ok(mut server) = TcpStream::connect(&upstream).await {
+                    let _ = server.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut stream, &mut server).await;
+                }
+            }
+        });
+        Self { switch }
+    }
+
+    /// The relay's `host:port`.
+    pub fn address(&self) -> SocketAddr {
+        self.switch.address
+    }
+
+    /// Closes the listener and cuts every connection.
+    pub fn go_down(&self) {
+        self.switch.go_down();
+    }
+
+    /// Listens again on the same address.
+    pub fn come_back(&self) {
+        self.switch.come_back();
+    }
+}
+
+/// A listener on 127.0.0.1, served on a thread and runtime of its own (so
+/// that sync and async tests alike can hold one), that can go down: closing
+/// the listener and cutting every open connection, and come back on the same
+/// address. It stops when dropped.
+struct Switch {
+    address: SocketAddr,
+    up: Arc<watch::Sender<bool>>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Switch {
+    fn start<H, F>(up: Arc<watch::Sender<bool>>, handler: H) -> Self
+    where
+        H: Fn(TcpStream) -> F + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let address = listener.local_addr().expect("the listener's address");
+        let (stop, stopped) = oneshot::channel();
+        let serving = up.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = serve(listener, address, serving, handler) => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Self { address, up, stop: Some(stop), thread: Some(thread) }
+    }
+
+    fn go_down(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn is_down(&self) -> bool {
+        !*self.up.borrow()
+    }
+
+    fn come_back(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+impl Drop for Switch {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -176,9 +256,12 @@ impl Drop for FaultProxy {
 
 /// Accepts connections while up; when down, closes the listener and cuts
 /// every connection, then binds the same address again once up.
-async fn serve(first: std::net::TcpListener, address: SocketAddr, shared: Arc<Shared>) {
-    let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new()).build_http();
-    let mut up = shared.up.subscribe();
+async fn serve<H, F>(first: std::net::TcpListener, address: SocketAddr, up: Arc<watch::Sender<bool>>, handler: H)
+where
+    H: Fn(TcpStream) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut up = up.subscribe();
     let mut first = Some(first);
     loop {
         let _ = up.wait_for(|up| *up).await;
@@ -192,13 +275,7 @@ async fn serve(first: std::net::TcpListener, address: SocketAddr, shared: Arc<Sh
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
                     let _ = stream.set_nodelay(true);
-                    let (shared, client) = (shared.clone(), client.clone());
-                    connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| handle(req, shared.clone(), client.clone()));
-                        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
+                    connections.spawn(handler(stream));
                 }
                 changed = up.changed() => {
                     if changed.is_err() || !*up.borrow() {

@@ -401,10 +401,26 @@ where
     match runtime.block_on(execute(project, cli, &program)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{} {e:#}", console::Style::new().red().bold().apply_to("error:"));
+            eprintln!("{} {}", console::Style::new().red().bold().apply_to("error:"), error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, joined by `: `; a cause whose text the message
+/// already carries (errors that print their source themselves) is said once.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn execute<F>(project: &str, cli: Cli, program: &F) -> anyhow::Result<ExitCode>
@@ -1449,5 +1465,35 @@ impl Confirm for Ask {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).map_err(|e| Refusal(format!("cannot read the answer: {e}")))?;
         Ok(matches!(answer.trim(), "y" | "yes" | "Y"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that prints its source and also returns it, as `StateError::Io` does.
+    #[derive(Debug)]
+    struct SaysItsSource(std::io::Error);
+
+    impl std::fmt::Display for SaysItsSource {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot append to the journal: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for SaysItsSource {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let io = std::io::Error::other("No space left on device");
+        let e = anyhow::Error::new(SaysItsSource(io)).context("up of stack dev");
+        assert_eq!(error_chain(&e), "up of stack dev: cannot append to the journal: No space left on device");
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&plain), "outer: inner");
     }
 }

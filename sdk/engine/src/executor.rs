@@ -14,7 +14,7 @@ use std::time::Duration;
 use cairn_core::{
     CheckRequest, CreateRequest, DeclaredStack, DeleteRequest, ReadRequest, ResourceKind, UpdateRequest, Urn, Value,
 };
-use cairn_state::{Intent, Mutation, OpKind, Recorder, ResourceState, StackState};
+use cairn_state::{Intent, Mutation, OpKind, PendingOp, Recorder, ResourceState, StackState};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -25,6 +25,7 @@ use crate::error::EngineError;
 use crate::plan::{Change, Desired, Op, Plan, Step};
 use crate::planner::{KnownOutputs, resolve_inputs};
 use crate::providers::{ProviderSource, for_resource};
+use crate::reconcile::Resolution;
 use crate::refresh::keep_secrets;
 
 /// How to apply.
@@ -310,7 +311,15 @@ pub async fn apply(
             Ok(()) => {
                 done.insert(n);
             }
-            Err(ActionError::State(e)) => return Err(e.into()),
+            Err(ActionError::State(e)) => {
+                // No new step starts, but the calls in flight are let finish:
+                // a create dropped half-way could still land in the cloud after
+                // this process is gone, later than the next run's reconciling
+                // Read. Their outcomes are journaled if the store takes them,
+                // else left pending for the next run to settle.
+                while in_flight.next().await.is_some() {}
+                return Err(e.into());
+            }
             Err(ActionError::Step(msg)) => {
                 failed.insert(n, msg);
                 let mut dfs = Dfs::new(&graph, n);
@@ -569,7 +578,8 @@ impl Run<'_> {
         let inputs = self.final_inputs(step, new).await?;
         let provider = for_resource(self.providers, &step.ty, new.provider.as_deref()).await?;
         let op_kind = if replacing.is_none() { OpKind::Create } else { OpKind::CreateReplacement };
-        let op = self.recorder.begin(Self::intent(step, op_kind, None, inputs.clone())).await?;
+        let intent = Self::intent(step, op_kind, None, inputs.clone());
+        let op = self.recorder.begin(intent.clone()).await?;
         let call = provider.create(CreateRequest { urn: step.urn.clone(), inputs: inputs.clone() });
         let result = self.within(step, "create", call).await?;
         if let Some(d) = test_delay() {
@@ -590,10 +600,44 @@ impl Run<'_> {
                 Ok(())
             }
             Err(source) => {
-                self.recorder.abort(op, source.to_string()).await?;
+                self.settle_failed_create(PendingOp { op, intent }, &source).await?;
                 Err(EngineError::Provider { urn: step.urn.clone(), action: "create", source }.into())
             }
         }
+    }
+
+    /// A failed create may still have made something: the resource exists but
+    /// a later call failed (and so did the provider's clean-up), or the
+    /// connection dropped after AWS acted. So the provider's Read is asked, as
+    /// after a crash (its physical name was fixed before the call): what exists
+    /// is recorded, for the next diff to finish or replace, and never made
+    /// twice. When Read cannot answer either, the operation stays pending, and
+    /// the next run settles it the same way.
+    async fn settle_failed_create(
+        &self,
+        pending: PendingOp,
+        failure: &cairn_core::ProviderError,
+    ) -> Result<(), ActionError> {
+        let state = self.recorder.state();
+        let settled = crate::reconcile::reconcile(std::slice::from_ref(&pending), &state, self.providers).await;
+        match settled {
+            Ok(mut resolutions) => match resolutions.pop() {
+                Some((op, Resolution::Commit(mutations))) => {
+                    tracing::warn!(
+                        "{}: the failed create left the resource behind; it is recorded",
+                        pending.intent.urn
+                    );
+                    self.recorder.commit(Some(op), mutations).await?;
+                }
+                Some((op, Resolution::Abort(_))) => self.recorder.abort(op, failure.to_string()).await?,
+                None => self.recorder.abort(pending.op, failure.to_string()).await?,
+            },
+            Err(e) => tracing::warn!(
+                "{}: whether the failed create made anything is unknown ({e}); the next run settles it",
+                pending.intent.urn
+            ),
+        }
+        Ok(())
     }
 
     /// Reads the resource to adopt again (the plan may be old) and records

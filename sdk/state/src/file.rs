@@ -359,17 +359,23 @@ impl SessionFiles {
     fn append(&self, line: &[u8]) -> Result<(), StateError> {
         let mut f = self.journal.lock().expect("journal lock");
         let ctx = self.ctx();
-        f.write_all(line).map_err(ctx.io("append to the journal"))?;
+        let before = f.metadata().map_err(ctx.io("read the journal's length"))?.len();
+        if let Err(e) = f.write_all(line) {
+            // A line cut short (a full disk) would sit before the next one: cut it off.
+            let _ = f.set_len(before);
+            return Err(ctx.io("append to the journal")(e));
+        }
         f.sync_data().map_err(ctx.io("sync the journal"))
     }
 
     fn compact(&self, serial: u64, bytes: &[u8], changes: &ChangeSummary) -> Result<(), StateError> {
         let ctx = self.ctx();
         let tmp = self.dir.join("state.json.tmp");
-        {
-            let mut f = File::create(&tmp).map_err(ctx.io(format!("write {}", tmp.display())))?;
-            f.write_all(bytes).map_err(ctx.io(format!("write {}", tmp.display())))?;
-            f.sync_all().map_err(ctx.io(format!("sync {}", tmp.display())))?;
+        let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+        if let Err(e) = written {
+            // Nothing half-written is left behind (a full disk); the journal still holds every entry.
+            let _ = fs::remove_file(&tmp);
+            return Err(ctx.io(format!("write {}", tmp.display()))(e));
         }
         // The history version is a second name for the same file: no bytes written twice.
         let history = self.dir.join("history");
