@@ -79,6 +79,8 @@ struct Shared {
     /// Goes down once `seen` reaches this (0: never).
     down_after: AtomicU64,
     up: Arc<watch::Sender<bool>>,
+    /// Logs each request and its fate to stderr (`CAIRN_FAULT_LOG=1`).
+    log: bool,
 }
 
 /// A running proxy; it stops when dropped.
@@ -103,9 +105,10 @@ impl FaultProxy {
             seen: AtomicU64::new(0),
             down_after: AtomicU64::new(0),
             up: up.clone(),
+            log: std::env::var_os("CAIRN_FAULT_LOG").is_some(),
         });
         let serving = shared.clone();
-        let client: Client<HttpConnector, Incoming> = Client::builder(TokioExecutor::new()).build_http();
+        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let switch = Switch::start(up, move |stream| {
             let (shared, client) = (serving.clone(), client.clone());
             async move {
@@ -305,7 +308,7 @@ type Body = BoxBody<Bytes, hyper::Error>;
 async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, Full<Bytes>>,
 ) -> Result<Response<Body>, Infallible> {
     let seen = shared.seen.fetch_add(1, Ordering::SeqCst) + 1;
     let down_after = shared.down_after.load(Ordering::SeqCst);
@@ -316,24 +319,41 @@ async fn handle(
     }
     let service = service_of(&req);
     let protocol = Protocol::of(&service, &req);
+    let (mut parts, body) = req.into_parts();
+    // Read the request through, as a server does before it answers.
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let fault = {
         let rate = *shared.rate.lock().expect("rate");
         let mut rng = shared.rng.lock().expect("rng");
         (rng.f64() < rate).then(|| [Fault::Throttling, Fault::InternalError, Fault::Unavailable][rng.usize(..3)])
     };
+    if shared.log {
+        let fate = fault.map_or_else(|| "forwarded".to_owned(), |f| format!("{f:?}"));
+        eprintln!("fault proxy: #{seen} {service} {}: {fate}", action_of(&parts, &body));
+    }
     if let Some(fault) = fault {
         *shared.counts.lock().expect("counts").faults.entry((service.clone(), fault)).or_default() += 1;
-        // Read the request through, as a server does before it answers.
-        let _ = req.into_body().collect().await;
         return Ok(error_response(protocol, fault));
     }
     shared.counts.lock().expect("counts").forwarded += 1;
-    let (mut parts, body) = req.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     parts.uri = format!("{}{path}", shared.upstream).parse().expect("the upstream URI");
-    match client.request(Request::from_parts(parts, body)).await {
+    match client.request(Request::from_parts(parts, Full::new(body))).await {
         Ok(resp) => Ok(resp.map(|b| b.boxed())),
         Err(e) => Ok(plain(StatusCode::BAD_GATEWAY, &[], format!("fault proxy: the emulator did not answer: {e}"))),
+    }
+}
+
+/// The API action of a request, for the log: the query protocols' `Action`,
+/// the JSON protocols' `X-Amz-Target`, else the method and path.
+fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
+    let form = String::from_utf8_lossy(body);
+    if let Some(action) = form.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return action.to_owned();
+    }
+    match parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        Some(target) => target.to_owned(),
+        None => format!("{} {}", parts.method, parts.uri.path()),
     }
 }
 

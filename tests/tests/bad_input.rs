@@ -170,3 +170,52 @@ fn a_wrong_passphrase_is_refused_and_the_sealed_state_stays_as_it_was() {
     assert!(stderr.contains("passphrase"), "{stderr}");
     assert!(state_bytes(&p) == before, "a refused run changed the state files");
 }
+
+#[test]
+fn a_journal_damaged_before_its_last_line_is_refused_naming_the_line() {
+    let p = random_stack("");
+    // A torn last line is a crash's trace and is recovered; a bad line with
+    // entries after it is damage that no crash explains.
+    refused_leaving_state(
+        &p,
+        |p| {
+            let journal = p.state_dir("random-program", "dev").join("journal.jsonl");
+            std::fs::write(
+                journal,
+                "{\"entry\":\"commit\",\"ser\n{\"entry\":\"abort\",\"serial\":99,\"op\":0,\"reason\":\"x\"}\n",
+            )
+            .unwrap();
+        },
+        &["up", "--yes"],
+        &["journal.jsonl", "line 1"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_aws_credentials_are_refused_before_anything_changes() {
+    let team = unique("nocreds");
+    let p = Project::new("test-platform");
+    p.write_config("dev", &platform_config(&team, ""));
+    p.run(&["up", "--yes"]).ok();
+    let before = state_bytes(&p);
+    // A new resource to create, and no credentials anywhere: not in the
+    // environment, no profile file (an empty home), no instance metadata.
+    p.write_config("dev", &platform_config(&team, "datasets_bucket = true\n"));
+    let home = tempfile::tempdir().unwrap();
+    let run: cairn_tests::Run = p
+        .command(&["up", "--yes"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+        .into();
+    assert_ne!(run.code, 0, "{run:?}");
+    for needle in ["[provider.aws]", "no AWS credentials", "AWS_ACCESS_KEY_ID", "AWS_PROFILE"] {
+        assert!(run.stderr.contains(needle), "stderr lacks `{needle}`:\n{}", run.stderr);
+    }
+    assert!(run.stderr.len() < 2000, "said once, plainly:\n{}", run.stderr);
+    assert!(state_bytes(&p) == before, "a refused run changed the state files");
+    p.run(&["destroy", "--yes"]).ok();
+}

@@ -79,12 +79,32 @@ where
             format!("{call} `{target}` failed: {code}: {message}{request}"),
         );
     }
-    // No service response: the request never got an answer.
+    // No service response: the request never got an answer, or was never sent.
+    if let Some(missing) = credentials_error(&err) {
+        return ProviderError::new(
+            ErrorCode::PermissionDenied,
+            format!("{call} `{target}` failed: no AWS credentials ({missing}). {}", crate::settings::CREDENTIALS_FIX),
+        );
+    }
     let kind = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorCode::Unavailable,
         _ => ErrorCode::Internal,
     };
     ProviderError::new(kind, format!("{call} `{target}` failed: {}", DisplayErrorContext(err)))
+}
+
+/// The credentials failure behind a request that was never sent, if that is why.
+fn credentials_error<E: std::error::Error + 'static>(
+    err: &SdkError<E>,
+) -> Option<&aws_credential_types::provider::error::CredentialsError> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(missing) = e.downcast_ref() {
+            return Some(missing);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// Turns SDK results into provider results.

@@ -188,7 +188,10 @@ impl Settings {
             .region()
             .map(ToString::to_string)
             .ok_or_else(|| invalid("no AWS region: set `region`, or AWS_REGION in the environment".into()))?;
-        let Some(arn) = &self.assume_role_arn else { return Ok((base, region)) };
+        let Some(arn) = &self.assume_role_arn else {
+            check_credentials(&base).await?;
+            return Ok((base, region));
+        };
         // The base credentials assume the role; every call then runs as the role.
         let mut role = AssumeRoleProvider::builder(arn)
             .session_name(self.assume_role_session_name.clone().unwrap_or_else(|| "cairn".into()))
@@ -197,6 +200,7 @@ impl Settings {
             role = role.external_id(id);
         }
         let assumed = self.loader().credentials_provider(role.build().await).load().await;
+        check_credentials(&assumed).await?;
         Ok((assumed, region))
     }
 
@@ -213,6 +217,25 @@ impl Settings {
             loader = loader.endpoint_url(endpoint);
         }
         loader
+    }
+}
+
+/// How to give the provider credentials.
+pub(crate) const CREDENTIALS_FIX: &str = "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, name a profile \
+     (`profile` in [provider.aws], or AWS_PROFILE), log in with `aws sso login`, or run where an instance or \
+     pod role provides them";
+
+/// Resolves the credentials once, so that a run without any is refused
+/// before it changes anything, naming the fix, instead of failing at each call.
+async fn check_credentials(config: &aws_config::SdkConfig) -> Result<(), ProviderError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = config.credentials_provider() else { return Ok(()) };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ProviderError::new(
+            cairn_core::ErrorCode::PermissionDenied,
+            format!("[provider.aws]: no AWS credentials ({e}). {CREDENTIALS_FIX}"),
+        )),
     }
 }
 
