@@ -4,10 +4,11 @@
 //! plugin — against the AWS emulator that `cargo xtask test` starts. A test
 //! that needs the emulator fails loudly when it is missing: it never skips.
 
+pub mod example;
 pub mod faults;
 pub mod inprocess;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// The emulator's endpoint, or a panic that says how to get one.
@@ -23,8 +24,9 @@ pub fn aws_endpoint() -> String {
 /// The directory cargo put the workspace binaries in.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/debug/deps/<test> → target/debug
-    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+    // target/debug/deps/<test> → target/debug; a bench binary is in target/debug itself.
+    let dir = exe.parent().expect("the executable's directory");
+    if dir.ends_with("deps") { dir.parent().expect("target dir").to_owned() } else { dir.to_owned() }
 }
 
 /// A workspace binary, or a panic that says how to build it.

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 
 use cairn_core::{Provider, ReadRequest, Urn, Value};
 use cairn_provider_aws::AwsProvider;
+use cairn_tests::example::STACKS;
 use cairn_tests::{Run, aws_endpoint, bin};
 
-/// The stacks, in the order they are brought up.
-const STACKS: [(&str, &str); 3] = [("ai-base", "base"), ("ai-platform", "platform"), ("ai-runtime", "runtime")];
 
 fn example_dir(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("examples").join("ai-platform").join(dir)

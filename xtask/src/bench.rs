@@ -38,6 +38,21 @@ pub(crate) fn run() -> Result {
         "bench-apply",
         "--bin",
         "bench-plugin",
+        "--bin",
+        "bench-faults",
+        // The example's programs, for R3.
+        "-p",
+        "ai-base",
+        "--bin",
+        "ai-base",
+        "-p",
+        "ai-platform",
+        "--bin",
+        "ai-platform",
+        "-p",
+        "ai-runtime",
+        "--bin",
+        "ai-runtime",
         // `--bin` selects among every package named, so the plugins' binaries are named too.
         "-p",
         "cairn-provider-aws",
@@ -85,7 +100,15 @@ pub(crate) fn run() -> Result {
         ));
     }
     let mut failures = Vec::new();
-    let parts = [wide_apply(), plugin_overhead(), policy_evaluation(), crate::bench_preview::run()];
+    // In this order; the builds last, as they compile from scratch twice (many minutes).
+    let parts = [
+        wide_apply(),
+        plugin_overhead(),
+        policy_evaluation(),
+        crate::bench_preview::run(),
+        under_faults(&emulator),
+        crate::bench_builds::run(),
+    ];
     for part in parts {
         match part {
             Ok(more) => figures.extend(more),
@@ -140,6 +163,11 @@ impl Figure {
             pass: measured <= target,
         }
     }
+
+    /// A figure reported without a target.
+    pub(crate) fn reported(name: &str, measured: f64, unit: &str) -> Self {
+        Self { name: name.to_owned(), measured: format!("{measured:.3}{unit}"), target: "reported".into(), pass: true }
+    }
 }
 
 /// The closing table: each figure, its target and pass or fail, and the machine.
@@ -174,6 +202,45 @@ const MAX_APPLY_OVER_BOUND: f64 = 1.15;
 /// P2, the wide apply (`tests/src/bin/bench-apply.rs`): 1,000 creates of
 /// 20–200 ms each in a DAG, against max(critical path, Σ latency /
 /// parallelism).
+/// R3's target: the example's `up` with a fifth of AWS calls failing, at most
+/// this many times its fault-free wall time.
+const MAX_SLOWDOWN_UNDER_FAULTS: f64 = 5.0;
+
+/// R3: the example's `up` with 20% of AWS calls failing, against the same
+/// without faults, under each retry policy.
+fn under_faults(emulator: &crate::moto::Emulator) -> Result<Vec<Figure>> {
+    let mut bench = std::process::Command::new(target_dir().join("debug").join("bench-faults"));
+    emulator.configure(&mut bench);
+    bench.env("CAIRN_TEST_AWS_ENDPOINT", emulator.endpoint());
+    let runs = json_lines(bench.arg("0.2"))?;
+    let seconds = |mode: &str, faulty: bool| {
+        runs.iter()
+            .find(|j| j["retry_mode"] == mode && (j["rate"].as_f64().unwrap_or(0.0) > 0.0) == faulty)
+            .and_then(|j| j["up_seconds"].as_f64())
+            .ok_or_else(|| format!("bench-faults printed no {mode} run (faults: {faulty})"))
+    };
+    let clean = seconds("standard", false)?;
+    for j in &runs {
+        println!(
+            "R3 {:<9} faults {:>4.0}%: up {:>7.2} s, {} requests forwarded, {} faulted",
+            j["retry_mode"].as_str().unwrap_or("?"),
+            j["rate"].as_f64().unwrap_or(0.0) * 100.0,
+            j["up_seconds"].as_f64().unwrap_or(0.0),
+            j["forwarded"],
+            j["faulted"]
+        );
+    }
+    Ok(vec![
+        Figure::at_most(
+            "R3 example's up, 20% of AWS calls failing, over fault-free (standard retries)",
+            seconds("standard", true)? / clean,
+            MAX_SLOWDOWN_UNDER_FAULTS,
+            "x",
+        ),
+        Figure::reported("R3 same, adaptive retries", seconds("adaptive", true)? / clean, "x"),
+    ])
+}
+
 fn wide_apply() -> Result<Vec<Figure>> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let exe = target_dir().join("debug").join("bench-apply");

@@ -6,6 +6,7 @@
 //! emulator; PostgreSQL is installed with apt-get when missing).
 
 mod bench;
+mod bench_builds;
 mod bench_preview;
 mod build_once;
 mod codegen;
@@ -49,6 +50,17 @@ enum Task {
         #[arg(long, default_value_t = 20)]
         trials: usize,
     },
+    /// Bring the example platform up, preview it and destroy it through a
+    /// proxy that fails RATE of AWS calls (throttling, 500, 503), N times,
+    /// checking that nothing fails or exists twice.
+    Faults {
+        /// Trials.
+        #[arg(long, default_value_t = 5)]
+        trials: usize,
+        /// The share of AWS calls that fail, 0 to 1.
+        #[arg(long, default_value_t = 0.3)]
+        rate: f64,
+    },
     /// Measure the performance targets (write amplification of the state stores,
     /// policy evaluation and cost estimation at scale).
     Bench,
@@ -75,7 +87,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Task::Test { extra } => test_cmd::run(&extra),
-        Task::Chaos { trials } => test_cmd::chaos(trials),
+        Task::Chaos { trials } => test_cmd::trials("chaos::", &[("CAIRN_CHAOS_TRIALS", trials.to_string())]),
+        Task::Faults { trials, rate } => test_cmd::trials(
+            "faults::the_example",
+            &[("CAIRN_FAULT_TRIALS", trials.to_string()), ("CAIRN_FAULT_RATE", rate.to_string())],
+        ),
         Task::Bench => bench::run(),
         Task::Fuzz { cases } => {
             let mut cmd = cargo();

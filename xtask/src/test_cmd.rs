@@ -92,13 +92,14 @@ impl Services {
     }
 }
 
-/// `cargo xtask chaos --trials N`: only the kill -9 tests, N trials per backend.
-pub(crate) fn chaos(trials: usize) -> Result {
+/// `cargo xtask chaos` and `cargo xtask faults`: the end-to-end tests matching `filter`, one at a time,
+/// with their trial settings (environment variables) and their output shown.
+pub(crate) fn trials(filter: &str, settings: &[(&str, String)]) -> Result {
     let services = Services::start()?;
     let mut tests = cargo();
-    tests.args(["test", "-p", "cairn-tests", "--test", "e2e", "--", "chaos::", "--nocapture", "--test-threads", "1"]);
+    tests.args(["test", "-p", "cairn-tests", "--test", "e2e", "--", filter, "--nocapture", "--test-threads", "1"]);
     let mut tests = services.configure(tests);
-    tests.env("CAIRN_CHAOS_TRIALS", trials.to_string());
+    tests.envs(settings.iter().map(|(k, v)| (k, v)));
     crate::run(&mut tests)
 }
 
