@@ -13,7 +13,6 @@ use cairn_provider_aws::AwsProvider;
 use cairn_tests::example::STACKS;
 use cairn_tests::{Run, aws_endpoint, bin};
 
-
 fn example_dir(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("examples").join("ai-platform").join(dir)
 }

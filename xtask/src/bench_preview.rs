@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::Figure;
+use crate::bench::{Figure, MAX_GROWTH};
 use crate::{Result, cargo, target_dir};
 
 /// Resource counts of the scaling curve.
@@ -20,8 +20,6 @@ const SIZES: [usize; 4] = [100, 1_000, 10_000, 20_000];
 const MAX_SECONDS: f64 = 1.0;
 const MAX_RATIO: f64 = 3.0;
 const MAX_RSS_MB: f64 = 300.0;
-/// Linear growth: seconds per resource at 20,000 over that at 1,000.
-const MAX_GROWTH: f64 = 1.5;
 
 /// One process's wall time and peak resident memory.
 #[derive(Clone, Copy)]
@@ -61,12 +59,12 @@ pub(crate) fn run() -> Result<Vec<Figure>> {
         let stack = Stack { program: &program, plugin: &plugin, dir: dir.path().to_owned() };
         stack.configure(n, 0)?;
         stack.run(&["up", "--yes"], true)?;
-        let preview = stack.run(&["preview", "--json"], false)?;
-        let text = stack.run(&["preview"], false)?;
-        let export = stack.run(&["state", "export"], false)?;
+        let preview = best_of(|| stack.run(&["preview", "--json"], false))?;
+        let text = best_of(|| stack.run(&["preview"], false))?;
+        let export = best_of(|| stack.run(&["state", "export"], false))?;
         let changed = if n == 10_000 {
             stack.configure(n, 100)?;
-            Some(stack.run(&["preview", "--json"], false)?)
+            Some(best_of(|| stack.run(&["preview", "--json"], false))?)
         } else {
             None
         };
@@ -133,6 +131,19 @@ impl Stack<'_> {
             format!("bench-program {}: {e}: {}", args.join(" "), stderr.trim())
         })
     }
+}
+
+/// Runs of each command; the fastest counts, as the others met a busier machine.
+const RUNS: usize = 3;
+
+/// The fastest of [`RUNS`] runs, with the highest peak memory of them.
+fn best_of(mut run: impl FnMut() -> Result<Run>) -> Result<Run> {
+    let mut best = run()?;
+    for _ in 1..RUNS {
+        let next = run()?;
+        best = Run { seconds: best.seconds.min(next.seconds), rss_mb: best.rss_mb.max(next.rss_mb) };
+    }
+    Ok(best)
 }
 
 /// Runs `cmd` to its end, polling its peak resident memory (`VmHWM`) meanwhile.

@@ -61,9 +61,12 @@ enum Task {
         #[arg(long, default_value_t = 0.3)]
         rate: f64,
     },
-    /// Measure the performance targets (write amplification of the state stores,
-    /// policy evaluation and cost estimation at scale).
-    Bench,
+    /// Measure every benchmark (docs/benchmarks.md) and print each figure beside its target.
+    Bench {
+        /// Only these benchmarks, comma-separated: p1, p2, p3, p4, p5, r3, policy.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Run the property tests (`fuzz_*`: the stack config parser, the state
     /// and journal decoders, the value's JSON and wire forms) with many cases.
     Fuzz {
@@ -92,7 +95,7 @@ fn main() -> ExitCode {
             "faults::the_example",
             &[("CAIRN_FAULT_TRIALS", trials.to_string()), ("CAIRN_FAULT_RATE", rate.to_string())],
         ),
-        Task::Bench => bench::run(),
+        Task::Bench { only } => bench::run(&only),
         Task::Fuzz { cases } => {
             let mut cmd = cargo();
             cmd.args(["test", "-p", "cairn", "-p", "cairn-core", "-p", "cairn-proto", "-p", "cairn-state", "fuzz_"])

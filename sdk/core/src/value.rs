@@ -203,16 +203,44 @@ impl Value {
         diff_into(&PropertyPath::root(), Some(self), Some(new), &mut out);
         out
     }
+
+    /// True when [`Value::diff`] from `old` to `new` (either may be absent)
+    /// would list a change, found without building the list or any path: the
+    /// question the planner asks of every resource, changed or not.
+    ///
+    /// ```
+    /// use cairn_core::Value;
+    /// let a = Value::from_json(&serde_json::json!({"tags": {"team": "ml"}, "gone": null}));
+    /// let b = Value::from_json(&serde_json::json!({"tags": {"team": "ml"}}));
+    /// assert!(!Value::changed(Some(&a), Some(&b)));
+    /// assert!(Value::changed(Some(&a), Some(&Value::Unknown)));
+    /// ```
+    pub fn changed(old: Option<&Value>, new: Option<&Value>) -> bool {
+        match (strip_secret(old), strip_secret(new)) {
+            (None | Some(Value::Null), None | Some(Value::Null)) => false,
+            (Some(_), None | Some(Value::Null) | Some(Value::Unknown)) | (None | Some(Value::Null), Some(_)) => true,
+            (Some(Value::Map(a)), Some(Value::Map(b))) => {
+                a.iter().any(|(k, v)| Value::changed(Some(v), b.get(k)))
+                    || b.iter().any(|(k, v)| !a.contains_key(k) && Value::changed(None, Some(v)))
+            }
+            (Some(Value::List(a)), Some(Value::List(b))) if a.len() == b.len() => {
+                a.iter().zip(b).any(|(x, y)| Value::changed(Some(x), Some(y)))
+            }
+            (Some(a), Some(b)) => a != b,
+        }
+    }
+}
+
+/// A secret compares by its plaintext.
+fn strip_secret(v: Option<&Value>) -> Option<&Value> {
+    match v {
+        Some(Value::Secret(inner)) => Some(&**inner),
+        other => other,
+    }
 }
 
 fn diff_into(path: &PropertyPath, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<PropertyDiff>) {
-    fn strip(v: Option<&Value>) -> Option<&Value> {
-        match v {
-            Some(Value::Secret(inner)) => Some(&**inner),
-            other => other,
-        }
-    }
-    let (old, new) = (strip(old), strip(new));
+    let (old, new) = (strip_secret(old), strip_secret(new));
     match (old, new) {
         (None | Some(Value::Null), None | Some(Value::Null)) => {}
         (Some(_), None | Some(Value::Null)) => out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Delete }),
@@ -245,7 +273,82 @@ impl Serialize for Value {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde_json::Value::deserialize(d).map(|j| Value::from_json(&j))
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Reads a value straight from its JSON form, as [`Value::from_json`] does,
+/// with no `serde_json::Value` built in between and dropped after: reading a
+/// large state is mostly this.
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        // Past i64, a number is a float, as in `from_json`.
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element()? {
+            list.push(v);
+        }
+        Ok(Value::List(list))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            m.insert(k, v);
+        }
+        // The markers of an unknown and of a secret, as `from_json` reads them.
+        if m.len() == 1 {
+            if m.get(UNKNOWN_KEY) == Some(&Value::Bool(true)) {
+                return Ok(Value::Unknown);
+            }
+            if let Some(inner) = m.remove(SECRET_KEY) {
+                return Ok(Value::Secret(Box::new(inner)));
+            }
+        }
+        Ok(Value::Map(m))
     }
 }
 

@@ -27,6 +27,19 @@ pub fn value() -> impl Strategy<Value = Value> {
 
 proptest! {
     #[test]
+    fn fuzz_changed_agrees_with_diff(a in value(), b in value()) {
+        prop_assert_eq!(Value::changed(Some(&a), Some(&b)), !a.diff(&b).is_empty());
+        prop_assert_eq!(Value::changed(Some(&a), Some(&a)), !a.diff(&a).is_empty(), "a value against itself");
+    }
+
+    #[test]
+    fn fuzz_value_reads_from_json_text_as_from_its_json_form(v in value()) {
+        let text = v.to_json().to_string();
+        let read: Value = serde_json::from_str(&text).unwrap();
+        prop_assert_eq!(read, Value::from_json(&serde_json::from_str(&text).unwrap()));
+    }
+
+    #[test]
     fn fuzz_value_survives_its_json_form(v in value()) {
         prop_assert_eq!(Value::from_json(&v.to_json()), v);
     }

@@ -63,9 +63,19 @@ pub fn declared_part(recorded: &Value) -> Value {
 /// True when nothing about the resource changed: same declared inputs (all
 /// known), same parent, dependencies and protect flag.
 pub fn unchanged(old: &ResourceState, resolved: &Value, desired_meta: &Desired) -> bool {
-    !resolved.contains_unknown()
-        && declared_part(&old.inputs).diff(resolved).is_empty()
-        && !desired_meta.metadata_differs(old)
+    !resolved.contains_unknown() && !declared_part_changed(&old.inputs, resolved) && !desired_meta.metadata_differs(old)
+}
+
+/// Whether `resolved` differs from the [`declared_part`] of `recorded`,
+/// found without copying it (a no-op preview asks this of every resource).
+fn declared_part_changed(recorded: &Value, resolved: &Value) -> bool {
+    let defaults = defaults_of(recorded);
+    let (Value::Map(recorded), Value::Map(resolved)) = (recorded, resolved) else {
+        return Value::changed(Some(&declared_part(recorded)), Some(resolved));
+    };
+    let declared = |k: &str| k != DEFAULTS_KEY && !defaults.contains(k);
+    recorded.iter().filter(|(k, _)| declared(k)).any(|(k, v)| Value::changed(Some(v), resolved.get(k)))
+        || resolved.iter().any(|(k, v)| !(declared(k) && recorded.contains_key(k)) && Value::changed(None, Some(v)))
 }
 
 /// The desired side of the declared resource at `index`.
@@ -418,6 +428,18 @@ mod tests {
         let recorded =
             Value::from_json(&serde_json::json!({"name": "x-1234567", "tags": {}, "$cairn.defaults": ["name"]}));
         assert_eq!(declared_part(&recorded), Value::from_json(&serde_json::json!({"tags": {}})));
+        // Compared in place, it answers as the copy does.
+        let same = |resolved: serde_json::Value| {
+            let resolved = Value::from_json(&resolved);
+            let by_copy = declared_part(&recorded).diff(&resolved).is_empty();
+            assert_eq!(!declared_part_changed(&recorded, &resolved), by_copy, "{resolved:?}");
+            by_copy
+        };
+        assert!(same(serde_json::json!({"tags": {}})), "the default is not declared");
+        assert!(!same(serde_json::json!({"tags": {}, "name": "y"})), "declaring it is a change");
+        assert!(!same(serde_json::json!({"tags": {"a": "b"}})));
+        assert!(!same(serde_json::json!({})), "tags removed");
+        assert!(same(serde_json::json!({"tags": {}, "other": null})), "a null is no value");
     }
 
     #[test]

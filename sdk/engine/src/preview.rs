@@ -175,9 +175,11 @@ async fn plan_one(
     {
         resolved = keep_recorded(&resolved, &old.inputs, &lifecycle.ignore_changes);
     }
-    let meta = desired(decl, index, resolved.clone());
+    // The metadata side (parent, dependencies, options); the inputs go in once the step is known.
+    let mut meta = desired(decl, index, Value::Null);
 
     if decl.kind == ResourceKind::Component {
+        meta.inputs = resolved;
         return Ok(Planned::Step(Box::new(decide(decl, old, meta, None, Vec::new())?), Known::Keep));
     }
     if old.is_none()
@@ -191,7 +193,8 @@ async fn plan_one(
         && !force_replace
         && unchanged(old, &resolved, &meta)
     {
-        let step = decide(decl, Some(old), desired(decl, index, old.inputs.clone()), None, Vec::new())?;
+        meta.inputs = old.inputs.clone();
+        let step = decide(decl, Some(old), meta, None, Vec::new())?;
         return Ok(Planned::Step(Box::new(step), Known::Keep));
     }
 
