@@ -66,8 +66,8 @@ pub(crate) struct Settings {
 /// attempts). `adaptive` also slows the client's own request rate each time
 /// it is throttled, which spares an account whose API limits are shared,
 /// but under sparse faults it paces every later call too: with 20% of calls
-/// failing, the example's `up` took about 50 times its fault-free time in
-/// adaptive mode, and about 5 times in standard mode (docs/reliability.md).
+/// failing, the example's `up` took 24 times its fault-free time in adaptive
+/// mode, and 3 times in standard mode (R3 in docs/benchmarks.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Retry {
     /// Whether the client also paces itself under throttling.
