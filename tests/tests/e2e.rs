@@ -15,6 +15,7 @@ mod crash;
 mod eks_s3_extras;
 mod example_stacks;
 mod faults;
+mod gitops;
 mod iam_kms_sqs_logs;
 mod import;
 mod lock;

@@ -12,10 +12,11 @@ use crate::{Result, cargo, demo};
 /// it compiled again, with the feature set it wanted.
 pub(crate) fn check() -> Result {
     let demo = demo::build_args();
-    let selections: [(&str, Vec<&str>); 3] = [
+    let selections: [(&str, Vec<&str>); 4] = [
         ("`cargo xtask demo`", demo.iter().map(String::as_str).collect()),
         // What sdk/plugin/src/host.rs runs when a program finds no plugin binary.
         ("a plugin built on demand", vec!["-p", "cairn-provider-aws", "--bin", "cairn-provider-aws"]),
+        ("the GitOps plugin built on demand", vec!["-p", "cairn-provider-gitops", "--bin", "cairn-provider-gitops"]),
         ("`cargo run` of one program", vec!["-p", "ai-base"]),
     ];
     for (what, args) in selections {

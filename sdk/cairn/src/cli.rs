@@ -3,7 +3,7 @@
 //! with `--stack`, `--yes`, `--json`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -456,7 +456,7 @@ where
         None => store,
     };
     let store: Arc<dyn StateStore> = Arc::from(store);
-    let providers = PluginProviders::new(config.providers.clone());
+    let providers = PluginProviders::new(config.providers.clone(), config.path.parent().map(Path::to_path_buf));
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, show_same: cli.show_same, lock };
     match cli.command {
@@ -1160,9 +1160,16 @@ impl Session {
             }
             RunOutcome::Applied(report) => {
                 if self.json {
-                    self.print_json(&render::report_json(&run.plan, report, stack, project))?;
+                    let mut doc = render::report_json(&run.plan, report, stack, project);
+                    if !run.notes.is_empty() {
+                        doc["notes"] = serde_json::json!(run.notes);
+                    }
+                    self.print_json(&doc)?;
                 } else {
                     eprint!("{}", render::report_text(report));
+                    for note in &run.notes {
+                        eprintln!("{note}");
+                    }
                 }
                 Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
             }

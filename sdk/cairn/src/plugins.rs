@@ -1,6 +1,7 @@
 //! Providers as plugin processes, started and configured on first use.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cairn_core::{Provider, Value};
@@ -13,13 +14,15 @@ type Started = Arc<OnceCell<Arc<dyn Provider>>>;
 /// Starts one plugin per package, configured from the stack config's `[provider.<package>]` table.
 pub struct PluginProviders {
     config: BTreeMap<String, Value>,
+    dir: Option<PathBuf>,
     started: Mutex<HashMap<String, Started>>,
 }
 
 impl PluginProviders {
-    /// Providers configured from the stack config.
-    pub fn new(config: BTreeMap<String, Value>) -> Self {
-        Self { config, started: Mutex::default() }
+    /// Providers configured from the stack config. Each plugin runs in `dir` (the stack file's
+    /// directory), so relative paths in its settings are relative to the stack file.
+    pub fn new(config: BTreeMap<String, Value>, dir: Option<PathBuf>) -> Self {
+        Self { config, dir, started: Mutex::default() }
     }
 
     /// Starts (once per `key`: a package, or a named instance) the plugin of
@@ -34,7 +37,8 @@ impl PluginProviders {
                 .await
                 .map_err(|e| unavailable(e.to_string()))?
                 .map_err(|e| unavailable(e.to_string()))?;
-            let provider = cairn_plugin::launch(&path).await.map_err(|e| unavailable(e.to_string()))?;
+            let provider =
+                cairn_plugin::launch_in(&path, self.dir.as_deref()).await.map_err(|e| unavailable(e.to_string()))?;
             provider.configure(config).await.map_err(|e| {
                 unavailable(format!("its settings ([provider.{key}] in the stack config) were refused: {e}"))
             })?;
@@ -91,6 +95,14 @@ impl ProviderSource for PluginProviders {
     fn versions(&self) -> BTreeMap<String, String> {
         let started = self.started.lock().expect("plugins");
         started.iter().filter_map(|(package, cell)| Some((package.clone(), cell.get()?.version()))).collect()
+    }
+
+    fn started(&self) -> Vec<(String, Arc<dyn Provider>)> {
+        let started = self.started.lock().expect("plugins");
+        let mut all: Vec<_> =
+            started.iter().filter_map(|(key, cell)| Some((key.clone(), cell.get()?.clone()))).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 }
 

@@ -97,18 +97,23 @@ fn diff_lines(s: &Step) -> Vec<(&'static str, String)> {
     }
     let olds = s.recorded().map(|o| &o.inputs);
     let news = s.desired().map(|n| &n.inputs);
-    s.diffs
-        .iter()
-        .map(|d| {
-            let old = olds.and_then(|o| o.at(&d.path));
-            let new = news.and_then(|n| n.at(&d.path));
-            match d.kind {
-                DiffKind::Add => ("+", format!("{}: {}", d.path, show(new))),
-                DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
-                DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
-            }
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for d in &s.diffs {
+        // A provider's text diff (a manifest's lines) says more than the two values would.
+        if let Some(detail) = &d.detail {
+            lines.push(("~", format!("{}:", d.path)));
+            lines.extend(detail.lines().map(|l| (" ", format!("  {l}"))));
+            continue;
+        }
+        let old = olds.and_then(|o| o.at(&d.path));
+        let new = news.and_then(|n| n.at(&d.path));
+        lines.push(match d.kind {
+            DiffKind::Add => ("+", format!("{}: {}", d.path, show(new))),
+            DiffKind::Delete => ("-", format!("{}: {}", d.path, show(old))),
+            DiffKind::Update => ("~", format!("{}: {} => {}", d.path, show(old), show(new))),
+        });
+    }
+    lines
 }
 
 /// The plan for a pull-request comment: the summary, a table of the
@@ -271,6 +276,11 @@ fn step_json(s: &Step, component_outputs: Option<&BTreeMap<String, Value>>) -> s
     });
     if let Some(id) = s.import_id() {
         j["import_id"] = json!(id);
+    }
+    let details: serde_json::Map<String, serde_json::Value> =
+        s.diffs.iter().filter_map(|d| Some((d.path.to_string(), json!(d.detail.as_ref()?)))).collect();
+    if !details.is_empty() {
+        j["details"] = details.into();
     }
     if let Some(outs) = component_outputs {
         j["outputs"] = outputs_json(outs);

@@ -81,7 +81,8 @@ fn sample_plan() -> Plan {
         Some(serde_json::json!({"tags": {"team": "ml", "cost-center": "42"}, "versioning": true})),
         None,
     );
-    update.diffs = vec![PropertyDiff { path: PropertyPath::parse("tags.cost-center"), kind: DiffKind::Add }];
+    update.diffs =
+        vec![PropertyDiff { path: PropertyPath::parse("tags.cost-center"), kind: DiffKind::Add, detail: None }];
     Plan {
         base_serial: 7,
         lineage: "l".into(),

@@ -215,7 +215,7 @@ impl Stack {
         let mut dependencies: BTreeSet<Urn> = outputs.iter().flat_map(|n| n.dependencies().iter().cloned()).collect();
         dependencies.extend(opts.depends_on.iter().cloned());
         dependencies.extend(self.inherited.depends_on.iter().cloned());
-        let lifecycle = lifecycle(&urn, &opts)?;
+        let lifecycle = Lifecycle { compare_live: A::COMPARE_LIVE, ..lifecycle(&urn, &opts)? };
         self.push(DeclaredResource {
             urn: urn.clone(),
             kind: ResourceKind::Custom,
@@ -355,6 +355,7 @@ fn lifecycle(urn: &Urn, opts: &ResourceOptions) -> Result<Lifecycle, DeclareErro
         aliases,
         custom_timeouts: opts.custom_timeouts,
         provider: opts.provider.clone(),
+        compare_live: false,
     })
 }
 

@@ -31,8 +31,8 @@ pub use context::{DeclareError, DeclaredStack, Stack};
 pub use output::{Input, Output, OutputError, OutputSource};
 pub use provider::{
     CheckFailure, CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeclarationRequest,
-    DeleteRequest, DiffRequest, DiffResponse, ErrorCode, Provider, ProviderError, ReadRequest, ReadResponse,
-    UpdateRequest, UpdateResponse,
+    DeleteRequest, DiffRequest, DiffResponse, ErrorCode, FinishRequest, FinishResponse, Provider, ProviderError,
+    ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
 };
 pub use reference::{StackOutputs, StackReference};
 pub use resource::{

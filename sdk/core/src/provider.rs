@@ -230,6 +230,26 @@ pub struct Declaration {
     pub inputs: Value,
 }
 
+/// The end of a run that recorded changes, told to each provider the run started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishRequest {
+    /// The project.
+    pub project: String,
+    /// The stack.
+    pub stack: String,
+    /// The stack's serial after the run.
+    pub serial: u64,
+    /// The command (`up`, `destroy`, `refresh`, …).
+    pub command: String,
+}
+
+/// A provider's last word on a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FinishResponse {
+    /// Lines to show the person running the command, such as the commit a GitOps provider made.
+    pub notes: Vec<String>,
+}
+
 /// A provider of resource types. Every method must be safe to call concurrently.
 ///
 /// Deleting a resource that is already gone succeeds. `read` returns
@@ -255,6 +275,12 @@ pub trait Provider: Send + Sync {
     async fn update(&self, req: UpdateRequest) -> Result<UpdateResponse, ProviderError>;
     /// Deletes a resource and waits until it is gone.
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+    /// Called once after a run that recorded changes (its state is written): a provider whose
+    /// changes are batched finishes them here, such as a GitOps provider committing the files
+    /// the run wrote. Most providers have nothing to do.
+    async fn finish(&self, _req: FinishRequest) -> Result<FinishResponse, ProviderError> {
+        Ok(FinishResponse::default())
+    }
     /// Writes the Rust code that declares a resource with these inputs.
     /// Providers built on `cairn-provider-sdk` derive it from the argument
     /// structs; others cannot write code.

@@ -25,6 +25,10 @@ pub trait CustomResource: Sized {
 pub trait ResourceArgs: Serialize {
     /// The handle type a declaration returns.
     type Resource: CustomResource;
+    /// Preview asks the provider's Diff even when the declared inputs equal the recorded ones,
+    /// so it can compare the live resource: for types whose live state is local and cheap to
+    /// read, such as manifest files in a Git working tree, where a hand edit must show.
+    const COMPARE_LIVE: bool = false;
 }
 
 /// Options every resource accepts.
@@ -119,6 +123,8 @@ pub struct Lifecycle {
     pub custom_timeouts: CustomTimeouts,
     /// See [`ResourceOptions::provider`].
     pub provider: Option<String>,
+    /// See [`ResourceArgs::COMPARE_LIVE`].
+    pub compare_live: bool,
 }
 
 /// Whether a declared resource is managed by a provider or groups others.
@@ -176,7 +182,7 @@ pub struct DeclaredResource {
 macro_rules! resource {
     (
         $(#[$doc:meta])*
-        $handle:ident, token = $token:literal, args = $args:ty, outputs = $outputs:ident {
+        $handle:ident, token = $token:literal, args = $args:ty, $(compare_live = $live:literal,)? outputs = $outputs:ident {
             $( $(#[doc = $fdoc:literal])* $field:ident : $fty:ty ),* $(,)?
         }
     ) => {
@@ -213,6 +219,7 @@ macro_rules! resource {
 
         impl $crate::ResourceArgs for $args {
             type Resource = $handle;
+            $(const COMPARE_LIVE: bool = $live;)?
         }
     };
 }

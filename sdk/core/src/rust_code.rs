@@ -262,6 +262,19 @@ impl RustLiteral for f64 {
     }
 }
 
+/// A JSON document (a Kubernetes object) as the `serde_json::json!` call that builds it.
+impl RustLiteral for serde_json::Value {
+    fn write_rust(&self, w: &mut RustWriter, _: Form) {
+        w.push("serde_json::json!(");
+        w.push(&self.to_string());
+        w.push(")");
+    }
+
+    fn write_type(w: &mut RustWriter) {
+        w.push("serde_json::Value");
+    }
+}
+
 impl<T: RustLiteral> RustLiteral for Option<T> {
     fn write_rust(&self, w: &mut RustWriter, _: Form) {
         match self {

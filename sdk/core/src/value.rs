@@ -243,9 +243,15 @@ fn diff_into(path: &PropertyPath, old: Option<&Value>, new: Option<&Value>, out:
     let (old, new) = (strip_secret(old), strip_secret(new));
     match (old, new) {
         (None | Some(Value::Null), None | Some(Value::Null)) => {}
-        (Some(_), None | Some(Value::Null)) => out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Delete }),
-        (None | Some(Value::Null), Some(_)) => out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Add }),
-        (Some(_), Some(Value::Unknown)) => out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Update }),
+        (Some(_), None | Some(Value::Null)) => {
+            out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Delete, detail: None })
+        }
+        (None | Some(Value::Null), Some(_)) => {
+            out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Add, detail: None })
+        }
+        (Some(_), Some(Value::Unknown)) => {
+            out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Update, detail: None })
+        }
         (Some(Value::Map(a)), Some(Value::Map(b))) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for k in keys {
@@ -259,7 +265,7 @@ fn diff_into(path: &PropertyPath, old: Option<&Value>, new: Option<&Value>, out:
         }
         (Some(a), Some(b)) => {
             if a != b {
-                out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Update });
+                out.push(PropertyDiff { path: path.clone(), kind: DiffKind::Update, detail: None });
             }
         }
     }
@@ -508,6 +514,9 @@ pub struct PropertyDiff {
     pub path: PropertyPath,
     /// How.
     pub kind: DiffKind,
+    /// A text diff of the value, when the provider shows one (a manifest's lines, `-`/`+`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

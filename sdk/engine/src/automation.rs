@@ -183,6 +183,8 @@ pub struct RunReport {
     pub plan: Plan,
     /// How it ended.
     pub outcome: RunOutcome,
+    /// What the providers said when the run finished (a GitOps commit), one line each.
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
@@ -403,13 +405,39 @@ impl<'a> StackRunner<'a> {
         // Keep whatever was recorded (even after an error), then give the
         // lock back whatever happened, so a lease never outlives the run.
         let compacted = if recorder.uncompacted() { recorder.compact().await.map(Some) } else { Ok(None) };
+        // The providers' last word once the state is written, still under the lock so two runs
+        // of the stack never finish at once (a GitOps provider commits the files written).
+        let finished = match &compacted {
+            Ok(Some(state)) => self.finish(command, state.serial).await,
+            _ => Ok(Vec::new()),
+        };
         let released = recorder.release().await;
         let mut report = result?;
         if let (Some(state), RunOutcome::Applied(r)) = (compacted?, &mut report.outcome) {
             r.state = state;
         }
+        report.notes = finished?;
         released?;
         Ok(report)
+    }
+
+    /// Tells each started provider the run is over; their notes, in provider order.
+    async fn finish(&self, command: Command, serial: u64) -> Result<Vec<String>, EngineError> {
+        let mut notes = Vec::new();
+        for (name, provider) in self.providers.started() {
+            let request = cairn_core::FinishRequest {
+                project: self.project.to_string(),
+                stack: self.stack.to_string(),
+                serial,
+                command: command.name().to_owned(),
+            };
+            let done = provider
+                .finish(request)
+                .await
+                .map_err(|source| EngineError::Finish { provider: name.clone(), source })?;
+            notes.extend(done.notes);
+        }
+        Ok(notes)
     }
 
     /// Takes the lock and reads the state.
@@ -449,7 +477,7 @@ impl<'a> StackRunner<'a> {
         }
         confirm.gate(command, &plan).map_err(EngineError::Refused)?;
         self.observer.planned(command, &plan);
-        let report = |outcome| RunReport { command, plan: plan.clone(), outcome };
+        let report = |outcome| RunReport { command, plan: plan.clone(), outcome, notes: Vec::new() };
         let unchanged = match command {
             Command::Destroy => plan.steps.is_empty() && plan.changes_nothing(),
             Command::Refresh => plan.changes_nothing(),
@@ -466,7 +494,7 @@ impl<'a> StackRunner<'a> {
             Command::Refresh => record_refresh(&plan, recorder).await?,
             _ => apply(&plan, declared, recorder, self.providers, &options.apply, self.observer).await?,
         };
-        Ok(RunReport { command, plan, outcome: RunOutcome::Applied(applied) })
+        Ok(RunReport { command, plan, outcome: RunOutcome::Applied(applied), notes: Vec::new() })
     }
 
     /// Settles what an interrupted run left pending, through the journal.

@@ -47,6 +47,17 @@ pub enum EngineError {
         /// What went wrong, with the fix.
         message: String,
     },
+    /// A provider failed to finish a run whose state is recorded (a GitOps commit failed).
+    #[error(
+        "provider `{provider}` could not finish the run: {source}. The state is recorded; the next run that \
+         changes something finishes again"
+    )]
+    Finish {
+        /// The package or instance name.
+        provider: String,
+        /// What it said.
+        source: cairn_core::ProviderError,
+    },
     /// The state store failed.
     #[error(transparent)]
     State(#[from] StateError),

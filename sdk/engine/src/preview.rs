@@ -191,6 +191,7 @@ async fn plan_one(
     }
     if let Some(old) = old
         && !force_replace
+        && !lifecycle.compare_live
         && unchanged(old, &resolved, &meta)
     {
         meta.inputs = old.inputs.clone();

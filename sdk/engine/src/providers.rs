@@ -28,6 +28,12 @@ pub trait ProviderSource: Send + Sync {
     fn versions(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
+
+    /// The providers started so far, by package or instance name: a run that recorded
+    /// changes tells each of them it is over ([`Provider::finish`]).
+    fn started(&self) -> Vec<(String, Arc<dyn Provider>)> {
+        Vec::new()
+    }
 }
 
 /// A fixed set of in-process providers (tests, embedded use).
@@ -61,6 +67,12 @@ impl ProviderSource for StaticProviders {
 
     fn versions(&self) -> BTreeMap<String, String> {
         self.0.iter().map(|(package, p)| (package.clone(), p.version())).collect()
+    }
+
+    fn started(&self) -> Vec<(String, Arc<dyn Provider>)> {
+        let mut all: Vec<_> = self.0.iter().map(|(k, p)| (k.clone(), p.clone())).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 }
 

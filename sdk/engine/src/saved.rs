@@ -191,7 +191,7 @@ fn secret_differences(a: &Value, b: &Value) -> Vec<cairn_core::PropertyDiff> {
         match (a, b) {
             (Value::Secret(_), Value::Secret(_)) => {}
             (Value::Secret(_), _) | (_, Value::Secret(_)) => {
-                out.push(cairn_core::PropertyDiff { path, kind: cairn_core::DiffKind::Update })
+                out.push(cairn_core::PropertyDiff { path, kind: cairn_core::DiffKind::Update, detail: None })
             }
             (Value::Map(x), Value::Map(y)) => {
                 for (k, v) in x {

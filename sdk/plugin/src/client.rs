@@ -2,8 +2,8 @@
 
 use cairn_core::{
     CheckRequest, CheckResponse, CreateRequest, CreateResponse, Declaration, DeclarationRequest, DeleteRequest,
-    DiffRequest, DiffResponse, Provider, ProviderError, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
-    Value,
+    DiffRequest, DiffResponse, FinishRequest, FinishResponse, Provider, ProviderError, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, Value,
 };
 use cairn_proto::convert::{diffs_from_wire, failures_from_wire, status_to_error, value_from_wire, wire};
 use cairn_proto::v1;
@@ -172,5 +172,20 @@ impl Provider for GrpcProvider {
             .map_err(err)?
             .into_inner();
         Ok(Declaration { uses: r.uses, expression: r.expression, inputs: value_from_wire(r.inputs.as_ref()) })
+    }
+
+    async fn finish(&self, req: FinishRequest) -> Result<FinishResponse, ProviderError> {
+        let r = self
+            .client()
+            .finish(v1::FinishRequest {
+                project: req.project,
+                stack: req.stack,
+                serial: req.serial,
+                command: req.command,
+            })
+            .await
+            .map_err(err)?
+            .into_inner();
+        Ok(FinishResponse { notes: r.notes })
     }
 }

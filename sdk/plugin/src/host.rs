@@ -144,8 +144,20 @@ fn build_with_cargo(cargo: &Path, binary: &str) -> Result<Option<PathBuf>, Plugi
 
 /// Starts the plugin binary at `path` and connects to it.
 pub async fn launch(path: &Path) -> Result<GrpcProvider, PluginError> {
+    launch_in(path, None).await
+}
+
+/// [`launch`] with the plugin running in `dir` (the stack file's directory, so that relative
+/// paths in its settings mean the same as in the stack file), or in ours when `None`.
+pub async fn launch_in(path: &Path, dir: Option<&Path>) -> Result<GrpcProvider, PluginError> {
     let start = |message: String| PluginError::Start { path: path.to_owned(), message };
-    let mut child = Command::new(path)
+    // The binary's path is ours: absolute before the plugin's directory changes.
+    let binary = std::path::absolute(path).map_err(|e| start(format!("has no absolute path: {e}")))?;
+    let mut command = Command::new(&binary);
+    if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

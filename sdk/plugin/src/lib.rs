@@ -22,7 +22,7 @@ pub mod state_serve;
 
 pub use client::GrpcProvider;
 pub use data_keys::{GrpcDataKeys, KeyService};
-pub use host::{PluginError, find_plugin, launch, plugin_binary_name};
+pub use host::{PluginError, find_plugin, launch, launch_in, plugin_binary_name};
 pub use serve::{Services, serve_main, serve_main_with};
 pub use source_build::{cache_dir, source_root};
 pub use state_client::GrpcStateStore;

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cairn_core::{
-    CheckRequest, CreateRequest, DeclarationRequest, DeleteRequest, DiffRequest, Provider, ReadRequest, UpdateRequest,
-    Urn,
+    CheckRequest, CreateRequest, DeclarationRequest, DeleteRequest, DiffRequest, FinishRequest, Provider, ReadRequest,
+    UpdateRequest, Urn,
 };
 use cairn_proto::PROTOCOL_VERSION;
 use cairn_proto::convert::{diffs_to_wire, error_to_status, failures_to_wire, value_from_wire, wire};
@@ -245,6 +245,16 @@ impl ResourceProvider for Adapter {
             .await
             .map_err(error_to_status)?;
         Ok(Response::new(v1::DeclareResponse { uses: d.uses, expression: d.expression, inputs: wire(&d.inputs) }))
+    }
+
+    async fn finish(&self, req: Request<v1::FinishRequest>) -> Result<Response<v1::FinishResponse>, Status> {
+        let req = req.into_inner();
+        let done = self
+            .0
+            .finish(FinishRequest { project: req.project, stack: req.stack, serial: req.serial, command: req.command })
+            .await
+            .map_err(error_to_status)?;
+        Ok(Response::new(v1::FinishResponse { notes: done.notes }))
     }
 }
 

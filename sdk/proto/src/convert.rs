@@ -70,6 +70,7 @@ pub fn diffs_to_wire(d: &[PropertyDiff]) -> Vec<v1::PropertyDiff> {
                 DiffKind::Update => v1::DiffKind::Update,
                 DiffKind::Delete => v1::DiffKind::Delete,
             } as i32,
+            detail: d.detail.clone(),
         })
         .collect()
 }
@@ -84,6 +85,7 @@ pub fn diffs_from_wire(d: &[v1::PropertyDiff]) -> Vec<PropertyDiff> {
                 Ok(v1::DiffKind::Delete) => DiffKind::Delete,
                 _ => DiffKind::Update,
             },
+            detail: d.detail.clone(),
         })
         .collect()
 }
@@ -143,7 +145,8 @@ mod tests {
 
     #[test]
     fn diffs_round_trip() {
-        let d = vec![PropertyDiff { path: PropertyPath::parse("taints[0].effect"), kind: DiffKind::Delete }];
+        let d =
+            vec![PropertyDiff { path: PropertyPath::parse("taints[0].effect"), kind: DiffKind::Delete, detail: None }];
         assert_eq!(diffs_from_wire(&diffs_to_wire(&d)), d);
     }
 }

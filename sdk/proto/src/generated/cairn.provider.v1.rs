@@ -56,6 +56,9 @@ pub struct PropertyDiff {
     pub path: ::prost::alloc::string::String,
     #[prost(enumeration = "DiffKind", tag = "2")]
     pub kind: i32,
+    /// A text diff of the value (a manifest's lines), when the provider shows one.
+    #[prost(string, optional, tag = "3")]
+    pub detail: ::core::option::Option<::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ConfigureRequest {
@@ -204,6 +207,25 @@ pub struct DeclareResponse {
     /// The inputs the expression declares.
     #[prost(message, optional, tag = "3")]
     pub inputs: ::core::option::Option<Value>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FinishRequest {
+    #[prost(string, tag = "1")]
+    pub project: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub stack: ::prost::alloc::string::String,
+    /// The stack's serial after the run.
+    #[prost(uint64, tag = "3")]
+    pub serial: u64,
+    /// `up`, `destroy`, `refresh`, ...
+    #[prost(string, tag = "4")]
+    pub command: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FinishResponse {
+    /// Lines to show the person running the command (e.g. the commit made).
+    #[prost(string, repeated, tag = "1")]
+    pub notes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OpenStoreRequest {
@@ -634,6 +656,29 @@ pub mod resource_provider_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// After a run that recorded changes: the provider's last word on it (a GitOps provider
+        /// commits the files the run wrote). Called once per run on each provider the run started.
+        pub async fn finish(
+            &mut self,
+            request: impl tonic::IntoRequest<super::FinishRequest>,
+        ) -> std::result::Result<tonic::Response<super::FinishResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/cairn.provider.v1.ResourceProvider/Finish",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("cairn.provider.v1.ResourceProvider", "Finish"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -684,6 +729,12 @@ pub mod resource_provider_server {
             &self,
             request: tonic::Request<super::DeclareRequest>,
         ) -> std::result::Result<tonic::Response<super::DeclareResponse>, tonic::Status>;
+        /// After a run that recorded changes: the provider's last word on it (a GitOps provider
+        /// commits the files the run wrote). Called once per run on each provider the run started.
+        async fn finish(
+            &self,
+            request: tonic::Request<super::FinishRequest>,
+        ) -> std::result::Result<tonic::Response<super::FinishResponse>, tonic::Status>;
     }
     /// Errors travel as gRPC statuses: INVALID_ARGUMENT, NOT_FOUND,
     /// PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL.
@@ -1105,6 +1156,51 @@ pub mod resource_provider_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = DeclareSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/cairn.provider.v1.ResourceProvider/Finish" => {
+                    #[allow(non_camel_case_types)]
+                    struct FinishSvc<T: ResourceProvider>(pub Arc<T>);
+                    impl<
+                        T: ResourceProvider,
+                    > tonic::server::UnaryService<super::FinishRequest>
+                    for FinishSvc<T> {
+                        type Response = super::FinishResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::FinishRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ResourceProvider>::finish(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = FinishSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
