@@ -55,7 +55,13 @@ impl Example {
             std::fs::copy(&policy, dir.path().join("policies").join(policy.file_name().unwrap())).unwrap();
         }
         let backend = format!("file://{}", dir.path().join(".cairn").display());
+        crate::gitops_repo(&dir.path().join("gitops"));
         Self { dir, stack, backend }
+    }
+
+    /// The GitOps repository the runtime stack commits to.
+    pub fn gitops(&self) -> PathBuf {
+        self.dir.path().join("gitops")
     }
 
     fn project(&self, sub: &str) -> PathBuf {
@@ -69,8 +75,8 @@ impl Example {
             .args(["--stack", &self.stack, "--backend", &self.backend])
             .current_dir(self.project(sub))
             .env("CAIRN_PROJECT_DIR", self.project(sub))
-            .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
             .env_remove("CARGO");
+        crate::with_plugins(&mut cmd, &self.gitops());
         crate::with_emulator(&mut cmd).env("AWS_ENDPOINT_URL", endpoint);
         cmd.output().expect("the example runs").into()
     }

@@ -8,7 +8,7 @@ pub mod example;
 pub mod faults;
 pub mod inprocess;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The emulator's endpoint, or a panic that says how to get one.
@@ -76,6 +76,29 @@ pub fn with_emulator(c: &mut Command) -> &mut Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
         .env_remove("AWS_PROFILE")
+}
+
+/// A fresh GitOps repository (`git init -b main`) at `dir`: what the example's runtime stack
+/// commits its manifests to in a test, instead of the one its stack file names.
+pub fn gitops_repo(dir: &Path) -> PathBuf {
+    let out = Command::new("git").args(["init", "--quiet", "-b", "main"]).arg(dir).output().expect("git runs");
+    assert!(out.status.success(), "git init {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    dir.to_owned()
+}
+
+/// Runs `git ARGS` in `repo`; its output, trimmed.
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").arg("-C").arg(repo).args(args).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?} in {}: {}", repo.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Points a program at the workspace's plugins (the AWS and GitOps ones) and at the GitOps
+/// repository `repo`.
+pub fn with_plugins<'a>(c: &'a mut Command, repo: &Path) -> &'a mut Command {
+    c.env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
+        .env("CAIRN_PLUGIN_GITOPS", bin("cairn-provider-gitops"))
+        .env(cairn_provider_gitops::REPO_VARIABLE, repo)
 }
 
 /// A short random suffix so tests sharing one emulator never collide.

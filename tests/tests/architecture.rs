@@ -18,6 +18,13 @@ const RULES: &[(&str, &[&str], &str)] = &[
     ("cairn-aws", LIGHT, "typed arguments: programs link them; the AWS calls live in the plugin"),
     ("cairn-random", LIGHT, "typed arguments: programs link them; the generation lives in the plugin"),
     ("cairn-provider-sdk", LIGHT, "every provider links the SDK, whatever its cloud and runtime"),
+    ("cairn-k8s", LIGHT, "typed manifests: programs link them to render their runtime side"),
+    ("cairn-gitops", LIGHT, "typed arguments: programs link them; files and git live in the plugin"),
+    (
+        "cairn-ai",
+        &["jsonschema", "cairn-k8s-schemas"],
+        "CRD schemas are checked in the plugin and in tests, not compiled into programs",
+    ),
     (
         "cairn-engine",
         &["tonic", "aws-sdk-", "aws-config", "aws-smithy-"],

@@ -25,6 +25,7 @@ mod platform;
 mod plugin;
 mod policy;
 mod postgres_backend;
+mod promote;
 mod provider_config;
 mod random_provider;
 mod resource_options;

@@ -17,6 +17,11 @@ fn example_dir(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("examples").join("ai-platform").join(dir)
 }
 
+/// The GitOps repository of a test's environment: beside its state (`backend` is `file://DIR`).
+fn gitops_of(backend: &str) -> PathBuf {
+    Path::new(backend.strip_prefix("file://").expect("a file backend")).join("gitops")
+}
+
 /// Runs one of the example programs on `env` with its own config files, in the shared `backend`.
 fn run((package, dir): (&str, &str), env: &str, backend: &str, args: &[&str]) -> Run {
     let mut cmd = std::process::Command::new(bin(package));
@@ -24,8 +29,8 @@ fn run((package, dir): (&str, &str), env: &str, backend: &str, args: &[&str]) ->
         .args(["--stack", env, "--backend", backend])
         .current_dir(example_dir(dir))
         .env("CAIRN_PROJECT_DIR", example_dir(dir))
-        .env("CAIRN_PLUGIN_AWS", bin("cairn-provider-aws"))
         .env_remove("CARGO");
+    cairn_tests::with_plugins(&mut cmd, &gitops_of(backend));
     cairn_tests::with_emulator(&mut cmd).output().expect("the example runs").into()
 }
 
@@ -107,6 +112,7 @@ fn collect_statements<'a>(j: &'a serde_json::Value, out: &mut Vec<&'a serde_json
 async fn environment(env: &str) {
     let state = tempfile::tempdir().unwrap();
     let backend = format!("file://{}", state.path().display());
+    let gitops = cairn_tests::gitops_repo(&gitops_of(&backend));
     let [base, platform, runtime] = STACKS;
 
     // A stack reference to a stack never brought up names the stack, the output and the fix.
@@ -196,7 +202,19 @@ async fn environment(env: &str) {
     let provider = AwsProvider::new();
     let config = serde_json::json!({"region": "us-east-1", "endpoint": aws_endpoint()});
     provider.configure(Value::from_json(&config)).await.unwrap();
-    for (urn, _, id, inputs) in all {
+    // The runtime's manifests were committed by its `up`, and its destroy removed them, in one
+    // commit each.
+    let log = cairn_tests::git(&gitops, &["log", "--format=%s"]);
+    let subjects: Vec<&str> = log.lines().collect();
+    assert!(
+        subjects.len() == 2
+            && subjects[1].starts_with(&format!("cairn up: ai-runtime/{env}, serial"))
+            && subjects[0].starts_with(&format!("cairn destroy: ai-runtime/{env}, serial")),
+        "{log}"
+    );
+    assert_eq!(cairn_tests::git(&gitops, &["ls-files"]), "", "destroy leaves the stack's directory empty");
+    // What Cairn created in AWS is gone.
+    for (urn, _, id, inputs) in all.into_iter().filter(|(urn, ..)| urn.resource_type().package() == "aws") {
         let live = provider.read(ReadRequest { urn: urn.clone(), id: id.clone(), inputs, outputs: None }).await;
         assert!(matches!(live, Ok(None)), "{urn} ({id:?}) is left after destroy: {live:?}");
     }

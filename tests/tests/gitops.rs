@@ -223,6 +223,20 @@ async fn a_custom_resource_that_breaks_its_schema_is_refused_at_check() {
     assert_eq!(checked.failures.len(), 1, "{:?}", checked.failures);
     assert_eq!(checked.failures[0].property.to_string(), "object.spec.groups[0].rules[0].for");
     assert!(checked.failures[0].reason.contains("prometheus-operator v0.93.0"), "{}", checked.failures[0].reason);
+
+    // A field the CRD has but Cairn's struct does not type (the request logger) is accepted.
+    let logged = serde_json::json!({
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "fraud", "namespace": "fraud"},
+        "spec": {"predictor": {"logger": {"mode": "all"}, "model": {"modelFormat": {"name": "xgboost"}}}}
+    });
+    let args = ManifestArgs::builder().object(logged).file("fraud/inferenceservice-fraud.yaml").build();
+    let urn = cairn_core::Urn::parse("urn:cairn:dev::gitops-test::gitops:index:Manifest::fraud").unwrap();
+    let checked = provider
+        .check(cairn_core::CheckRequest { urn, olds: None, news: Value::from_serialize(&args).unwrap() })
+        .await
+        .unwrap();
+    assert!(checked.failures.is_empty(), "{:?}", checked.failures);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -73,6 +73,10 @@ pub(crate) fn run(only: &[String]) -> Result {
         "cairn-provider-random",
         "--bin",
         "cairn-provider-random",
+        "-p",
+        "cairn-provider-gitops",
+        "--bin",
+        "cairn-provider-gitops",
     ]);
     crate::run(&mut build)?;
 

@@ -19,7 +19,7 @@ const STACKS: [(&str, &str); 3] = [("ai-base", "base"), ("ai-platform", "platfor
 /// What the demo builds: the example's programs and the AWS plugin, in one
 /// build (`cargo xtask test` checks it compiles nothing the tests did not).
 pub(crate) fn build_args() -> Vec<String> {
-    let packages = STACKS.iter().map(|(package, _)| *package).chain(["cairn-provider-aws"]);
+    let packages = STACKS.iter().map(|(package, _)| *package).chain(["cairn-provider-aws", "cairn-provider-gitops"]);
     packages.flat_map(|package| ["-p".to_owned(), package.to_owned()]).collect()
 }
 
@@ -40,6 +40,13 @@ pub(crate) fn run() -> Result {
     }
     fs::create_dir_all(&state_dir).map_err(|e| format!("could not create {}: {e}", state_dir.display()))?;
     let backend = format!("file://{}", state_dir.display());
+    // The GitOps repository the runtime stack commits its manifests to (Argo CD's, in a real
+    // platform): a fresh one per demo, outside the source tree.
+    let gitops = crate::xtask_dir().join("demo-gitops");
+    if gitops.exists() {
+        fs::remove_dir_all(&gitops).map_err(|e| format!("could not remove {}: {e}", gitops.display()))?;
+    }
+    crate::run(Command::new("git").args(["init", "--quiet", "-b", "main"]).arg(&gitops))?;
 
     let example = |(package, dir): (&str, &str), args: &[&str]| {
         let mut cmd = Command::new(target_dir().join("debug").join(package));
@@ -51,7 +58,9 @@ pub(crate) fn run() -> Result {
         ]);
         // The plugin built just above: finding it through cargo would build it again with the
         // feature set of the plugin alone, recompiling the AWS SDK.
-        cmd.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"));
+        cmd.env("CAIRN_PLUGIN_AWS", target_dir().join("debug").join("cairn-provider-aws"))
+            .env("CAIRN_PLUGIN_GITOPS", target_dir().join("debug").join("cairn-provider-gitops"))
+            .env("CAIRN_GITOPS_REPO", &gitops);
         emulator.configure(&mut cmd);
         cmd
     };
@@ -66,6 +75,12 @@ pub(crate) fn run() -> Result {
         check_no_changes(&preview).map_err(|e| format!("{}: {e}", stack.0))?;
         println!("{}: second preview, no changes", stack.0);
     }
+
+    // What Argo CD would apply: the runtime stack's manifests and the commit that wrote them.
+    println!("\nThe GitOps repository ({}) after `up`:", gitops.display());
+    crate::run(Command::new("git").arg("-C").arg(&gitops).args(["ls-tree", "-r", "--name-only", "HEAD"]))?;
+    println!();
+    crate::run(Command::new("git").arg("-C").arg(&gitops).args(["log", "-1", "--format=commit %h%n%n%B"]))?;
 
     let mut list = Command::new(moto::venv_python());
     list.arg(root.join("xtask").join("list_emulator.py")).arg(emulator.endpoint());

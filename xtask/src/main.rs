@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         Task::Docs => {
             // The test that checks the pages also writes them when asked to.
             let mut cmd = cargo();
-            cmd.args(["test", "-p", "cairn-aws", "-p", "cairn-random", "--test", "reference"])
+            cmd.args(["test", "-p", "cairn-aws", "-p", "cairn-random", "-p", "cairn-gitops", "--test", "reference"])
                 .env("CAIRN_UPDATE_DOCS", "1");
             run(&mut cmd)
         }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use cairn_aws::{Key, KeyArgs, Queue, Role};
-use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
+use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Output, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
 use crate::access::{self, S3Location};
@@ -68,6 +68,8 @@ pub struct DataPreprocessingArgs {
 /// The queues, workers and worker role of a preprocessing stage.
 #[derive(Debug, Clone)]
 pub struct DataPreprocessing {
+    /// What the runtime side needs ([`crate::PreprocessingManifests`]).
+    pub runtime: PreprocessingRuntime,
     /// The component's URN.
     pub urn: Urn,
     /// The key both queues are encrypted with.
@@ -80,6 +82,54 @@ pub struct DataPreprocessing {
     pub pool: CpuNodePool,
     /// The workers' role (service account: the component's name).
     pub role: Role,
+}
+
+/// What the runtime side of preprocessing needs: its `Job` or `CronJob` is rendered from it.
+/// It crosses stacks (the cloud side in one, the manifests in another) through
+/// [`PreprocessingRuntime::export`] and [`PreprocessingRuntime::from_reference`].
+#[derive(Debug, Clone)]
+pub struct PreprocessingRuntime {
+    /// The component's name, the objects' name.
+    pub name: String,
+    /// The Kubernetes namespace.
+    pub namespace: String,
+    /// The service account the workers run as (bound to `role_arn`).
+    pub service_account: String,
+    /// The workers' IAM role.
+    pub role_arn: Output<String>,
+    /// The work queue's URL.
+    pub queue_url: Output<String>,
+    /// The node label value of the workers' pool (`cairn.dev/pool`).
+    pub pool: String,
+}
+
+impl PreprocessingRuntime {
+    /// The stack outputs it crosses stacks in, each `<prefix>_<field>`.
+    const FIELDS: [&str; 6] = ["name", "namespace", "service_account", "role_arn", "queue_url", "pool"];
+
+    /// Exports it from the stack of the cloud side, as `<prefix>_<field>` outputs.
+    pub fn export(&self, ctx: &Stack, prefix: &str) {
+        let [name, namespace, sa, role, queue, pool] = Self::FIELDS.map(|f| format!("{prefix}_{f}"));
+        ctx.export(&name, &Output::new(self.name.clone()));
+        ctx.export(&namespace, &Output::new(self.namespace.clone()));
+        ctx.export(&sa, &Output::new(self.service_account.clone()));
+        ctx.export(&role, &self.role_arn);
+        ctx.export(&queue, &self.queue_url);
+        ctx.export(&pool, &Output::new(self.pool.clone()));
+    }
+
+    /// Reads what [`export`](Self::export) wrote, in another stack.
+    pub fn from_reference(reference: &cairn_core::StackReference, prefix: &str) -> Result<Self, DeclareError> {
+        let [name, namespace, sa, role, queue, pool] = Self::FIELDS.map(|f| format!("{prefix}_{f}"));
+        Ok(Self {
+            name: reference.require(&name)?,
+            namespace: reference.require(&namespace)?,
+            service_account: reference.require(&sa)?,
+            role_arn: Output::new(reference.require::<String>(&role)?),
+            queue_url: Output::new(reference.require::<String>(&queue)?),
+            pool: reference.require(&pool)?,
+        })
+    }
 }
 
 impl ComponentArgs for DataPreprocessingArgs {
@@ -152,7 +202,15 @@ impl ComponentArgs for DataPreprocessingArgs {
         scope.output("queue_url", &queue.url);
         scope.output("dead_letter_queue_url", &dead_letters.url);
         scope.output("role_arn", &role.arn);
-        Ok(DataPreprocessing { urn: scope.urn().clone(), key, queue, dead_letters, pool, role })
+        let runtime = PreprocessingRuntime {
+            name: scope.name().to_owned(),
+            namespace: self.namespace.clone(),
+            service_account: scope.name().to_owned(),
+            role_arn: role.arn.clone(),
+            queue_url: queue.url.clone(),
+            pool: pool.urn.name().to_owned(),
+        };
+        Ok(DataPreprocessing { urn: scope.urn().clone(), key, queue, dead_letters, pool, role, runtime })
     }
 }
 

@@ -66,8 +66,9 @@ pub struct InferenceServiceArgs {
     /// The model version served (a path segment: `models/<stage>/<model>/<version>/`).
     #[builder(setter(into))]
     pub model_version: String,
-    /// The Kubernetes namespace.
-    #[builder(default = "inference".to_owned(), setter(into))]
+    /// The Kubernetes namespace: the model's name unless set, so the runtime side's quota and
+    /// network policy bound this service alone.
+    #[builder(default = model_name.clone(), setter(into))]
     pub namespace: String,
     /// The GPU instance type a replica runs on.
     #[builder(default = "g5.xlarge".to_owned(), setter(into))]

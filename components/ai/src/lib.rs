@@ -33,6 +33,20 @@
 //! - [`MonitoringStackArgs`]: managed Prometheus with GPU alert rules,
 //!   CloudWatch alarms and the environment's budget.
 //!
+//!
+//! The runtime side, Kubernetes objects written to the stack's GitOps repository (as
+//! `gitops:index:Manifest`s) for Argo CD to apply (docs/gitops.md):
+//!
+//! - [`InferenceManifestsArgs`]: the KServe `InferenceService` (scale to zero outside prod, GPU
+//!   requests, pinned to its pool), its IRSA service account, a network policy admitting only the
+//!   ingress, and a quota on its namespace.
+//! - [`TrainingManifestsArgs`]: an Argo `WorkflowTemplate` on the spot pool, checkpointing to its
+//!   bucket and retrying a reclaimed node, and a `CronWorkflow` when scheduled.
+//! - [`PreprocessingManifestsArgs`]: a `Job` (or `CronJob`) of parallel workers reading the queue.
+//! - [`MonitoringManifestsArgs`]: `PrometheusRule`s (GPU, pending pods, queue backlogs) and a
+//!   Grafana dashboard `ConfigMap`.
+//! - [`ArgoApplicationArgs`]: the stack's Argo CD `Application`.
+//!
 //! [`access`] holds the least-privilege grants and the IRSA trust they share.
 //!
 //! ```
@@ -67,6 +81,7 @@ mod inference_service;
 mod model_registry;
 mod monitoring;
 mod network;
+mod runtime;
 mod tags;
 #[cfg(test)]
 mod testing;
@@ -76,7 +91,7 @@ mod work_queue;
 pub use access::S3Location;
 pub use artifact_bucket::{ArtifactBucket, ArtifactBucketArgs, Encryption};
 pub use cpu_node_pool::{CpuNodePool, CpuNodePoolArgs, MAX_CPU_NODES};
-pub use data_preprocessing::{DataPreprocessing, DataPreprocessingArgs};
+pub use data_preprocessing::{DataPreprocessing, DataPreprocessingArgs, PreprocessingRuntime};
 pub use eks_cluster::{ClusterInfo, EksCluster, EksClusterArgs};
 pub use feature_store::{FeatureStore, FeatureStoreArgs};
 pub use gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES, gpu_taint};
@@ -84,7 +99,12 @@ pub use inference_service::{
     InferenceRuntime, InferenceService, InferenceServiceArgs, MAX_INFERENCE_REPLICAS, ModelSource, PRODUCTION_STACK,
 };
 pub use model_registry::{DEFAULT_STAGES, ModelRegistry, ModelRegistryArgs, stage_prefix};
-pub use monitoring::{MonitoringStack, MonitoringStackArgs, WatchedQueue, gpu_rules};
+pub use monitoring::{MonitoringStack, MonitoringStackArgs, WatchedQueue, gpu_rule_group, gpu_rules};
 pub use network::{BaseNetwork, BaseNetworkArgs};
+pub use runtime::{
+    ArgoApplication, ArgoApplicationArgs, InferenceManifests, InferenceManifestsArgs, MonitoringManifests,
+    MonitoringManifestsArgs, PreprocessingManifests, PreprocessingManifestsArgs, QueueBacklog, TrainingManifests,
+    TrainingManifestsArgs,
+};
 pub use tags::{REQUIRED_COST_TAGS, check_cost_tags, cost_tags};
-pub use training_pipeline::{TrainingPipeline, TrainingPipelineArgs, Trigger};
+pub use training_pipeline::{TrainingPipeline, TrainingPipelineArgs, TrainingRuntime, Trigger};

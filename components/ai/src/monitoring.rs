@@ -11,6 +11,7 @@ use cairn_aws::{
     RuleGroupsNamespaceArgs, Workspace, WorkspaceArgs,
 };
 use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
+use cairn_k8s::prometheus::{PrometheusRuleSpec, Rule, RuleGroup};
 use typed_builder::TypedBuilder;
 
 use crate::tags::{check_cost_tags, cost_tags};
@@ -89,41 +90,63 @@ pub struct MonitoringStack {
     pub budget: Budget,
 }
 
-/// The Prometheus rules of GPU nodes (NVIDIA DCGM exporter metrics).
+/// The GPU alerting rules, typed: Amazon Managed Prometheus loads them as a rule group
+/// ([`gpu_rules`]) and an in-cluster Prometheus as a `PrometheusRule`
+/// ([`crate::MonitoringManifests`]); one definition for both.
+pub fn gpu_rule_group(idle_below_percent: f64) -> RuleGroup {
+    let rule = |alert: &str, expr: String, for_: Option<&str>, severity: &str, summary: &str| Rule {
+        alert: Some(alert.to_owned()),
+        expr,
+        for_: for_.map(str::to_owned),
+        labels: BTreeMap::from([("severity".to_owned(), severity.to_owned())]),
+        annotations: BTreeMap::from([("summary".to_owned(), summary.to_owned())]),
+        ..Default::default()
+    };
+    RuleGroup {
+        name: "cairn-gpu".into(),
+        interval: None,
+        rules: vec![
+            rule(
+                "GpuIdle",
+                format!("avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL) < {idle_below_percent}"),
+                Some("1h"),
+                "warning",
+                &format!(
+                    "GPU {{{{ $labels.gpu }}}} on {{{{ $labels.Hostname }}}} is under {idle_below_percent}% busy for an \
+                     hour: scale down or stop the job"
+                ),
+            ),
+            rule(
+                "GpuMemoryNearlyFull",
+                "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95".into(),
+                Some("15m"),
+                "warning",
+                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} has used 95% of its memory for 15 minutes",
+            ),
+            rule(
+                "GpuXidError",
+                "changes(DCGM_FI_DEV_XID_ERRORS[10m]) > 0".into(),
+                None,
+                "critical",
+                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID error {{ $value }}: drain the node",
+            ),
+            rule(
+                "GpuPodsPending",
+                "sum(kube_pod_container_resource_requests{resource=\"nvidia_com_gpu\"} * on (pod, namespace) \
+                 group_left kube_pod_status_phase{phase=\"Pending\"}) > 0"
+                    .into(),
+                Some("15m"),
+                "warning",
+                "pods asking for GPUs have waited 15 minutes: a pool is at its cap or out of spot capacity",
+            ),
+        ],
+    }
+}
+
+/// The GPU alerting rules as an Amazon Managed Prometheus rule-group file (YAML).
 pub fn gpu_rules(idle_below_percent: f64) -> String {
-    format!(
-        r#"groups:
-  - name: cairn-gpu
-    rules:
-      - alert: GpuIdle
-        expr: avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL) < {idle_below_percent}
-        for: 1h
-        labels:
-          severity: warning
-        annotations:
-          summary: "GPU {{{{ $labels.gpu }}}} on {{{{ $labels.Hostname }}}} is under {idle_below_percent}% busy for an hour: scale down or stop the job"
-      - alert: GpuMemoryNearlyFull
-        expr: DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95
-        for: 15m
-        labels:
-          severity: warning
-        annotations:
-          summary: "GPU {{{{ $labels.gpu }}}} on {{{{ $labels.Hostname }}}} has used 95% of its memory for 15 minutes"
-      - alert: GpuXidError
-        expr: changes(DCGM_FI_DEV_XID_ERRORS[10m]) > 0
-        labels:
-          severity: critical
-        annotations:
-          summary: "GPU {{{{ $labels.gpu }}}} on {{{{ $labels.Hostname }}}} reported XID error {{{{ $value }}}}: drain the node"
-      - alert: GpuPodsPending
-        expr: sum(kube_pod_container_resource_requests{{resource="nvidia_com_gpu"}} * on (pod, namespace) group_left kube_pod_status_phase{{phase="Pending"}}) > 0
-        for: 15m
-        labels:
-          severity: warning
-        annotations:
-          summary: "pods asking for GPUs have waited 15 minutes: a pool is at its cap or out of spot capacity"
-"#
-    )
+    let groups = PrometheusRuleSpec { groups: vec![gpu_rule_group(idle_below_percent)] };
+    cairn_k8s::canonical_yaml(&serde_json::to_value(groups).expect("rule groups are JSON"))
 }
 
 impl ComponentArgs for MonitoringStackArgs {

@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use cairn_aws::{CapacityType, Queue, Role};
-use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Scope, Stack, Urn};
+use cairn_core::{ComponentArgs, DeclareError, Input, InvalidArgs, Output, Scope, Stack, Urn};
 use typed_builder::TypedBuilder;
 
 use crate::access::{self, S3Location};
 use crate::artifact_bucket::{ArtifactBucket, ArtifactBucketArgs};
 use crate::checks;
 use crate::eks_cluster::ClusterInfo;
+use crate::gpu::gpu_instance;
 use crate::gpu_node_pool::{GpuNodePool, GpuNodePoolArgs, MAX_GPU_NODES};
 use crate::tags::{check_cost_tags, cost_tags};
 use crate::work_queue::WorkQueue;
@@ -101,6 +102,34 @@ pub struct TrainingPipeline {
     pub schedule: Option<String>,
     /// How often jobs checkpoint, for the runtime side's job spec.
     pub checkpoint_interval_minutes: Option<u32>,
+    /// What the runtime side needs ([`crate::TrainingManifests`]).
+    pub runtime: TrainingRuntime,
+}
+
+/// What the runtime side of a training pipeline needs: its `WorkflowTemplate` (and
+/// `CronWorkflow`) are rendered from it.
+#[derive(Debug, Clone)]
+pub struct TrainingRuntime {
+    /// The pipeline's name, the objects' name.
+    pub name: String,
+    /// The Kubernetes namespace.
+    pub namespace: String,
+    /// The service account the jobs run as (bound to `role_arn`).
+    pub service_account: String,
+    /// The jobs' IAM role.
+    pub role_arn: Output<String>,
+    /// The node label value of the training pool (`cairn.dev/pool`).
+    pub pool: String,
+    /// GPUs on one training node.
+    pub gpus_per_node: u32,
+    /// The checkpoint bucket (`checkpoints/`).
+    pub checkpoint_bucket: Output<String>,
+    /// The artifact bucket trained models go to (`models/`).
+    pub artifact_bucket: Output<String>,
+    /// The cron schedule, if runs are scheduled.
+    pub schedule: Option<String>,
+    /// Minutes between checkpoints.
+    pub checkpoint_interval_minutes: Option<u32>,
 }
 
 /// Checks a five-field cron expression's shape (the runtime side parses it fully).
@@ -159,6 +188,9 @@ impl ComponentArgs for TrainingPipelineArgs {
 
     fn expand(self, scope: &Scope) -> Result<TrainingPipeline, DeclareError> {
         let tags = cost_tags(scope, &self.tags);
+        // The smallest node of the pool bounds what one job may ask for.
+        let gpus_per_node =
+            self.instance_types.iter().filter_map(|t| gpu_instance(t).ok()).map(|g| g.gpus).min().unwrap_or(1);
         let pool = scope.component(
             &scope.child_name("gpu"),
             GpuNodePoolArgs::builder()
@@ -216,7 +248,20 @@ impl ComponentArgs for TrainingPipelineArgs {
         scope.output("role_arn", &role.arn);
         scope.output("artifact_bucket", &artifacts.bucket.bucket);
         scope.output("checkpoint_bucket", &checkpoints.bucket.bucket);
+        let runtime = TrainingRuntime {
+            name: scope.name().to_owned(),
+            namespace: self.namespace.clone(),
+            service_account: scope.name().to_owned(),
+            role_arn: role.arn.clone(),
+            pool: pool.pool_label.clone(),
+            gpus_per_node,
+            checkpoint_bucket: checkpoints.bucket.bucket.clone(),
+            artifact_bucket: artifacts.bucket.bucket.clone(),
+            schedule: schedule.clone(),
+            checkpoint_interval_minutes: self.checkpoint_interval_minutes,
+        };
         Ok(TrainingPipeline {
+            runtime,
             urn: scope.urn().clone(),
             pool,
             artifacts,

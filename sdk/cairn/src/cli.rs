@@ -3,7 +3,7 @@
 //! with `--stack`, `--yes`, `--json`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +167,20 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Promote a config value (a model version) as a reviewed change: plan it, write it as one
+    /// commit on a new branch of the project's Git repository, and print the pull request's body.
+    /// Applies nothing, merges nothing.
+    Promote {
+        /// The `[config]` key and its new value, e.g. `fraud_model_version=2026-12-01`.
+        #[arg(value_name = "KEY=VALUE")]
+        assignment: String,
+        /// The branch to create (default `promote/<stack>/<key>-<value>`).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Write the pull request's body to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Delete every resource of the stack.
     Destroy {
@@ -436,6 +450,16 @@ where
     if let Command::Config { command } = &cli.command {
         return config_command(&config, &project, &stack, command, cli.json).await;
     }
+    // A promotion plans with the new value: the program reads the changed file, in memory.
+    let promotion = match &cli.command {
+        Command::Promote { assignment, branch, .. } => {
+            let p = crate::promote::prepare(&config, assignment)?;
+            let repo = crate::promote::ProjectRepo::check(&p, stack.as_str(), branch.as_deref())?;
+            config = config::load_text(&config.project_dir, &stack, &p.new_text)?;
+            Some((p, repo))
+        }
+        _ => None,
+    };
     let store = crate::backends::open(&backend, &config.project_dir, &config.providers).await?;
     let migrating = matches!(cli.command, Command::State { command: StateCommand::Encrypt });
     let cipher = cipher(&config, &project, &stack).await?;
@@ -456,7 +480,7 @@ where
         None => store,
     };
     let store: Arc<dyn StateStore> = Arc::from(store);
-    let providers = PluginProviders::new(config.providers.clone(), config.path.parent().map(Path::to_path_buf));
+    let providers = PluginProviders::new(config.providers.clone(), Some(config.project_dir.clone()));
     let lock = LockOptions { wait: cli.lock_timeout, ttl: config.lock_ttl };
     let s = Session { project, stack, config, store, providers, json: cli.json, show_same: cli.show_same, lock };
     match cli.command {
@@ -502,6 +526,10 @@ where
         Command::Stack { command: StackCommand::Rm { force, yes } } => s.stack_rm(force, yes).await,
         Command::Stack { command: StackCommand::Output { name, show_secrets } } => {
             s.stack_output(name.as_deref(), show_secrets).await
+        }
+        Command::Promote { out, .. } => {
+            let (promotion, repo) = promotion.expect("prepared above");
+            s.promote(program, &promotion, &repo, out.as_deref()).await
         }
         Command::Destroy { targeting, yes, parallel } => {
             let selection = s.selection(None, &targeting, &Replacing::default()).await?;
@@ -645,6 +673,54 @@ impl Session {
         let recorded = self.store.read(&self.project, &self.stack).await?;
         urns.extend(recorded.state.resources.into_iter().map(|r| r.urn));
         targeting.selection(replacing, &urns)
+    }
+
+    /// `promote`: the plan with the new value, one commit on a new branch, the pull request's body.
+    async fn promote<F: Fn(&Stack) -> crate::Result>(
+        &self,
+        program: &F,
+        promotion: &crate::promote::Promotion,
+        repo: &crate::promote::ProjectRepo,
+        out: Option<&std::path::Path>,
+    ) -> anyhow::Result<ExitCode> {
+        let declared = self.run_program(program, &Imports { specs: Vec::new() })?;
+        let progress = Progress::new(true, self.stack.as_str(), self.project.as_str());
+        let plan = self.runner(&progress).preview_with(&declared, &PlanOptions::default()).await?;
+        let (stack, project) = (self.stack.as_str(), self.project.as_str());
+        let message = format!(
+            "Promote {} to {} on {stack}\n\n{} = {} (was {}), written by `cairn promote`; nothing is applied until a \
+             person merges this and runs `up --stack {stack}`.\n",
+            promotion.key, promotion.new, promotion.key, promotion.new, promotion.old
+        );
+        let commit = repo.commit(&promotion.new_text, &message)?;
+        let body = crate::promote::pull_request_body(
+            promotion,
+            repo,
+            &commit,
+            stack,
+            &render::plan_markdown(&plan, stack, project),
+            &plan,
+        );
+        match out {
+            Some(path) => crate::config_edit::write_whole(path, &body)?,
+            None => print!("{body}"),
+        }
+        let changes = match render::changes_text(&plan) {
+            c if c.is_empty() => "no changes".to_owned(),
+            c => c,
+        };
+        eprintln!(
+            "Created branch {} (commit {}) changing `{}` from {} to {} in {}; its plan: {changes}. Nothing was \
+             applied. Push the branch and open a pull request{}.",
+            repo.branch(),
+            &commit[..commit.len().min(12)],
+            promotion.key,
+            promotion.old,
+            promotion.new,
+            promotion.path.display(),
+            out.map(|p| format!(" with the body in {}", p.display())).unwrap_or_default()
+        );
+        Ok(ExitCode::SUCCESS)
     }
 
     async fn preview(

@@ -186,7 +186,14 @@ pub fn load(dir: &Path, stack: &StackName) -> anyhow::Result<StackConfig> {
         ),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let file: File = toml::from_str(&text)
+    load_text(dir, stack, &text)
+}
+
+/// Checks `text` as the contents of `Cairn.<stack>.toml` in `dir` (what `promote` plans with,
+/// before the file is changed anywhere).
+pub fn load_text(dir: &Path, stack: &StackName, text: &str) -> anyhow::Result<StackConfig> {
+    let path = dir.join(file_name(stack));
+    let file: File = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end()))?;
     let to_json = |t: &toml::Table| serde_json::to_value(t).expect("TOML converts to JSON");
     // `key = { secret = "cairn:…" }` is a sealed value, opened later with the stack's cipher.

@@ -16,6 +16,10 @@ pub const SECRET_KEY: &str = "secret";
 
 fn read(path: &Path) -> anyhow::Result<DocumentMut> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(path, &text)
+}
+
+fn parse(path: &Path, text: &str) -> anyhow::Result<DocumentMut> {
     text.parse::<DocumentMut>()
         .map_err(|e| anyhow!("{} is not a valid stack config: {}", path.display(), e.to_string().trim_end()))
 }
@@ -52,14 +56,27 @@ pub fn parse_value(text: &str) -> Value {
 pub fn get(path: &Path, key: &str) -> anyhow::Result<Option<String>> {
     check_key(key)?;
     let doc = read(path)?;
-    Ok(doc.get("config").and_then(|c| c.get(key)).map(|item| item.to_string().trim().to_owned()))
+    Ok(doc.get("config").and_then(|c| c.get(key)).map(|item| {
+        // The value alone, without the comment that may follow it on its line.
+        let mut item = item.clone();
+        if let Some(v) = item.as_value_mut() {
+            v.decor_mut().clear();
+        }
+        item.to_string().trim().to_owned()
+    }))
 }
 
 /// Sets `key` under `[config]` to `value` (or, `sealed`, to `{ secret = "…" }`),
 /// creating the table if needed; every other line stays as it was.
 pub fn set(path: &Path, key: &str, value: Value) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    write_whole(path, &set_text(path, &text, key, value)?)
+}
+
+/// [`set`] on the file's text (`path` names it in errors): the new text.
+pub fn set_text(path: &Path, text: &str, key: &str, value: Value) -> anyhow::Result<String> {
     check_key(key)?;
-    let mut doc = read(path)?;
+    let mut doc = parse(path, text)?;
     let config = doc.entry("config").or_insert_with(|| Item::Table(Table::new()));
     let Some(table) = config.as_table_like_mut() else {
         bail!("{}: `config` is not a table; make it `[config]`", path.display());
@@ -75,7 +92,7 @@ pub fn set(path: &Path, key: &str, value: Value) -> anyhow::Result<()> {
             table.insert(key, Item::Value(value));
         }
     }
-    write(path, &doc)
+    Ok(doc.to_string())
 }
 
 /// A sealed value as stored: `{ secret = "cairn:…" }`.

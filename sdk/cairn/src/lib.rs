@@ -26,6 +26,7 @@ pub mod config_edit;
 mod import_code;
 pub mod plugins;
 pub mod progress;
+mod promote;
 mod references;
 pub mod render;
 pub mod saved_plan;

@@ -295,7 +295,9 @@ pub fn estimate(ty: &str, inputs: &Value, region: &str, prices: &PriceTable, usa
         "aws:secretsmanager:Secret" => flat("secret_month"),
         "aws:kms:Key" => flat("kms_key_month"),
         t if FREE.contains(&t) => Monthly::Free,
-        t if t.starts_with("cairn:") || t.starts_with("random:") => Monthly::Free,
+        // Components, random values and files in a Git repository cost nothing themselves (what a
+        // manifest runs is priced by the node pools it runs on).
+        t if t.starts_with("cairn:") || t.starts_with("random:") || t.starts_with("gitops:") => Monthly::Free,
         t => unknown(format!("Cairn has no price for {t}")),
     }
 }

@@ -34,6 +34,9 @@ pub use settings::Settings;
 
 use crate::git::Git;
 
+/// The variable that replaces `[provider.gitops] repo` (CI, tests, the demo).
+pub const REPO_VARIABLE: &str = "CAIRN_GITOPS_REPO";
+
 /// The `gitops` provider.
 #[derive(Debug, Default)]
 pub struct GitOpsProvider {
@@ -160,7 +163,7 @@ impl Provider for GitOpsProvider {
     }
 
     async fn configure(&self, config: Value) -> Result<(), ProviderError> {
-        let settings = Settings::parse(&config)?;
+        let settings = Settings::parse(&config, std::env::var(REPO_VARIABLE).ok())?;
         let repo = settings::absolute(&settings.repo);
         let shown = settings.repo.display().to_string();
         if !repo.is_dir() {

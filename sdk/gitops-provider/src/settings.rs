@@ -5,8 +5,6 @@ use std::path::{Path, PathBuf};
 use cairn_core::{ProviderError, Value};
 use serde::Deserialize;
 
-/// The default directory of a stack's manifests in the repository.
-pub(crate) const DEFAULT_PATH: &str = "clusters/{stack}";
 /// The branch files are committed to unless set.
 pub(crate) const DEFAULT_BRANCH: &str = "main";
 
@@ -44,21 +42,23 @@ const KEYS: &str = "repo (the working tree, required), path (default \"clusters/
                     \"main\"), push (a remote to push to after each commit) and author (\"Name <email>\")";
 
 impl Settings {
-    /// Reads the table, refusing unknown keys and paths that leave the repository.
-    pub fn parse(config: &Value) -> Result<Self, ProviderError> {
+    /// Reads the table, refusing unknown keys and paths that leave the repository. `repo_override`
+    /// (the `CAIRN_GITOPS_REPO` variable) replaces `repo`: CI and tests point a stack at a
+    /// repository of their own without editing its file.
+    pub fn parse(config: &Value, repo_override: Option<String>) -> Result<Self, ProviderError> {
         let raw: Raw = match config {
             Value::Null => Raw { repo: None, path: None, branch: None, push: None, author: None },
             other => other
                 .deserialize_into()
                 .map_err(|e| ProviderError::invalid(format!("{e}; [provider.gitops] takes {KEYS} (docs/gitops.md)")))?,
         };
-        let repo = raw.repo.filter(|r| !r.is_empty()).ok_or_else(|| {
+        let repo = repo_override.or(raw.repo).filter(|r| !r.is_empty()).ok_or_else(|| {
             ProviderError::invalid(format!(
                 "`repo` is missing: set the Git working tree the manifests are written to, such as \
                  repo = \"../platform-gitops\" (relative to the stack file); [provider.gitops] takes {KEYS}"
             ))
         })?;
-        let path = raw.path.unwrap_or_else(|| DEFAULT_PATH.to_owned());
+        let path = raw.path.unwrap_or_else(|| cairn_gitops::DEFAULT_PATH.to_owned());
         let parts: Vec<&str> = path.split('/').collect();
         if path.starts_with('/') || parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
             return Err(ProviderError::invalid(format!(
@@ -81,7 +81,7 @@ impl Settings {
 
     /// The stack's directory in the repository.
     pub fn stack_dir(&self, stack: &str) -> String {
-        self.path.replace("{stack}", stack)
+        cairn_gitops::stack_dir(&self.path, stack)
     }
 }
 
@@ -106,7 +106,7 @@ mod tests {
     use super::*;
 
     fn parse(j: serde_json::Value) -> Result<Settings, String> {
-        Settings::parse(&Value::from_json(&j)).map_err(|e| e.message)
+        Settings::parse(&Value::from_json(&j), None).map_err(|e| e.message)
     }
 
     #[test]
@@ -114,6 +114,9 @@ mod tests {
         let s = parse(serde_json::json!({"repo": "../gitops"})).unwrap();
         assert_eq!((s.stack_dir("dev").as_str(), s.branch.as_str(), s.push.as_deref()), ("clusters/dev", "main", None));
         assert!(parse(serde_json::json!({})).unwrap_err().contains("`repo` is missing"));
+        let s =
+            Settings::parse(&Value::from_json(&serde_json::json!({"repo": "x"})), Some("/ci/gitops".into())).unwrap();
+        assert_eq!(s.repo, PathBuf::from("/ci/gitops"));
         assert!(parse(serde_json::json!({"repo": "x", "brnach": "main"})).unwrap_err().contains("unknown field"));
         assert!(
             parse(serde_json::json!({"repo": "x", "path": "../up"})).unwrap_err().contains("inside the repository")

@@ -31,6 +31,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
+/// Where a stack's manifests go in the repository unless `[provider.gitops] path` says
+/// otherwise; `{stack}` stands for the stack's name.
+pub const DEFAULT_PATH: &str = "clusters/{stack}";
+
+/// A stack's directory from a path template such as [`DEFAULT_PATH`].
+///
+/// ```
+/// assert_eq!(cairn_gitops::stack_dir(cairn_gitops::DEFAULT_PATH, "prod"), "clusters/prod");
+/// ```
+pub fn stack_dir(template: &str, stack: &str) -> String {
+    template.replace("{stack}", stack)
+}
+
 /// The first line of every file the provider writes: how a person (and the provider, when it
 /// commits) tells Cairn's files from others in the same directory.
 pub const HEADER: &str = "# Written by Cairn: change the program that declares it, not this file.";
@@ -51,7 +64,7 @@ pub struct ManifestArgs {
     #[builder(setter(into))]
     pub object: Input<serde_json::Value>,
     /// The file, relative to the stack's directory in the repository: `<namespace>/<kind>-<name>.yaml`
-    /// when made with [`ManifestArgs::of`]. Changing it moves the file.
+    /// when made with `ManifestArgs::of`. Changing it moves the file.
     #[builder(setter(into))]
     #[args(replace)]
     pub file: String,
@@ -66,6 +79,9 @@ cairn_core::resource! {
         blob: String,
     }
 }
+
+/// The schema of every `gitops` type (for the reference page, docs/reference/gitops.md).
+pub const SCHEMAS: &[&cairn_core::schema::ResourceSchema] = &[ManifestArgs::SCHEMA];
 
 fn failure(property: &str, reason: String) -> CheckFailure {
     CheckFailure { property: PropertyPath::parse(property), reason }
@@ -91,7 +107,9 @@ impl ManifestArgs {
     }
 
     /// Argument checks the provider runs at Check: the file is a relative `.yaml` path inside
-    /// the stack's directory; a known object is an object of its kind (the field named).
+    /// the stack's directory; a known object of a built-in kind is read through its type (the
+    /// field named). Custom resources are checked against their CRD's published schema by the
+    /// plugin instead: Cairn's structs type the fields its components write, and a CRD allows more.
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut out = Vec::new();
         let f = &self.file;
@@ -106,9 +124,11 @@ impl ManifestArgs {
             ));
         }
         if let Some(object) = self.object.value() {
+            let text = |k: &str| object.get(k).and_then(serde_json::Value::as_str).unwrap_or_default();
+            let built_in = cairn_k8s::kind_info(text("apiVersion"), text("kind")).filter(|k| !k.custom);
             if let Err(e) = cairn_k8s::Manifest::from_json(object.clone()) {
                 out.push(failure("object", e.to_string()));
-            } else if let Err(e) = cairn_k8s::check_object(object) {
+            } else if let Some(Err(e)) = built_in.map(|k| k.check(object)) {
                 let path = if e.path == "." { "object".to_owned() } else { format!("object.{}", e.path) };
                 out.push(failure(&path, e.reason));
             }
@@ -143,6 +163,11 @@ mod tests {
                           "spec": {"paralelism": 2, "template": {}}});
         let failures = args(typo, "b/job-a.yaml").validate();
         assert_eq!(failures[0].property.to_string(), "object.spec.paralelism");
+        // A field of the CRD that Cairn's struct does not type is left to the plugin's schema check.
+        let logged = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+                            "metadata": {"name": "a", "namespace": "b"},
+                            "spec": {"predictor": {"logger": {"mode": "all"}}}});
+        assert!(args(logged, "b/inferenceservice-a.yaml").validate().is_empty());
         let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "b"}});
         let failures = args(nameless, "b/x.yaml").validate();
         assert_eq!(failures[0].reason, "a ConfigMap has no name: set metadata.name");

@@ -76,6 +76,13 @@ pub fn kinds() -> &'static [KindInfo] {
     KINDS
 }
 
+impl KindInfo {
+    /// Reads `object` through this kind's type (see [`check_object`]).
+    pub fn check(&self, object: &serde_json::Value) -> Result<(), CheckError> {
+        (self.check)(object)
+    }
+}
+
 /// The kind with this `apiVersion` and `kind`, if Cairn types it.
 pub fn kind_info(api_version: &str, kind: &str) -> Option<&'static KindInfo> {
     KINDS.iter().find(|k| k.api_version == api_version && k.kind == kind)

@@ -243,7 +243,8 @@ impl Serialize for Sorted<'_> {
 }
 
 /// The canonical YAML of a JSON value: keys sorted at every level, block style, strings quoted
-/// only where YAML would read them as something else, multi-line strings as literal blocks.
+/// only where YAML would read them as something else, multi-line strings as literal blocks, and
+/// long strings (PromQL, URIs) on one line, never folded, so a diff shows the line that changed.
 ///
 /// ```
 /// let v = serde_json::json!({"kind": "ConfigMap", "apiVersion": "v1", "data": {"on": "yes"}});
@@ -251,7 +252,9 @@ impl Serialize for Sorted<'_> {
 /// ```
 pub fn canonical_yaml(value: &serde_json::Value) -> String {
     // A JSON value always has a YAML form; failure would be a bug in the serializer.
-    serde_saphyr::to_string(&Sorted(value)).expect("a JSON value renders as YAML")
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX / 2;
+    serde_saphyr::to_string_with_options(&Sorted(value), options).expect("a JSON value renders as YAML")
 }
 
 #[cfg(test)]
@@ -281,6 +284,16 @@ mod tests {
         let a: serde_json::Value =
             serde_json::from_str(r#"{"b": {"y": 1, "x": [ {"k": 2, "j": 1} ]}, "a": "x"}"#).unwrap();
         assert_eq!(canonical_yaml(&a), "a: x\nb:\n  x:\n  - j: 1\n    k: 2\n  \"y\": 1\n");
+    }
+
+    #[test]
+    fn long_lines_stay_whole_and_text_blocks_stay_literal() {
+        let long = "x ".repeat(100);
+        let v = serde_json::json!({"expr": long.trim(), "doc": "a\nb\n"});
+        let yaml = canonical_yaml(&v);
+        assert_eq!(yaml, format!("doc: |\n  a\n  b\nexpr: {}\n", long.trim()));
+        let back: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

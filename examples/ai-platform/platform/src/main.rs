@@ -21,6 +21,7 @@ fn main() -> std::process::ExitCode {
         let features = ctx.component("features", FeatureStoreArgs::builder().cluster(cluster.clone()).build())?;
 
         // Raw events land under raw/ in the artifact bucket; workers write curated/.
+        let prep_max_backlog = cfg.get_or("prep_max_backlog", 10_000.0)?;
         let prep = ctx.component(
             "prep",
             DataPreprocessingArgs::builder()
@@ -43,16 +44,19 @@ fn main() -> std::process::ExitCode {
                 .queues(vec![WatchedQueue {
                     label: "prep".into(),
                     name: prep.queue.name.clone().into(),
-                    max_depth: cfg.get_or("prep_max_backlog", 10_000.0)?,
+                    max_depth: prep_max_backlog,
                     dead_letters: Some(prep.dead_letters.name.clone().into()),
                 }])
                 .build(),
         )?;
 
+        ctx.export("prep_max_backlog", &cairn::Output::new(prep_max_backlog));
         ctx.export("online_feature_table", &features.online.name);
         ctx.export("offline_feature_bucket", &features.offline.bucket.bucket);
         ctx.export("feature_reader_role_arn", &features.reader.arn);
-        ctx.export("prep_queue_url", &prep.queue.url);
+        ctx.export("prep_queue_name", &prep.queue.name);
+        // The runtime stack renders the workers' Job from these (PreprocessingRuntime::from_reference).
+        prep.runtime.export(ctx, "prep");
         Ok(())
     })
 }
