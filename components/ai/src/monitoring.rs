@@ -90,6 +90,11 @@ pub struct MonitoringStack {
     pub budget: Budget,
 }
 
+/// GPUs asked for by pods still waiting to be scheduled (kube-state-metrics): an alert and a
+/// dashboard panel read it.
+pub(crate) const PENDING_GPU_PODS: &str = "sum(kube_pod_container_resource_requests{resource=\"nvidia_com_gpu\"} \
+     * on (pod, namespace) group_left kube_pod_status_phase{phase=\"Pending\"})";
+
 /// The GPU alerting rules, typed: Amazon Managed Prometheus loads them as a rule group
 /// ([`gpu_rules`]) and an in-cluster Prometheus as a `PrometheusRule`
 /// ([`crate::MonitoringManifests`]); one definition for both.
@@ -132,9 +137,7 @@ pub fn gpu_rule_group(idle_below_percent: f64) -> RuleGroup {
             ),
             rule(
                 "GpuPodsPending",
-                "sum(kube_pod_container_resource_requests{resource=\"nvidia_com_gpu\"} * on (pod, namespace) \
-                 group_left kube_pod_status_phase{phase=\"Pending\"}) > 0"
-                    .into(),
+                format!("{PENDING_GPU_PODS} > 0"),
                 Some("15m"),
                 "warning",
                 "pods asking for GPUs have waited 15 minutes: a pool is at its cap or out of spot capacity",

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use cairn_core::{ComponentArgs, DeclareError, InvalidArgs, Scope, Stack, Urn};
 use cairn_gitops::Manifest;
-use cairn_k8s::api::core::v1::{ResourceQuota, ResourceQuotaSpec, ResourceRequirements, ServiceAccount};
+use cairn_k8s::api::core::v1::{ResourceQuota, ResourceQuotaSpec, ResourceRequirements};
 use cairn_k8s::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
 use cairn_k8s::apimachinery::pkg::api::resource::Quantity;
 use cairn_k8s::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use cairn_k8s::kserve::{InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec, ScaleMetric};
 use typed_builder::TypedBuilder;
 
-use super::{declare, declare_output, gpu_toleration, labels, meta};
+use super::{declare, declare_output, declare_service_account, gpu_toleration, labels, meta};
 use crate::InferenceRuntime;
 
 /// The namespaces Knative and KServe route requests from (its activator holds requests while a
@@ -138,14 +138,6 @@ impl InferenceManifestsArgs {
         }
     }
 
-    /// The service account the pods run as, bound to the IAM role `role_arn` (IRSA).
-    pub fn service_account(&self, labels: &BTreeMap<String, String>, role_arn: String) -> ServiceAccount {
-        let r = &self.runtime;
-        let mut metadata = meta(&r.service_account, &r.namespace, labels);
-        metadata.annotations = Some(BTreeMap::from([("eks.amazonaws.com/role-arn".to_owned(), role_arn)]));
-        ServiceAccount { metadata, automount_service_account_token: Some(true), ..Default::default() }
-    }
-
     /// Deny every request to the model's pods but those from the ingress and Knative.
     pub fn network_policy(&self, labels: &BTreeMap<String, String>) -> NetworkPolicy {
         let r = &self.runtime;
@@ -212,11 +204,8 @@ impl ComponentArgs for InferenceManifestsArgs {
     fn expand(self, scope: &Scope) -> Result<InferenceManifests, DeclareError> {
         let labels = labels(scope, &self.runtime.model_name);
         let this = std::sync::Arc::new((self.clone(), labels.clone()));
-        let sa = {
-            let this = this.clone();
-            let object = self.runtime.role_arn.map(move |arn: String| this.0.service_account(&this.1, arn));
-            declare_output(scope, "sa", &self.service_account(&labels, String::new()), object)?
-        };
+        let r = &self.runtime;
+        let sa = declare_service_account(scope, &r.service_account, &r.namespace, &labels, &r.role_arn)?;
         let isvc = {
             let this = this.clone();
             let object = self.runtime.model_uri.map(move |uri: String| this.0.inference_service(&this.1, uri));

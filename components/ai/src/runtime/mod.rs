@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use cairn_core::{DeclareError, InvalidArgs, Output, Scope, Stack};
 use cairn_gitops::{Manifest, ManifestArgs};
 use cairn_k8s::Object;
-use cairn_k8s::api::core::v1::Toleration;
+use cairn_k8s::api::core::v1::{ServiceAccount, Toleration};
 use cairn_k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
@@ -76,6 +76,33 @@ pub(crate) fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String
         labels: Some(labels.clone()),
         ..Default::default()
     }
+}
+
+/// A workload's service account, bound to its IAM role through IRSA (the annotation EKS's pod
+/// identity webhook reads).
+pub(crate) fn irsa_service_account(
+    name: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    role_arn: String,
+) -> ServiceAccount {
+    let mut metadata = meta(name, namespace, labels);
+    metadata.annotations = Some(BTreeMap::from([("eks.amazonaws.com/role-arn".to_owned(), role_arn)]));
+    ServiceAccount { metadata, ..Default::default() }
+}
+
+/// Declares the service account `name` bound to `role_arn` (an output: the role may be made in
+/// the same run), as the manifest `<component>-sa`.
+pub(crate) fn declare_service_account(
+    scope: &Scope,
+    name: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    role_arn: &Output<String>,
+) -> Result<Manifest, DeclareError> {
+    let (n, ns, l) = (name.to_owned(), namespace.to_owned(), labels.clone());
+    let object = role_arn.map(move |arn: String| irsa_service_account(&n, &ns, &l, arn));
+    declare_output(scope, "sa", &irsa_service_account(name, namespace, labels, String::new()), object)
 }
 
 /// The toleration of the GPU taint every GPU pool carries.

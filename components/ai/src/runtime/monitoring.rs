@@ -122,14 +122,7 @@ impl MonitoringManifestsArgs {
                     .into(),
                 "percentunit",
             ),
-            panel(
-                3,
-                "Pods waiting for GPUs",
-                "sum(kube_pod_container_resource_requests{resource=\"nvidia_com_gpu\"} * on (pod, namespace) \
-                 group_left kube_pod_status_phase{phase=\"Pending\"})"
-                    .into(),
-                "short",
-            ),
+            panel(3, "GPUs asked for by waiting pods", crate::monitoring::PENDING_GPU_PODS.into(), "short"),
         ];
         for (i, q) in self.queues.iter().enumerate() {
             panels.push(panel(4 + i as u32, &format!("Backlog: {}", q.label), backlog(&q.queue_name), "short"));

@@ -12,8 +12,7 @@ use cairn_k8s::apimachinery::pkg::api::resource::Quantity;
 use cairn_k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use typed_builder::TypedBuilder;
 
-use super::training::irsa_service_account;
-use super::{declare_output, labels, meta};
+use super::{declare_output, declare_service_account, labels, meta};
 use crate::PreprocessingRuntime;
 
 /// Arguments of [`PreprocessingManifests`].
@@ -151,12 +150,7 @@ impl ComponentArgs for PreprocessingManifestsArgs {
     fn expand(self, scope: &Scope) -> Result<PreprocessingManifests, DeclareError> {
         let labels = labels(scope, &self.runtime.name);
         let r = self.runtime.clone();
-        let sa = {
-            let (name, ns, l) = (r.service_account.clone(), r.namespace.clone(), labels.clone());
-            let object = r.role_arn.map(move |arn: String| irsa_service_account(&name, &ns, &l, arn));
-            let identity = irsa_service_account(&r.service_account, &r.namespace, &labels, String::new());
-            declare_output(scope, "sa", &identity, object)?
-        };
+        let sa = declare_service_account(scope, &r.service_account, &r.namespace, &labels, &r.role_arn)?;
         let this = Arc::new((self.clone(), labels.clone()));
         let workers = match self.schedule.clone() {
             Some(schedule) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cairn_core::{ComponentArgs, DeclareError, InvalidArgs, Output, Scope, Stack, Urn};
 use cairn_gitops::Manifest;
-use cairn_k8s::api::core::v1::{Container, EnvVar, ResourceRequirements, ServiceAccount};
+use cairn_k8s::api::core::v1::{Container, EnvVar, ResourceRequirements};
 use cairn_k8s::apimachinery::pkg::api::resource::Quantity;
 use cairn_k8s::apimachinery::pkg::util::intstr::IntOrString;
 use cairn_k8s::argo::{
@@ -16,7 +16,7 @@ use cairn_k8s::argo::{
 };
 use typed_builder::TypedBuilder;
 
-use super::{declare_output, gpu_toleration, labels, meta};
+use super::{declare_output, declare_service_account, gpu_toleration, labels, meta};
 use crate::TrainingRuntime;
 
 /// Arguments of [`TrainingManifests`].
@@ -162,18 +162,6 @@ impl TrainingManifestsArgs {
     }
 }
 
-/// The service account of a workload, bound to its IRSA role.
-pub(crate) fn irsa_service_account(
-    name: &str,
-    namespace: &str,
-    labels: &BTreeMap<String, String>,
-    role_arn: String,
-) -> ServiceAccount {
-    let mut metadata = meta(name, namespace, labels);
-    metadata.annotations = Some(BTreeMap::from([("eks.amazonaws.com/role-arn".to_owned(), role_arn)]));
-    ServiceAccount { metadata, ..Default::default() }
-}
-
 impl ComponentArgs for TrainingManifestsArgs {
     type Component = TrainingManifests;
     const TYPE: &'static str = "cairn:ai:TrainingManifests";
@@ -202,12 +190,7 @@ impl ComponentArgs for TrainingManifestsArgs {
     fn expand(self, scope: &Scope) -> Result<TrainingManifests, DeclareError> {
         let labels = labels(scope, &self.runtime.name);
         let r = self.runtime.clone();
-        let sa = {
-            let (name, ns, l) = (r.service_account.clone(), r.namespace.clone(), labels.clone());
-            let object = r.role_arn.map(move |arn: String| irsa_service_account(&name, &ns, &l, arn));
-            let identity = irsa_service_account(&r.service_account, &r.namespace, &labels, String::new());
-            declare_output(scope, "sa", &identity, object)?
-        };
+        let sa = declare_service_account(scope, &r.service_account, &r.namespace, &labels, &r.role_arn)?;
         let buckets: Output<TrainingBuckets> = r
             .checkpoint_bucket
             .zip(&r.artifact_bucket)
