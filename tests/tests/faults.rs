@@ -144,9 +144,11 @@ async fn the_state_backend_going_down_mid_apply_fails_the_up_and_the_next_up_fin
     p.write_config("dev", &mid_apply_config(&team, &format!("backend = \"{backend}\"\nlock_ttl = \"3s\"\n"), ""));
     let down_after = 600 + draw(1200);
     eprintln!("the state backend goes down after {down_after} ms");
+    // Each step waits a second, so the run (four levels of steps) outlasts the latest draw: on a
+    // fast machine 400 ms steps let it finish before the backend went down.
     let up = p
         .command(&["up", "--yes"])
-        .env("CAIRN_TEST_STEP_DELAY_MS", "400")
+        .env("CAIRN_TEST_STEP_DELAY_MS", "1000")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
