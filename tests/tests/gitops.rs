@@ -67,7 +67,11 @@ fn program(version: &'static str, monitoring: bool) -> impl Fn(&Stack) {
 }
 
 fn declare(program: impl Fn(&Stack)) -> cairn_core::DeclaredStack {
-    let ctx = Stack::new(StackName::new("dev").unwrap(), ProjectName::new("gitops-test").unwrap(), Config::default());
+    declare_on("dev", program)
+}
+
+fn declare_on(stack: &str, program: impl Fn(&Stack)) -> cairn_core::DeclaredStack {
+    let ctx = Stack::new(StackName::new(stack).unwrap(), ProjectName::new("gitops-test").unwrap(), Config::default());
     program(&ctx);
     ctx.finish()
 }
@@ -255,4 +259,54 @@ async fn settings_that_cannot_work_are_refused_with_the_fix() {
     git(tmp.path(), &["init", "--quiet", "-b", "trunk", "repo"]);
     let err = configure(serde_json::json!({"repo": tmp.path().join("repo").to_str().unwrap()})).await;
     assert!(err.contains("is on branch `trunk`") && err.contains("branch = \"main\""), "{err}");
+}
+
+/// `up` of `stack` with the manifests of `program`, on `repo`, in a state of its own.
+async fn up_in(repo: &Path, stack: &str, state: &Path) -> cairn_engine::RunReport {
+    let providers = StaticProviders::default().with("gitops", provider(repo, true).await);
+    let store = FileStore::new(state);
+    let (p, s) = (ProjectName::new("gitops-test").unwrap(), StackName::new(stack).unwrap());
+    let runner = StackRunner::new(p, s, &store, &providers);
+    let run = runner.up(&declare_on(stack, program("v1", true)), &RunOptions::default(), &AutoApprove).await.unwrap();
+    assert!(!run.failed(), "{:?}", run.apply_report());
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stacks_sharing_a_repository_commit_at_once_and_push_past_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let remote = tmp.path().join("remote.git");
+    git(tmp.path(), &["init", "--quiet", "--bare", "-b", "main", remote.to_str().unwrap()]);
+    let seed = tmp.path().join("seed");
+    git(tmp.path(), &["init", "--quiet", "-b", "main", seed.to_str().unwrap()]);
+    git(&seed, &["-c", "user.name=T", "-c", "user.email=t@e", "commit", "--quiet", "--allow-empty", "-m", "start"]);
+    git(&seed, &["push", "--quiet", remote.to_str().unwrap(), "main"]);
+    let clone = |name: &str| {
+        let dir = tmp.path().join(name);
+        git(tmp.path(), &["clone", "--quiet", remote.to_str().unwrap(), dir.to_str().unwrap()]);
+        dir
+    };
+    let (a, b) = (clone("a"), clone("b"));
+    let state = |name: &str| tmp.path().join("state").join(name);
+
+    // Two stacks in one working tree at once: both commit (one waits for the other's index lock).
+    let (dev_state, staging_state) = (state("dev"), state("staging"));
+    let (dev, staging) = tokio::join!(up_in(&a, "dev", &dev_state), up_in(&a, "staging", &staging_state));
+    assert!(
+        dev.notes.iter().chain(&staging.notes).all(|n| n.contains("committed")),
+        "{:?} {:?}",
+        dev.notes,
+        staging.notes
+    );
+    let subjects = git(&a, &["log", "--format=%s"]);
+    assert!(subjects.contains("gitops-test/dev") && subjects.contains("gitops-test/staging"), "{subjects}");
+
+    // A clone behind the remote: its push is refused, so its commit is replayed on top and pushed.
+    let prod = up_in(&b, "prod", &state("prod")).await;
+    assert!(prod.notes.iter().any(|n| n.contains("pushed to origin")), "{:?}", prod.notes);
+    let log = git(&remote, &["log", "--format=%s", "main"]);
+    for stack in ["dev", "staging", "prod"] {
+        assert!(log.contains(&format!("cairn up: gitops-test/{stack}")), "{stack}: {log}");
+    }
+    assert_eq!(git(&b, &["rev-parse", "HEAD"]), git(&remote, &["rev-parse", "main"]));
 }

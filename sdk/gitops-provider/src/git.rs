@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use cairn_core::ProviderError;
 use tokio::process::Command;
 
+/// Tries of a command that meets another process's lock (about 20 s in all).
+const LOCK_ATTEMPTS: u64 = 45;
+
 /// `git -C <tree>` with the identity to commit as, when git has none configured.
 #[derive(Debug, Clone)]
 pub(crate) struct Git {
@@ -47,21 +50,29 @@ impl Git {
     }
 
     /// Runs `git ARGS`; its standard output, or an error naming the command and what git said.
+    /// Another run (another stack's) holding the repository's index lock is waited for.
     pub(crate) async fn run(&self, args: &[&str]) -> Result<String, ProviderError> {
-        let out = self.command(args).output().await.map_err(|e| {
-            ProviderError::invalid(format!(
-                "cannot run `git` ({e}): install Git and make sure `git` is on the PATH of the program"
-            ))
-        })?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(ProviderError::invalid(format!(
-                "`git {}` in {} failed: {}",
+        let mut attempt = 0u64;
+        loop {
+            let out = self.command(args).output().await.map_err(|e| {
+                ProviderError::invalid(format!(
+                    "cannot run `git` ({e}): install Git and make sure `git` is on the PATH of the program"
+                ))
+            })?;
+            if out.status.success() {
+                return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            attempt += 1;
+            if said.contains(".lock") && said.contains("exists") && attempt < LOCK_ATTEMPTS {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt.min(10))).await;
+                continue;
+            }
+            return Err(ProviderError::invalid(format!(
+                "`git {}` in {} failed: {said}",
                 args.join(" "),
-                self.tree.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )))
+                self.tree.display()
+            )));
         }
     }
 

@@ -334,11 +334,28 @@ impl Provider for GitOpsProvider {
             counts(&changes)
         );
         if let Some(remote) = &c.settings.push {
-            let target = format!("HEAD:refs/heads/{}", c.settings.branch);
-            c.git.run(&["push", "--quiet", remote, &target]).await?;
+            push(&c.git, remote, &c.settings.branch).await?;
             note.push_str(&format!(", pushed to {remote}"));
         }
         Ok(FinishResponse { notes: vec![note] })
+    }
+}
+
+/// Pushes the branch. When the remote moved on (another stack's run pushed first), the commit is
+/// replayed on top of it and pushed again: each run commits only its own stack's directory, so
+/// the replay does not conflict.
+async fn push(git: &Git, remote: &str, branch: &str) -> Result<(), ProviderError> {
+    let target = format!("HEAD:refs/heads/{branch}");
+    let mut tries = 0;
+    loop {
+        match git.run(&["push", "--quiet", remote, &target]).await {
+            Ok(_) => return Ok(()),
+            Err(e) if tries < 3 && (e.message.contains("fetch first") || e.message.contains("non-fast-forward")) => {
+                tries += 1;
+                git.run(&["pull", "--quiet", "--rebase", "--autostash", remote, branch]).await?;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
