@@ -12,7 +12,7 @@ use std::time::Duration;
 use cairn_core::{Config, ProjectName, Provider, Stack, StackName, Value};
 use cairn_engine::{AutoApprove, Op, RunOptions, StackRunner, StaticProviders};
 use cairn_gitops::ManifestArgs;
-use cairn_k8s::api::core::v1::{ConfigMap, ServiceAccount};
+use cairn_k8s::api::core::v1::ServiceAccount;
 use cairn_k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use cairn_k8s::kserve::{InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec};
 use cairn_state::journal_tap::JournalTap;
@@ -34,7 +34,8 @@ fn meta(name: &str, namespace: &str) -> ObjectMeta {
 }
 
 /// The program: an inference service (its service account and InferenceService, the model
-/// version given), and, unless dropped, a monitoring component's ConfigMap.
+/// version given), and, unless dropped, the monitoring component of `cairn-ai` (three manifests:
+/// GPU rules, backlog rules, a dashboard).
 fn program(version: &'static str, monitoring: bool) -> impl Fn(&Stack) {
     move |ctx: &Stack| {
         let sa = ServiceAccount { metadata: meta("fraud", "inference"), ..Default::default() };
@@ -56,12 +57,10 @@ fn program(version: &'static str, monitoring: bool) -> impl Fn(&Stack) {
         };
         ctx.resource("fraud-isvc", ManifestArgs::of(&isvc).unwrap()).unwrap();
         if monitoring {
-            let dashboard = ConfigMap {
-                metadata: meta("gpu-dashboard", "monitoring"),
-                data: Some([("gpu.json".to_owned(), "{\n  \"title\": \"GPU\"\n}\n".to_owned())].into()),
-                ..Default::default()
-            };
-            ctx.resource("dashboard", ManifestArgs::of(&dashboard).unwrap()).unwrap();
+            let queue =
+                cairn_ai::QueueBacklog { label: "prep".into(), queue_name: "prep-jobs".into(), max_depth: 100.0 };
+            ctx.component("monitoring", cairn_ai::MonitoringManifestsArgs::builder().queues(vec![queue]).build())
+                .unwrap();
         }
     }
 }
@@ -123,15 +122,17 @@ async fn manifests_are_committed_once_per_run_and_hand_edits_show() {
     for file in [
         "clusters/dev/inference/serviceaccount-fraud.yaml",
         "clusters/dev/inference/inferenceservice-fraud.yaml",
-        "clusters/dev/monitoring/configmap-gpu-dashboard.yaml",
+        "clusters/dev/monitoring/configmap-monitoring-dashboard.yaml",
+        "clusters/dev/monitoring/prometheusrule-monitoring-gpu.yaml",
+        "clusters/dev/monitoring/prometheusrule-monitoring-queues.yaml",
     ] {
         assert!(message.contains(&format!("created  {file}")), "{message}");
     }
     let shown = git(&repo, &["show", "--stat", "--format=", "HEAD"]);
-    assert!(shown.contains("3 files changed") && !shown.contains("README"), "{shown}");
+    assert!(shown.contains("5 files changed") && !shown.contains("README"), "{shown}");
     assert_eq!(git(&remote, &["rev-parse", "main"]), git(&repo, &["rev-parse", "HEAD"]));
     assert!(
-        run.notes.iter().any(|n| n.contains("committed") && n.contains("3 created") && n.contains("pushed")),
+        run.notes.iter().any(|n| n.contains("committed") && n.contains("5 created") && n.contains("pushed")),
         "{:?}",
         run.notes
     );
@@ -175,12 +176,14 @@ async fn manifests_are_committed_once_per_run_and_hand_edits_show() {
         "clusters/dev/inference/inferenceservice-fraud.yaml"
     );
 
-    // Removing the monitoring component removes its file, in one commit.
+    // Removing the monitoring component removes its three files, in one commit.
     up(program("v42", false)).await;
     assert_eq!(commits(&repo), 4);
     assert_eq!(
         git(&repo, &["show", "--format=", "--name-status", "HEAD"]),
-        "D\tclusters/dev/monitoring/configmap-gpu-dashboard.yaml"
+        "D\tclusters/dev/monitoring/configmap-monitoring-dashboard.yaml\n\
+         D\tclusters/dev/monitoring/prometheusrule-monitoring-gpu.yaml\n\
+         D\tclusters/dev/monitoring/prometheusrule-monitoring-queues.yaml"
     );
     assert!(!dir.join("monitoring").exists());
 
