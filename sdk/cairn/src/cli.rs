@@ -499,7 +499,9 @@ where
             let declared = s.run_program(program, &imports)?;
             let options =
                 PlanOptions { refresh, selection: s.selection(Some(&declared), &targeting, &replacing).await? };
-            s.preview(&declared, exit, &options, out.as_deref()).await
+            let code = s.preview(&declared, exit, &options, out.as_deref()).await;
+            cairn_engine::drop_aside(declared);
+            code
         }
         Command::Up { imports, refresh, plan: Some(path), parallel, .. } => {
             debug_assert!(!refresh, "clap refuses --refresh with --plan");
@@ -793,6 +795,7 @@ impl Session {
         if exit.expect_no_changes && changes {
             bail!("--expect-no-changes: stack `{}` has changes to make ({})", self.stack, render::changes_text(&plan));
         }
+        cairn_engine::drop_aside((plan, cost, document));
         Ok(if exit.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
     }
 

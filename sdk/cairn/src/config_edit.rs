@@ -54,8 +54,14 @@ pub fn parse_value(text: &str) -> Value {
 
 /// The value of `key` under `[config]`, as written in the file (a sealed one stays sealed).
 pub fn get(path: &Path, key: &str) -> anyhow::Result<Option<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    get_text(path, &text, key)
+}
+
+/// [`get`] on the file's text, already read from `path`.
+pub fn get_text(path: &Path, text: &str, key: &str) -> anyhow::Result<Option<String>> {
     check_key(key)?;
-    let doc = read(path)?;
+    let doc = parse(path, text)?;
     Ok(doc.get("config").and_then(|c| c.get(key)).map(|item| {
         // The value alone, without the comment that may follow it on its line.
         let mut item = item.clone();

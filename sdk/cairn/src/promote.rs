@@ -43,7 +43,8 @@ pub(crate) fn prepare(config: &StackConfig, assignment: &str) -> anyhow::Result<
     };
     let (key, value) = (key.trim(), value.trim());
     let path = config.path.clone();
-    let Some(old) = config_edit::get(&path, key)? else {
+    let old_text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Some(old) = config_edit::get_text(&path, &old_text, key)? else {
         bail!(
             "{} has no `{key}` under [config]: promote changes a value the stack already has (add it with \
              `config set {key} VALUE` and commit that first)",
@@ -57,7 +58,6 @@ pub(crate) fn prepare(config: &StackConfig, assignment: &str) -> anyhow::Result<
             path.display()
         );
     }
-    let old_text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let parsed = config_edit::parse_value(value);
     let new = parsed.to_string().trim().to_owned();
     let new_text = config_edit::set_text(&path, &old_text, key, parsed)?;

@@ -209,6 +209,30 @@ pub fn reference_markdown(package: &str, schemas: &[&ResourceSchema]) -> String 
     out
 }
 
+/// The test every provider package runs on its page under `docs/reference/`:
+/// the page must be exactly [`reference_markdown`] of its schemas, and every
+/// property must have a description. With `CAIRN_UPDATE_DOCS` set (as
+/// `cargo xtask docs` runs it), the page is rewritten first.
+///
+/// The error names the page and the fix.
+pub fn check_reference_page(page: &std::path::Path, package: &str, schemas: &[&ResourceSchema]) -> Result<(), String> {
+    let generated = reference_markdown(package, schemas);
+    if std::env::var_os("CAIRN_UPDATE_DOCS").is_some() {
+        std::fs::write(page, &generated).map_err(|e| format!("cannot write {}: {e}", page.display()))?;
+    }
+    let current = std::fs::read_to_string(page).unwrap_or_default();
+    if current != generated {
+        return Err(format!(
+            "{} is not what the `{package}` schemas say: run `cargo xtask docs` and commit the result",
+            page.display()
+        ));
+    }
+    match schemas.iter().flat_map(|s| s.properties.iter().map(move |p| (s, p))).find(|(_, p)| p.doc.is_empty()) {
+        Some((schema, p)) => Err(format!("{}.{} has no description: write its doc comment", schema.token, p.name)),
+        None => Ok(()),
+    }
+}
+
 /// The Markdown heading anchor of a type token (`aws:s3:Bucket` → `awss3bucket`).
 fn anchor(token: &str) -> String {
     token.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()

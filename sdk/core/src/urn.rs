@@ -21,6 +21,27 @@ fn is_simple_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// `package:module:Type`: three non-empty parts of ASCII letters, digits,
+/// `-` or `_`, the package lowercase. One pass over the bytes, without
+/// allocating: every URN read from a state file checks its whole type chain.
+fn is_type_token(s: &str) -> bool {
+    let (mut parts, mut part_len) = (1, 0);
+    for &c in s.as_bytes() {
+        if c == b':' {
+            if part_len == 0 {
+                return false;
+            }
+            parts += 1;
+            part_len = 0;
+        } else if (c.is_ascii_alphanumeric() || c == b'-' || c == b'_') && !(parts == 1 && c.is_ascii_uppercase()) {
+            part_len += 1;
+        } else {
+            return false;
+        }
+    }
+    parts == 3 && part_len > 0
+}
+
 macro_rules! simple_name {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
@@ -104,13 +125,7 @@ impl ResourceType {
     /// ```
     pub fn new(s: impl Into<String>) -> Result<Self, InvalidId> {
         let s = s.into();
-        let parts: Vec<&str> = s.split(':').collect();
-        let ok = parts.len() == 3
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            && parts[0].chars().all(|c| !c.is_ascii_uppercase());
-        if ok {
+        if is_type_token(&s) {
             Ok(Self(s))
         } else {
             Err(InvalidId {
@@ -186,21 +201,40 @@ impl Urn {
 
     /// Parses a URN as written in state files and on the command line.
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
-        let bad = |reason| InvalidId { what: "URN", value: s.to_owned(), reason };
-        let rest = s.strip_prefix("urn:cairn:").ok_or_else(|| bad("a URN starts with `urn:cairn:`"))?;
-        let parts: Vec<&str> = rest.splitn(4, "::").collect();
-        if parts.len() != 4 {
-            return Err(bad("write it as `urn:cairn:STACK::PROJECT::TYPE::NAME`"));
+        Self::parse_owned(s.to_owned())
+    }
+
+    /// [`Urn::parse`] keeping `s` itself: reading a state file parses one URN
+    /// per resource and dependency, so it neither copies nor allocates.
+    fn parse_owned(s: String) -> Result<Self, InvalidId> {
+        match Self::fault(&s) {
+            None => Ok(Self(s)),
+            Some(reason) => Err(InvalidId { what: "URN", value: s, reason }),
         }
-        StackName::new(parts[0]).map_err(|_| bad("the stack part is not a valid stack name"))?;
-        ProjectName::new(parts[1]).map_err(|_| bad("the project part is not a valid project name"))?;
-        for t in parts[2].split('$') {
-            ResourceType::new(t).map_err(|_| bad("the type part is not a valid type token chain"))?;
+    }
+
+    /// What is wrong with `s` as a URN, phrased as the fix.
+    fn fault(s: &str) -> Option<&'static str> {
+        let Some(rest) = s.strip_prefix("urn:cairn:") else {
+            return Some("a URN starts with `urn:cairn:`");
+        };
+        let mut parts = rest.splitn(4, "::");
+        let (Some(stack), Some(project), Some(types), Some(name)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Some("write it as `urn:cairn:STACK::PROJECT::TYPE::NAME`");
+        };
+        if !is_simple_name(stack) {
+            Some("the stack part is not a valid stack name")
+        } else if !is_simple_name(project) {
+            Some("the project part is not a valid project name")
+        } else if !types.split('$').all(is_type_token) {
+            Some("the type part is not a valid type token chain")
+        } else if name.is_empty() {
+            Some("the name part is empty")
+        } else {
+            None
         }
-        if parts[3].is_empty() {
-            return Err(bad("the name part is empty"));
-        }
-        Ok(Self(s.to_owned()))
     }
 
     fn part(&self, i: usize) -> &str {
@@ -252,8 +286,7 @@ impl Serialize for Urn {
 
 impl<'de> Deserialize<'de> for Urn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Urn::parse(&s).map_err(serde::de::Error::custom)
+        Urn::parse_owned(String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -287,5 +320,31 @@ mod tests {
         let (s, p) = names();
         let t = ResourceType::new("aws:s3:Bucket").unwrap();
         assert!(Urn::new(&s, &p, None, &t, "a::b").is_err());
+    }
+
+    #[test]
+    fn type_tokens_have_three_parts_and_a_lowercase_package() {
+        for good in ["aws:s3:Bucket", "cairn:ai:GpuNodePool", "my-pkg:mod_1:T", "a:b:c"] {
+            assert!(is_type_token(good), "{good}");
+        }
+        for bad in ["", "aws", "aws:s3", "aws:s3:Bucket:x", ":s3:Bucket", "aws::Bucket", "aws:s3:", "Aws:s3:Bucket"] {
+            assert!(!is_type_token(bad), "{bad}");
+        }
+        for bad in ["aws:s3:Buck et", "aws:s3:Bucket$", "aws:s\u{e9}:Bucket", "aws:s3.x:Bucket"] {
+            assert!(!is_type_token(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urn_parse_names_the_faulty_part() {
+        let fault = |s: &str| Urn::parse(s).unwrap_err().reason;
+        assert!(fault("urn:cairn:prod::ai::aws:s3:Bucket").contains("STACK::PROJECT::TYPE::NAME"));
+        assert!(fault("urn:cairn:pr od::ai::aws:s3:Bucket::b").contains("stack part"));
+        assert!(fault("urn:cairn:prod::a i::aws:s3:Bucket::b").contains("project part"));
+        assert!(fault("urn:cairn:prod::ai::aws:s3:Bucket$bad::b").contains("type part"));
+        assert!(fault("urn:cairn:prod::ai::aws:s3:Bucket::").contains("name part"));
+        let urn: Urn = serde_json::from_str("\"urn:cairn:prod::ai::aws:s3:Bucket::b::c\"").unwrap();
+        assert_eq!(urn.name(), "b::c");
+        assert!(serde_json::from_str::<Urn>("\"urn:cairn:prod::ai::Bucket::b\"").is_err());
     }
 }

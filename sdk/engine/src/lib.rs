@@ -32,7 +32,7 @@ pub mod selection;
 pub mod testing;
 
 pub use automation::{
-    AutoApprove, Command, Confirm, PlanOptions, Refusal, RunOptions, RunOutcome, RunReport, StackRunner,
+    AutoApprove, Command, Confirm, PlanOptions, Refusal, RunOptions, RunOutcome, RunReport, StackRunner, drop_aside,
 };
 pub use error::EngineError;
 pub use executor::{ApplyOptions, ApplyReport, Event, Observer, Status, StepOutcome, apply};
