@@ -1,6 +1,7 @@
 //! A platform repository outside Cairn's workspace: it depends on the crates
-//! by path, uses a built-in component and one of its own, and gets its AWS
-//! plugin with cargo alone (no plugin variable: the plugin is built from the
+//! by path, uses a built-in component and one of its own (which renders a
+//! manifest into a GitOps repository beside it), and gets its AWS and GitOps
+//! plugins with cargo alone (no plugin variable: each plugin is built from the
 //! Cairn source the program came from, into the plugin cache).
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ fn cargo(dir: &Path, args: &[&str]) -> Run {
         .env("CARGO_TARGET_DIR", &target)
         .env("CAIRN_PLUGIN_CACHE", cairn_root().join("target").join("plugin-cache"))
         .env_remove("CAIRN_PLUGIN_AWS")
+        .env_remove("CAIRN_PLUGIN_GITOPS")
+        .env_remove(cairn_provider_gitops::REPO_VARIABLE)
         .env_remove("CAIRN_PROJECT_DIR");
     cairn_tests::with_emulator(&mut cmd).output().expect("cargo runs").into()
 }
@@ -46,6 +49,7 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
     let team = unique("outside");
     let repo = tempfile::tempdir().unwrap();
     write_repo(repo.path(), &team);
+    let gitops = cairn_tests::gitops_repo(&repo.path().join("gitops"));
 
     let up = cargo(repo.path(), &["run", "--quiet", "--", "up", "--yes", "--json"]);
     assert_eq!(up.code, 0, "up failed\nstdout:\n{}\nstderr:\n{}", up.stdout, up.stderr);
@@ -55,6 +59,15 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
     let ingest =
         doc["steps"].as_array().unwrap().iter().find(|s| s["type"] == "acme:data:Ingest").expect("the component");
     assert!(ingest["outputs"]["queue_url"].is_string(), "the component records its outputs: {ingest:#}");
+
+    // The component's ConfigMap carries the queue's URL, committed once to the GitOps repository.
+    let queue_url = doc["outputs"]["ingest_queue"].as_str().unwrap();
+    let manifests = manifest_files(&gitops);
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    let yaml = std::fs::read_to_string(&manifests[0]).unwrap();
+    assert!(yaml.contains("kind: ConfigMap") && yaml.contains(queue_url), "{yaml}");
+    assert_eq!(cairn_tests::git(&gitops, &["rev-list", "--count", "HEAD"]), "1");
+    assert!(cairn_tests::git(&gitops, &["log", "-1", "--format=%s"]).starts_with("cairn up"));
 
     // The built-in component's defaults hold in the cloud.
     let s3 = s3().await;
@@ -83,6 +96,21 @@ async fn a_repository_outside_the_workspace_builds_finds_its_plugin_and_runs() {
 
     cargo(repo.path(), &["run", "--quiet", "--", "destroy", "--yes"]).ok();
     cairn_tests::assert_gone(s3.get_bucket_versioning().bucket(&bucket).send().await, "the raw bucket");
+    assert_eq!(manifest_files(&gitops), Vec::<PathBuf>::new(), "destroy removes the manifest");
+    assert_eq!(cairn_tests::git(&gitops, &["rev-list", "--count", "HEAD"]), "2", "one commit for destroy");
+}
+
+/// The files under the stack's path of the GitOps repository.
+fn manifest_files(gitops: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![gitops.join("clusters").join("dev")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { dirs.push(path) } else { files.push(path) }
+        }
+    }
+    files
 }
 
 /// Resources made behind Cairn's back (a VPC, a role, a bucket and a node
