@@ -707,10 +707,7 @@ impl Session {
             Some(path) => crate::config_edit::write_whole(path, &body)?,
             None => print!("{body}"),
         }
-        let changes = match render::changes_text(&plan) {
-            c if c.is_empty() => "no changes".to_owned(),
-            c => c,
-        };
+        let changes = render::changes_or_none(&plan);
         eprintln!(
             "Created branch {} (commit {}) changing `{}` from {} to {} in {}; its plan: {changes}. Nothing was \
              applied. Push the branch and open a pull request{}.",
@@ -756,10 +753,7 @@ impl Session {
             eprintln!(
                 "Saved the plan to {} ({}). `up --plan {}` applies exactly it, or refuses if anything moved.",
                 path.display(),
-                match render::changes_text(&plan) {
-                    c if c.is_empty() => "no changes".to_owned(),
-                    c => c,
-                },
+                render::changes_or_none(&plan),
                 path.display()
             );
         }

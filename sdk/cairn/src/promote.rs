@@ -73,11 +73,18 @@ fn changed_lines(old: &str, new: &str) -> Vec<(String, String)> {
 }
 
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    git_with(dir, args, &[])
+}
+
+/// `git ARGS` in `dir` with the variables `env` set; its output, trimmed, or an error naming the
+/// command and what git said.
+fn git_with(dir: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> anyhow::Result<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
+        .envs(env.iter().copied())
         .output()
         .context("cannot run `git`: install Git; promote writes a branch of the project's repository")?;
     if !out.status.success() {
@@ -176,34 +183,24 @@ impl ProjectRepo {
         let index = PathBuf::from(git(&self.top, &["rev-parse", "--absolute-git-dir"])?)
             .join(format!("cairn-promote-{}.index", std::process::id()));
         let _scratch = RemoveOnDrop(index.clone());
-        let with_index = |args: &[&str]| -> anyhow::Result<String> {
-            let out = Command::new("git").arg("-C").arg(&self.top).args(args).env("GIT_INDEX_FILE", &index).output()?;
-            if !out.status.success() {
-                bail!("`git {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-            }
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        };
+        let with_index = |args: &[&str]| git_with(&self.top, args, &[("GIT_INDEX_FILE", index.as_os_str())]);
         with_index(&["read-tree", "HEAD"])?;
         with_index(&["update-index", "--cacheinfo", &format!("100644,{blob},{}", self.file)])?;
         let tree = with_index(&["write-tree"])?;
         // Git's identity when it has one; Cairn's otherwise, so a fresh CI machine can promote.
-        let mut commit = Command::new("git");
-        commit.arg("-C").arg(&self.top).args(["commit-tree", &tree, "-p", "HEAD", "-m", message]);
-        if !git_ok(&self.top, &["config", "user.email"]) {
-            for (k, v) in [
-                ("GIT_AUTHOR_NAME", "Cairn"),
-                ("GIT_AUTHOR_EMAIL", "cairn@localhost"),
-                ("GIT_COMMITTER_NAME", "Cairn"),
-                ("GIT_COMMITTER_EMAIL", "cairn@localhost"),
-            ] {
-                commit.env(k, v);
-            }
-        }
-        let out = commit.output()?;
-        if !out.status.success() {
-            bail!("`git commit-tree` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-        }
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let cairn = std::ffi::OsStr::new("Cairn");
+        let email = std::ffi::OsStr::new("cairn@localhost");
+        let identity: &[(&str, &std::ffi::OsStr)] = if git_ok(&self.top, &["config", "user.email"]) {
+            &[]
+        } else {
+            &[
+                ("GIT_AUTHOR_NAME", cairn),
+                ("GIT_AUTHOR_EMAIL", email),
+                ("GIT_COMMITTER_NAME", cairn),
+                ("GIT_COMMITTER_EMAIL", email),
+            ]
+        };
+        let id = git_with(&self.top, &["commit-tree", &tree, "-p", "HEAD", "-m", message], identity)?;
         git(&self.top, &["branch", &self.branch, &id])?;
         Ok(id)
     }

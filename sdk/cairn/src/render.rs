@@ -811,6 +811,14 @@ pub fn changes_text(plan: &Plan) -> String {
     parts.join(", ")
 }
 
+/// [`changes_text`], or `no changes` when the plan changes nothing (for a sentence).
+pub fn changes_or_none(plan: &Plan) -> String {
+    match changes_text(plan) {
+        c if c.is_empty() => "no changes".to_owned(),
+        c => c,
+    }
+}
+
 /// The declared resources as a Graphviz DOT graph: an edge from each
 /// dependency to what waits for it, dashed from a component to its children.
 pub fn graph_dot(declared: &DeclaredStack, stack: &str, project: &str) -> String {

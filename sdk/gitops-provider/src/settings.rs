@@ -59,8 +59,7 @@ impl Settings {
             ))
         })?;
         let path = raw.path.unwrap_or_else(|| cairn_gitops::DEFAULT_PATH.to_owned());
-        let parts: Vec<&str> = path.split('/').collect();
-        if path.starts_with('/') || parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+        if !cairn_gitops::inside_repo(&path) {
             return Err(ProviderError::invalid(format!(
                 "`path = \"{path}\"` must be a directory inside the repository, such as \"clusters/{{stack}}\" \
                  (relative, no `..`)"

@@ -44,6 +44,18 @@ pub fn stack_dir(template: &str, stack: &str) -> String {
     template.replace("{stack}", stack)
 }
 
+/// Whether `path` names a place inside the repository: relative, its parts plain names (no empty
+/// part, no `.` or `..`). The provider's `path` setting, each manifest's `file` and an Argo CD
+/// application's `path` are all checked by it.
+///
+/// ```
+/// assert!(cairn_gitops::inside_repo("clusters/{stack}"));
+/// assert!(!cairn_gitops::inside_repo("../up") && !cairn_gitops::inside_repo("/abs") && !cairn_gitops::inside_repo("a//b"));
+/// ```
+pub fn inside_repo(path: &str) -> bool {
+    !path.starts_with('/') && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 /// The first line of every file the provider writes: how a person (and the provider, when it
 /// commits) tells Cairn's files from others in the same directory.
 pub const HEADER: &str = "# Written by Cairn: change the program that declares it, not this file.";
@@ -113,8 +125,7 @@ impl ManifestArgs {
     pub fn validate(&self) -> Vec<CheckFailure> {
         let mut out = Vec::new();
         let f = &self.file;
-        let escapes = f.split('/').any(|part| part.is_empty() || part == "." || part == "..");
-        if f.starts_with('/') || escapes || !f.ends_with(".yaml") || f.contains('\\') {
+        if !inside_repo(f) || !f.ends_with(".yaml") || f.contains('\\') {
             out.push(failure(
                 "file",
                 format!(

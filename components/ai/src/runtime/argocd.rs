@@ -95,7 +95,7 @@ impl ComponentArgs for ArgoApplicationArgs {
                 "give the GitOps repository's URL as Argo CD reaches it",
             ));
         }
-        if self.path.is_empty() || self.path.starts_with('/') || self.path.split('/').any(|p| p == "..") {
+        if !cairn_gitops::inside_repo(&self.path) {
             return Err(InvalidArgs::new(
                 "path",
                 format!("`{}` is not a directory of the repository", self.path),
